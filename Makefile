@@ -1,0 +1,150 @@
+# snag build: BPF objects -> skeletons -> userspace binary, tests, checks.
+# `make V=1` shows full commands. `make SANITIZE=1` builds under build/asan with ASan+UBSan.
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD ?= build/asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else
+BUILD ?= build
+SAN_FLAGS :=
+endif
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CLANG_FORMAT ?= clang-format
+SNAG_VERSION := 0.1.0
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -g -O2
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS) \
+	-I$(BUILD)/bpf -Ibpf -Iuser -DSNAG_VERSION='"$(SNAG_VERSION)"'
+override LDFLAGS += $(SAN_FLAGS)
+LDLIBS := -lbpf -lelf -lz -ljansson
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall -Werror -MMD -MP
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
+USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+USER_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRCS))
+LIBSNAG := $(BUILD)/libsnag.a
+SNAG := $(BUILD)/snag
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+INTEG_SRCS := $(wildcard tests/integration/test_*.c)
+INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(INTEG_SRCS))
+TEST_COMMON := $(BUILD)/tests/obj/testutil.o
+TARGET_SRCS := $(wildcard tests/targets/*.c)
+TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/tests/targets/%,$(TARGET_SRCS))
+# Test ELFs for the symbol reader: PIE executable, shared library, stripped copy.
+ELF_FIXTURES := $(BUILD)/tests/elf/fixture-pie $(BUILD)/tests/elf/libfixture.so \
+	$(BUILD)/tests/elf/fixture-pie-stripped $(BUILD)/tests/elf/not-elf.txt
+
+.DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS)
+.PHONY: all deps run test test-unit test-integration test-asan bench format format-check clean
+
+all: $(SNAG)
+
+deps:
+	tools/install-deps.sh
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -MT $@ -c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o
+	$(Q)rm -f $@.tmp.o
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(BUILD)/obj/%.o: user/%.c | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBSNAG): $(USER_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(SNAG): $(BUILD)/obj/main.o $(LIBSNAG)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Tests -----------------------------------------------------------------------
+$(BUILD)/tests/obj/%.o: tests/%.c | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBSNAG) $(TEST_COMMON) | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(TEST_COMMON) $(LIBSNAG) $(LDLIBS) -lcmocka -ldl -o $@
+
+$(BUILD)/tests/integration/%: tests/integration/%.c $(LIBSNAG) $(TEST_COMMON) | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(TEST_COMMON) $(LIBSNAG) $(LDLIBS) -lcmocka -o $@
+
+# Targets are what the tests trace: frame pointers on, no inlining or cloning of probed functions.
+$(BUILD)/tests/targets/%: tests/targets/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -g -O2 -fno-omit-frame-pointer -Wall -Wextra -Werror $< -o $@ -lpthread
+
+$(BUILD)/tests/elf/libfixture.so: tests/fixtures/elf/libfixture.c
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -g -O2 -fPIC -shared $< -o $@
+$(BUILD)/tests/elf/fixture-pie: tests/fixtures/elf/fixture.c
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -g -O2 -fPIE -pie $< -o $@
+$(BUILD)/tests/elf/fixture-pie-stripped: $(BUILD)/tests/elf/fixture-pie
+	$(Q)strip -s $< -o $@
+$(BUILD)/tests/elf/not-elf.txt:
+	$(Q)mkdir -p $(@D)
+	$(Q)echo "this is not an ELF file" > $@
+
+test-unit: $(UNIT_BINS) $(ELF_FIXTURES) $(TARGET_BINS)
+	$(Q)tests/run-tests.sh unit $(BUILD) $(UNIT_BINS)
+
+test-integration: $(SNAG) $(INTEG_BINS) $(TARGET_BINS)
+	$(Q)tests/run-tests.sh integration $(BUILD) $(INTEG_BINS)
+
+test-asan:
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 test-unit test-integration
+
+# The README's test command: everything, then everything again under ASan+UBSan.
+test: format-check test-unit test-integration test-asan
+
+run: deps all $(TARGET_BINS)
+	$(Q)tools/demo.sh $(BUILD)
+
+bench: all $(TARGET_BINS)
+	$(Q)tools/bench-funclat.sh $(BUILD)
+
+FORMAT_FILES = $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tests/*.c tests/*.h tests/*/*.c tests/*/*/*.c)
+format:
+	$(Q)$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+format-check:
+	$(Q)$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf build
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/bpf/*.d $(BUILD)/tests/obj/*.d $(BUILD)/tests/*/*.d)

@@ -1,0 +1,92 @@
+/* Log-linear histogram bucket math, shared by the BPF programs and userspace (unit-tested on the host). */
+#ifndef SNAG_HIST_H
+#define SNAG_HIST_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#define SNAG_HIST_INLINE static inline
+#else
+#define SNAG_HIST_INLINE static __always_inline
+#endif
+
+/*
+ * Values below SNAG_HIST_SUB get one exact bucket each. Above that, every power
+ * of two [2^e, 2^(e+1)) is split into SNAG_HIST_SUB equal sub-buckets, so a
+ * bucket is at most 1/16 of its lower bound wide and the midpoint of a bucket
+ * is within 1/32 (3.1%) of any value in it. Values of 2^SNAG_HIST_MAX_EXP ns
+ * (about 4.9 hours) and more all land in the last bucket.
+ */
+#define SNAG_HIST_SUB_BITS 4
+#define SNAG_HIST_SUB (1u << SNAG_HIST_SUB_BITS)
+#define SNAG_HIST_MAX_EXP 44
+#define SNAG_HIST_BUCKETS ((SNAG_HIST_MAX_EXP - SNAG_HIST_SUB_BITS + 1) * SNAG_HIST_SUB)
+
+/* Index of the most significant set bit of v (0 for v == 0), without loops so the verifier sees straight-line code. */
+SNAG_HIST_INLINE __u32 snag_hist_msb(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) {
+		v >>= 32;
+		r += 32;
+	}
+	if (v >> 16) {
+		v >>= 16;
+		r += 16;
+	}
+	if (v >> 8) {
+		v >>= 8;
+		r += 8;
+	}
+	if (v >> 4) {
+		v >>= 4;
+		r += 4;
+	}
+	if (v >> 2) {
+		v >>= 2;
+		r += 2;
+	}
+	if (v >> 1)
+		r += 1;
+	return r;
+}
+
+/* Bucket index of value v, always in [0, SNAG_HIST_BUCKETS). */
+SNAG_HIST_INLINE __u32 snag_hist_bucket(__u64 v)
+{
+	__u32 e, sub;
+
+	if (v < SNAG_HIST_SUB)
+		return (__u32)v;
+	e = snag_hist_msb(v);
+	if (e >= SNAG_HIST_MAX_EXP)
+		return SNAG_HIST_BUCKETS - 1;
+	sub = (__u32)(v >> (e - SNAG_HIST_SUB_BITS)) - SNAG_HIST_SUB;
+	return (e - SNAG_HIST_SUB_BITS + 1) * SNAG_HIST_SUB + sub;
+}
+
+/* Smallest value that falls in bucket i. */
+SNAG_HIST_INLINE __u64 snag_hist_lower(__u32 i)
+{
+	__u32 group = i / SNAG_HIST_SUB, sub = i % SNAG_HIST_SUB;
+
+	if (group == 0)
+		return i;
+	return (__u64)(SNAG_HIST_SUB + sub) << (group - 1);
+}
+
+/* Number of distinct values in bucket i (the last bucket is open-ended; its nominal width is returned). */
+SNAG_HIST_INLINE __u64 snag_hist_width(__u32 i)
+{
+	__u32 group = i / SNAG_HIST_SUB;
+
+	return group == 0 ? 1 : (__u64)1 << (group - 1);
+}
+
+/* Largest value that falls in bucket i (inclusive upper bound, the JSON "le_ns"). */
+SNAG_HIST_INLINE __u64 snag_hist_upper(__u32 i)
+{
+	return snag_hist_lower(i) + snag_hist_width(i) - 1;
+}
+
+#endif /* SNAG_HIST_H */

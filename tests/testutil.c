@@ -1,0 +1,151 @@
+/* Helpers shared by the unit and integration tests: paths into the build tree, running commands. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "testutil.h"
+
+const char *test_build_dir(void)
+{
+	const char *b = getenv("SNAG_BUILD");
+
+	return b && *b ? b : "build";
+}
+
+const char *test_build_path(const char *rel)
+{
+	static char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s/%s", test_build_dir(), rel);
+	return buf;
+}
+
+static int append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t ncap = (*cap ? *cap * 2 : 4096);
+		char *nb;
+
+		while (ncap < *len + n + 1)
+			ncap *= 2;
+		nb = realloc(*buf, ncap);
+		if (!nb)
+			return -ENOMEM;
+		*buf = nb;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+int test_run(char *const argv[], int timeout_s, struct test_run *out)
+{
+	int opipe[2], epipe[2], status = 0;
+	size_t olen = 0, ocap = 0, elen = 0, ecap = 0;
+	long long deadline = now_ms() + timeout_s * 1000LL;
+	int open_fds = 2, killed = 0;
+	pid_t pid;
+
+	memset(out, 0, sizeof(*out));
+	if (pipe2(opipe, O_CLOEXEC) || pipe2(epipe, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		dup2(opipe[1], 1);
+		dup2(epipe[1], 2);
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(opipe[1]);
+	close(epipe[1]);
+	append(&out->out, &olen, &ocap, "", 0);
+	append(&out->err, &elen, &ecap, "", 0);
+	struct pollfd pfd[2] = {{opipe[0], POLLIN, 0}, {epipe[0], POLLIN, 0}};
+	while (open_fds > 0) {
+		long long left = deadline - now_ms();
+		char buf[4096];
+		int n;
+
+		if (left <= 0 && !killed) {
+			kill(pid, SIGKILL);
+			killed = 1;
+		}
+		n = poll(pfd, 2, left > 0 ? (int)left : 100);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++) {
+			ssize_t r;
+
+			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			r = read(pfd[i].fd, buf, sizeof(buf));
+			if (r <= 0) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			if (i == 0)
+				append(&out->out, &olen, &ocap, buf, r);
+			else
+				append(&out->err, &elen, &ecap, buf, r);
+		}
+	}
+	waitpid(pid, &status, 0);
+	out->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return 0;
+}
+
+void test_run__free(struct test_run *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+char *test_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		char chunk[8192];
+		size_t r = fread(chunk, 1, sizeof(chunk), f);
+
+		if (r == 0)
+			break;
+		if (append(&buf, &n, &cap, chunk, r)) {
+			free(buf);
+			fclose(f);
+			return NULL;
+		}
+	}
+	fclose(f);
+	if (!buf)
+		buf = calloc(1, 1);
+	if (len)
+		*len = n;
+	return buf;
+}

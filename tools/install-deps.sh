@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs (apt) everything snag's build, tests and benchmarks need. Idempotent:
+# prints nothing and touches nothing when all packages are already present.
+set -euo pipefail
+
+packages=(
+  # build
+  make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev
+  # checks: format, unit tests, sanitizers (clang runtime for ASan/UBSan via gcc is libasan/libubsan)
+  clang-format libcmocka-dev binutils util-linux
+  # benchmarks: peers and load generators
+  libbpf-tools bpftrace linux-perf
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run 'sudo make deps' (root is needed for apt-get)" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# A new machine has empty package lists: update once before installing.
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

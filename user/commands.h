@@ -1,0 +1,11 @@
+/* The subcommands; each returns the process exit status (SNAG_EXIT_*). */
+#ifndef SNAG_COMMANDS_H
+#define SNAG_COMMANDS_H
+
+/* snag [record] ...: trace and report. argv[0] is "record". */
+int cmd_record(int argc, char **argv);
+
+/* snag list (-p PID | BINARY) [GLOB]: list traceable functions. argv[0] is "list". */
+int cmd_list(int argc, char **argv);
+
+#endif

@@ -1,0 +1,30 @@
+/* One-line error messages: set where a failure is understood, printed once by the command. */
+#include <stdarg.h>
+#include <stdio.h>
+#include "errors.h"
+
+static char last_error[1024];
+
+void snag_set_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+}
+
+const char *snag_last_error(void)
+{
+	return last_error;
+}
+
+void snag_clear_error(void)
+{
+	last_error[0] = '\0';
+}
+
+void snag_print_error(const char *fallback)
+{
+	fprintf(stderr, "snag: %s\n", last_error[0] ? last_error : fallback);
+}

@@ -1,0 +1,49 @@
+/* snag's entry point: the command table. Each command parses its own options. */
+#include <stdio.h>
+#include <string.h>
+#include "commands.h"
+#include "errors.h"
+
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{"record", cmd_record, "trace processes and report where time goes (the default)"},
+	{"list", cmd_list, "list the functions that can be traced in a binary or process"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: snag [record] [-p PID[,PID..]] [-c 'CMD ARGS'] [-u SPEC].. [-d SECONDS]\n"
+		   "                     [-i SECONDS] [-o FILE] [--format text|json] [--histogram]\n"
+		   "       snag list (-p PID | BINARY) [GLOB]\n\n"
+		   "commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'snag COMMAND --help' explains each command and its options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2) {
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (!strcmp(argv[1], commands[i].name))
+				return commands[i].run(argc - 1, argv + 1);
+		if (!strcmp(argv[1], "help")) {
+			usage(stdout);
+			return SNAG_EXIT_OK;
+		}
+		if (!strcmp(argv[1], "--version")) {
+			printf("snag %s\n", SNAG_VERSION);
+			return SNAG_EXIT_OK;
+		}
+		if (argv[1][0] != '-') {
+			fprintf(stderr, "snag: unknown command '%s' (commands: record, list; see 'snag --help')\n",
+				argv[1]);
+			return SNAG_EXIT_USAGE;
+		}
+	}
+	/* No command word: options go to record, which also answers --help. */
+	return cmd_record(argc, argv);
+}

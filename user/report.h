@@ -1,0 +1,184 @@
+/* The report model: one tree that collectors fill, analysis annotates and every renderer reads. */
+#ifndef SNAG_REPORT_H
+#define SNAG_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include "hist.h"
+
+#define REPORT_SCHEMA "snag-report/1"
+
+enum severity {
+	SEVERITY_LOW = 0,
+	SEVERITY_MEDIUM,
+	SEVERITY_HIGH,
+	SEVERITY_CRITICAL,
+};
+
+enum target_mode {
+	TARGET_PIDS,    /* -p: running processes */
+	TARGET_COMMAND, /* -c: a command snag started */
+	TARGET_SYSTEM,  /* no -p/-c: every process running the probed binaries */
+};
+
+struct report_target {
+	enum target_mode mode;
+	int *pids; /* -p pids, or the -c child's pid */
+	size_t n_pids;
+	char *command; /* -c string, or NULL */
+	char **specs;  /* -u specs as given */
+	size_t n_specs;
+};
+
+struct report_function {
+	char *binary;     /* path of the ELF as the traced process sees it */
+	char *name;       /* symbol name */
+	uint64_t address; /* symbol value (link-time virtual address) */
+	uint64_t count;
+	uint64_t total_ns;
+	uint64_t min_ns; /* 0 when count == 0 */
+	uint64_t max_ns;
+	uint64_t hist[SNAG_HIST_BUCKETS]; /* bucket i counts calls with latency in [lower(i), upper(i)] */
+	/* Derived by report__finish(). */
+	uint64_t avg_ns;
+	uint64_t p50_ns;
+	uint64_t p90_ns;
+	uint64_t p99_ns;
+	double impact; /* share of traced thread time inside this function, 0..1 */
+	enum severity severity;
+};
+
+/* Calls of one function during one interval. */
+struct report_interval_func {
+	size_t func; /* index into report.functions */
+	uint64_t count;
+	uint64_t total_ns;
+};
+
+struct report_interval {
+	uint64_t offset_ns; /* interval start, relative to the report's start */
+	uint64_t duration_ns;
+	struct report_interval_func *funcs; /* only functions called in this interval */
+	size_t n_funcs;
+};
+
+/* A named number behind a finding, e.g. {"p99_ns", 2.1e6}. */
+struct report_evidence {
+	char *key;
+	double value;
+};
+
+struct report_bottleneck {
+	char *kind;   /* "function", later "offcpu", "block_io", ... */
+	char *target; /* what it is about, e.g. "slow_io (/usr/bin/app)" */
+	int pid;      /* 0 when not about one process */
+	double impact;
+	enum severity severity;
+	char *description;
+	struct report_evidence *evidence;
+	size_t n_evidence;
+	char **recommendations;
+	size_t n_recommendations;
+};
+
+struct report_program {
+	char *name;
+	uint64_t runs;
+	uint64_t run_time_ns;
+};
+
+struct report_drop {
+	char *cause; /* e.g. "nesting_too_deep" */
+	uint64_t count;
+};
+
+struct report_overhead {
+	struct report_program *programs;
+	size_t n_programs;
+	struct report_drop *drops; /* every known cause, zero counts included */
+	size_t n_drops;
+};
+
+struct report {
+	char *snag_version;
+	char *hostname;
+	char *kernel;            /* uname -r */
+	int64_t start_time_ns;   /* CLOCK_REALTIME at trace start, ns since the epoch */
+	uint64_t duration_ns;    /* trace length */
+	struct report_target target;
+	uint64_t traced_threads;   /* threads that called at least one probed function */
+	uint64_t traced_thread_ns; /* their summed alive time within the trace: impact's denominator */
+	struct report_function *functions;
+	size_t n_functions;
+	struct report_interval *intervals;
+	size_t n_intervals;
+	struct report_bottleneck *bottlenecks;
+	size_t n_bottlenecks;
+	struct report_overhead overhead;
+};
+
+/*
+ * Allocate an empty report with snag_version, hostname and kernel filled in.
+ * Returns NULL with errno set on allocation failure. Free with report__free().
+ */
+struct report *report__new(void);
+
+/* Free the report and everything it owns. NULL is a no-op. */
+void report__free(struct report *r);
+
+/*
+ * Append a function row (zeroed counters) and return it. The pointer is valid
+ * until the next report__add_function(); the index is stable until
+ * report__finish(). Returns NULL with errno set on failure.
+ */
+struct report_function *report__add_function(struct report *r, const char *binary,
+					     const char *name, uint64_t address);
+
+/* Append an interval; copies funcs. Returns 0 or -ENOMEM. */
+int report__add_interval(struct report *r, uint64_t offset_ns, uint64_t duration_ns,
+			 const struct report_interval_func *funcs, size_t n_funcs);
+
+/* Set the per-program overhead and drop counts (copied). Returns 0 or -ENOMEM. */
+int report__add_program(struct report *r, const char *name, uint64_t runs, uint64_t run_time_ns);
+int report__add_drop(struct report *r, const char *cause, uint64_t count);
+
+/*
+ * Derive avg/percentiles/impact/severity for every function, sort functions by
+ * impact (descending, then total_ns), remap interval indices, and build the
+ * bottleneck list. Call once, after all data is in.
+ */
+void report__finish(struct report *r);
+
+/* "low", "medium", "high", "critical". */
+const char *severity__name(enum severity s);
+
+/* Severity of an impact share, with DESIGN.md's thresholds (critical > 0.5, high > 0.2, medium > 0.1). */
+enum severity severity__from_impact(double impact);
+
+/*
+ * Estimate the p-th quantile (0 < p <= 1) of a histogram by linear
+ * interpolation inside the bucket that holds rank ceil(p * count), clamped to
+ * [min, max]. Returns 0 for an empty histogram.
+ */
+uint64_t hist__percentile(const uint64_t *buckets, size_t n_buckets, double p, uint64_t min,
+			  uint64_t max);
+
+enum report_format {
+	FORMAT_TEXT,
+	FORMAT_JSON,
+};
+
+/* Parse "text" / "json". Returns 0 or -EINVAL. */
+int report_format__parse(const char *s, enum report_format *out);
+
+struct render_opts {
+	bool histogram; /* text: print each function's distribution */
+};
+
+/* Render in the given format. Returns 0, or -errno if writing failed. */
+int report__render(const struct report *r, enum report_format fmt, const struct render_opts *o,
+		   FILE *out);
+
+#endif
