@@ -1,0 +1,16 @@
+/* Internal interface between report__render() and the per-format renderers. */
+#ifndef SNAG_RENDER_H
+#define SNAG_RENDER_H
+
+#include <stdio.h>
+#include "report.h"
+
+/*
+ * Each renderer writes the whole report to out and returns 0, or -ENOMEM if
+ * building the output failed. Stream errors are checked by report__render().
+ * o is never NULL.
+ */
+int render__text(const struct report *r, const struct render_opts *o, FILE *out);
+int render__json(const struct report *r, FILE *out);
+
+#endif

@@ -1,0 +1,261 @@
+/* JSON renderer: the public "snag-report/1" document described in docs/report-json.md. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <jansson.h>
+#include "render.h"
+
+/*
+ * Builders below return a new reference or NULL. json_pack()'s "o" steals
+ * the reference even when packing fails, so a NULL argument (a failed
+ * builder) makes the whole pack fail without leaking: errors propagate up.
+ */
+
+/* An unsigned count/time; values beyond JSON's signed 64-bit integers saturate. */
+static json_t *json_u64(uint64_t v)
+{
+	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+/*
+ * A string from the outside world (symbol names, paths, commands): NULL
+ * becomes null, and bytes that are not valid UTF-8 are replaced by '?'
+ * rather than failing the whole report.
+ */
+static json_t *json_str(const char *s)
+{
+	json_t *v;
+	char *copy, *c;
+
+	if (!s)
+		return json_null();
+	v = json_string(s);
+	if (v)
+		return v;
+	copy = strdup(s);
+	if (!copy)
+		return NULL;
+	for (c = copy; *c; c++)
+		if ((unsigned char)*c >= 0x80)
+			*c = '?';
+	v = json_string(copy);
+	free(copy);
+	return v;
+}
+
+/* A real number; NaN and infinities (not valid JSON) become null. */
+static json_t *json_num(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+/* A number that is written as an integer when it is integral ("count": 50, not 50.0). */
+static json_t *json_number(double v)
+{
+	if (isfinite(v) && v >= -9.2e18 && v <= 9.2e18 && (double)(json_int_t)v == v)
+		return json_integer((json_int_t)v);
+	return json_num(v);
+}
+
+/*
+ * Append v (stolen) to *arr. If v is NULL or appending fails, release *arr,
+ * set it to NULL (so the caller's loop stops and its pack fails) (and v).
+ */
+static void append(json_t **arr, json_t *v)
+{
+	if (v && !json_array_append_new(*arr, v))
+		return;
+	json_decref(*arr);
+	*arr = NULL;
+}
+
+/* Set key to v (stolen) in *obj, with append()'s failure handling. */
+static void set(json_t **obj, const char *key, json_t *v)
+{
+	if (v && !json_object_set_new(*obj, key, v))
+		return;
+	json_decref(*obj);
+	*obj = NULL;
+}
+
+/* "2026-11-21T23:41:07.123456789Z" */
+static json_t *json_rfc3339(int64_t ns)
+{
+	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
+	char date[32], buf[64];
+	time_t t;
+	struct tm tm;
+
+	if (frac < 0) {
+		frac += 1000000000;
+		sec--;
+	}
+	t = (time_t)sec;
+	if (!gmtime_r(&t, &tm) || !strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm))
+		return json_null();
+	snprintf(buf, sizeof(buf), "%s.%09" PRId64 "Z", date, frac);
+	return json_string(buf);
+}
+
+static const char *target_mode_name(enum target_mode m)
+{
+	switch (m) {
+	case TARGET_PIDS:
+		return "pids";
+	case TARGET_COMMAND:
+		return "command";
+	case TARGET_SYSTEM:
+		return "system";
+	}
+	return "unknown";
+}
+
+static json_t *target_json(const struct report_target *t)
+{
+	json_t *pids = json_array(), *specs = json_array();
+	size_t i;
+
+	for (i = 0; pids && t->pids && i < t->n_pids; i++)
+		append(&pids, json_integer(t->pids[i]));
+	for (i = 0; specs && t->specs && i < t->n_specs; i++)
+		append(&specs, json_str(t->specs[i]));
+	return json_pack("{s:s, s:o, s:o, s:o}", "mode", target_mode_name(t->mode), "pids", pids,
+			 "command", json_str(t->command), "specs", specs);
+}
+
+static json_t *interval_json(const struct report *r, const struct report_interval *iv)
+{
+	json_t *funcs = json_array();
+	size_t i;
+
+	for (i = 0; funcs && iv->funcs && i < iv->n_funcs; i++) {
+		const struct report_interval_func *f = &iv->funcs[i];
+		const struct report_function *fn;
+
+		if (f->func >= r->n_functions)
+			continue; /* a collector bug; do not invent a name for it */
+		fn = &r->functions[f->func];
+		append(&funcs, json_pack("{s:o, s:o, s:o, s:o}", "binary", json_str(fn->binary),
+					 "name", json_str(fn->name), "count", json_u64(f->count),
+					 "total_ns", json_u64(f->total_ns)));
+	}
+	return json_pack("{s:o, s:o, s:o}", "offset_ns", json_u64(iv->offset_ns), "duration_ns",
+			 json_u64(iv->duration_ns), "functions", funcs);
+}
+
+/* Non-empty buckets only, each as its inclusive upper bound and count. */
+static json_t *histogram_json(const uint64_t *hist)
+{
+	json_t *arr = json_array();
+	__u32 i;
+
+	for (i = 0; arr && i < SNAG_HIST_BUCKETS; i++) {
+		if (hist[i])
+			append(&arr, json_pack("{s:o, s:o}", "le_ns", json_u64(snag_hist_upper(i)),
+					       "count", json_u64(hist[i])));
+	}
+	return arr;
+}
+
+static json_t *function_json(const struct report_function *f)
+{
+	char addr[24];
+
+	snprintf(addr, sizeof(addr), "0x%" PRIx64, f->address);
+	/* binary name address | count total min max avg p50 p90 p99 | histogram impact severity */
+	return json_pack("{s:o, s:o, s:s,  s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,  s:o, s:o, s:s}",
+			 "binary", json_str(f->binary), "name", json_str(f->name), "address", addr,
+			 "count", json_u64(f->count), "total_ns", json_u64(f->total_ns), "min_ns",
+			 json_u64(f->min_ns), "max_ns", json_u64(f->max_ns), "avg_ns",
+			 json_u64(f->avg_ns), "p50_ns", json_u64(f->p50_ns), "p90_ns",
+			 json_u64(f->p90_ns), "p99_ns", json_u64(f->p99_ns), "histogram",
+			 histogram_json(f->hist), "impact", json_num(f->impact), "severity",
+			 severity__name(f->severity));
+}
+
+static json_t *bottleneck_json(const struct report_bottleneck *b)
+{
+	json_t *evidence = json_object(), *recs = json_array();
+	size_t i;
+
+	for (i = 0; evidence && b->evidence && i < b->n_evidence; i++)
+		if (b->evidence[i].key)
+			set(&evidence, b->evidence[i].key, json_number(b->evidence[i].value));
+	for (i = 0; recs && b->recommendations && i < b->n_recommendations; i++)
+		if (b->recommendations[i])
+			append(&recs, json_str(b->recommendations[i]));
+	return json_pack("{s:o, s:o, s:i, s:o, s:s, s:o, s:o, s:o}", "kind", json_str(b->kind),
+			 "target", json_str(b->target), "pid", b->pid, "impact",
+			 json_num(b->impact), "severity", severity__name(b->severity),
+			 "description", json_str(b->description), "evidence", evidence,
+			 "recommendations", recs);
+}
+
+static json_t *overhead_json(const struct report_overhead *oh)
+{
+	json_t *programs = json_array(), *dropped = json_object();
+	size_t i;
+
+	for (i = 0; programs && oh->programs && i < oh->n_programs; i++) {
+		const struct report_program *p = &oh->programs[i];
+
+		append(&programs,
+		       json_pack("{s:o, s:o, s:o}", "name", json_str(p->name), "runs",
+				 json_u64(p->runs), "run_time_ns", json_u64(p->run_time_ns)));
+	}
+	for (i = 0; dropped && oh->drops && i < oh->n_drops; i++) {
+		const char *cause = oh->drops[i].cause ? oh->drops[i].cause : "unknown";
+		json_t *prev = json_object_get(dropped, cause);
+		uint64_t count = oh->drops[i].count;
+
+		/* A cause listed twice is summed rather than silently overwritten. */
+		if (prev)
+			count += (uint64_t)json_integer_value(prev);
+		set(&dropped, cause, json_u64(count));
+	}
+	return json_pack("{s:o, s:o}", "programs", programs, "dropped", dropped);
+}
+
+/* A JSON array of build evaluated for _i in [0, n) over the C array arr; NULL on failure. */
+#define JSON_ARRAY_OF(arr, n, build)                                                               \
+	({                                                                                         \
+		json_t *_a = json_array();                                                         \
+		size_t _i;                                                                         \
+		for (_i = 0; _a && (arr) && _i < (n); _i++)                                        \
+			append(&_a, build);                                                        \
+		_a;                                                                                \
+	})
+
+int render__json(const struct report *r, FILE *out)
+{
+	json_t *root;
+	int err = 0;
+
+	root = json_pack(
+	    "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+	    "s:o, s:o, s:o}",
+	    "schema", REPORT_SCHEMA, "snag_version", json_str(r->snag_version), "hostname",
+	    json_str(r->hostname), "kernel", json_str(r->kernel), "start_time",
+	    json_rfc3339(r->start_time_ns), "duration_ns", json_u64(r->duration_ns), "target",
+	    target_json(&r->target), "traced_threads", json_u64(r->traced_threads),
+	    "traced_thread_ns", json_u64(r->traced_thread_ns), "intervals",
+	    JSON_ARRAY_OF(r->intervals, r->n_intervals, interval_json(r, &r->intervals[_i])),
+	    "functions",
+	    JSON_ARRAY_OF(r->functions, r->n_functions, function_json(&r->functions[_i])),
+	    /* Sections whose collectors do not exist yet: present and empty. */
+	    "offcpu", json_array(), "sched", json_array(), "block_io", json_array(), "net_io",
+	    json_array(), "syscall_io", json_array(), "bottlenecks",
+	    JSON_ARRAY_OF(r->bottlenecks, r->n_bottlenecks, bottleneck_json(&r->bottlenecks[_i])),
+	    "overhead", overhead_json(&r->overhead));
+	if (!root)
+		return -ENOMEM;
+	if (json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) ||
+	    fputc('\n', out) == EOF)
+		err = ferror(out) ? (errno ? -errno : -EIO) : -ENOMEM; /* else jansson's buffers */
+	json_decref(root);
+	return err;
+}

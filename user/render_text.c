@@ -1,0 +1,390 @@
+/* Text renderer: a header, the function table (optionally with histograms), bottlenecks and snag's
+ * own cost. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "analysis.h"
+#include "render.h"
+
+#define LINE_WIDTH	 100
+#define NAME_MIN_WIDTH	 8 /* "FUNCTION" */
+#define BINARY_MIN_WIDTH 6 /* "BINARY" */
+#define BINARY_MAX_WIDTH 12
+#define COUNT_WIDTH	 8
+#define TIME_WIDTH	 6 /* "2.05ms"; rare longer values widen their cell */
+#define IMPACT_WIDTH	 6
+#define SEVERITY_WIDTH	 8
+#define N_TIME_COLUMNS	 6 /* AVG P50 P90 P99 MAX TOTAL */
+#define HIST_MAX_ROWS	 20
+#define HIST_BAR_WIDTH	 50
+#define MAX_LISTED_PIDS	 8
+#define ELLIPSIS	 "..."
+#define PERCENT		 100.0
+
+static const char *str_or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+/* The last path component of path ("-" for NULL or empty). */
+static const char *base_name(const char *path)
+{
+	const char *slash;
+
+	if (!path || !*path)
+		return "-";
+	slash = strrchr(path, '/');
+	return slash && slash[1] ? slash + 1 : path;
+}
+
+/* Copy s into buf, cut to width columns with a trailing ellipsis when longer. */
+static const char *fit(const char *s, size_t width, char *buf, size_t size)
+{
+	size_t len = strlen(s);
+
+	if (len <= width || width <= strlen(ELLIPSIS)) {
+		snprintf(buf, size, "%.*s", (int)width, s);
+		return buf;
+	}
+	snprintf(buf, size, "%.*s" ELLIPSIS, (int)(width - strlen(ELLIPSIS)), s);
+	return buf;
+}
+
+/*
+ * Print text word-wrapped to LINE_WIDTH: first line after first_prefix, the
+ * others after rest_prefix. Words longer than a line are printed whole.
+ */
+static void print_wrapped(FILE *out, const char *first_prefix, const char *rest_prefix,
+			  const char *text)
+{
+	const char *prefix = first_prefix, *p = text ? text : "-";
+	size_t col;
+
+	fputs(prefix, out);
+	col = strlen(prefix);
+	while (*p) {
+		size_t word, indent;
+
+		while (*p == ' ')
+			p++;
+		word = strcspn(p, " ");
+		if (!word)
+			break;
+		indent = strlen(prefix);
+		if (col > indent && col + 1 + word > LINE_WIDTH) {
+			prefix = rest_prefix;
+			fprintf(out, "\n%s", prefix);
+			col = strlen(prefix);
+		} else if (col > indent) {
+			fputc(' ', out);
+			col++;
+		}
+		fwrite(p, 1, word, out);
+		col += word;
+		p += word;
+	}
+	fputc('\n', out);
+}
+
+/* Close a memstream opened on *s; returns *s, or NULL (freed) if it failed. */
+static char *memstream_finish(FILE *m, char **s)
+{
+	if (fclose(m)) {
+		free(*s);
+		*s = NULL;
+	}
+	return *s;
+}
+
+/* A table cell for a time: "-" when the function was never called. */
+static const char *time_cell(uint64_t count, uint64_t ns, char *buf, size_t size)
+{
+	if (!count)
+		return "-";
+	return analysis__format_duration(ns, buf, size);
+}
+
+/* What was traced, e.g. "pids 12, 34" or "command 'make -j8' (pid 99)", into a new string. */
+static char *describe_target(const struct report_target *t)
+{
+	char *s = NULL;
+	size_t len = 0, i, shown;
+	FILE *m = open_memstream(&s, &len);
+
+	if (!m)
+		return NULL;
+	shown = t->pids ? t->n_pids : 0;
+	if (shown > MAX_LISTED_PIDS)
+		shown = MAX_LISTED_PIDS;
+	switch (t->mode) {
+	case TARGET_COMMAND:
+		fprintf(m, "command '%s'", str_or_dash(t->command));
+		if (shown)
+			fprintf(m, " (pid %d)", t->pids[0]);
+		break;
+	case TARGET_PIDS:
+		fprintf(m, "pid%s ", shown > 1 ? "s" : "");
+		for (i = 0; i < shown; i++)
+			fprintf(m, "%s%d", i ? ", " : "", t->pids[i]);
+		if (t->n_pids > shown)
+			fprintf(m, ", ... (%zu in all)", t->n_pids);
+		if (!shown)
+			fputs("-", m);
+		break;
+	case TARGET_SYSTEM:
+	default:
+		fputs("all processes running the probed binaries", m);
+		break;
+	}
+	return memstream_finish(m, &s);
+}
+
+static int print_header(const struct report *r, FILE *out)
+{
+	char dur[ANALYSIS_DURATION_LEN], thr[ANALYSIS_DURATION_LEN], *target, *line = NULL;
+	size_t i;
+	int n;
+
+	target = describe_target(&r->target);
+	if (!target)
+		return -ENOMEM;
+	n = asprintf(
+	    &line, "Traced %s for %s: %zu function%s in %" PRIu64 " thread%s (%s of thread time)",
+	    target, analysis__format_duration(r->duration_ns, dur, sizeof(dur)), r->n_functions,
+	    r->n_functions == 1 ? "" : "s", r->traced_threads, r->traced_threads == 1 ? "" : "s",
+	    analysis__format_duration(r->traced_thread_ns, thr, sizeof(thr)));
+	free(target);
+	if (n < 0)
+		return -ENOMEM;
+	print_wrapped(out, "", "  ", line);
+	free(line);
+	if (r->target.specs && r->target.n_specs) {
+		fputs("Probes:", out);
+		for (i = 0; i < r->target.n_specs; i++)
+			fprintf(out, " -u '%s'", str_or_dash(r->target.specs[i]));
+		fputc('\n', out);
+	}
+	fputc('\n', out);
+	return 0;
+}
+
+/*
+ * The function's non-empty bucket range as at most HIST_MAX_ROWS rows,
+ * merging runs of adjacent buckets, with '#' bars scaled to the largest row.
+ */
+static void print_histogram(const struct report_function *f, FILE *out)
+{
+	char lo_s[ANALYSIS_DURATION_LEN], hi_s[ANALYSIS_DURATION_LEN], bar[HIST_BAR_WIDTH + 1];
+	__u32 first = SNAG_HIST_BUCKETS, last = 0, i, b, per_row;
+	uint64_t max_row = 0;
+
+	for (i = 0; i < SNAG_HIST_BUCKETS; i++) {
+		if (!f->hist[i])
+			continue;
+		if (first == SNAG_HIST_BUCKETS)
+			first = i;
+		last = i;
+	}
+	if (first == SNAG_HIST_BUCKETS)
+		return;
+	per_row = (last - first + HIST_MAX_ROWS) / HIST_MAX_ROWS;
+	/* Two passes over the same rows: find the largest, then print scaled bars. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (b = first; b <= last; b += per_row) {
+			__u32 end = b + per_row - 1 > last ? last : b + per_row - 1;
+			uint64_t sum = 0;
+			size_t len;
+
+			for (i = b; i <= end; i++)
+				sum += f->hist[i];
+			if (!pass) {
+				if (sum > max_row)
+					max_row = sum;
+				continue;
+			}
+			len = (size_t)((double)sum / (double)max_row * HIST_BAR_WIDTH + 0.5);
+			if (sum && !len)
+				len = 1;
+			memset(bar, '#', len);
+			bar[len] = '\0';
+			fprintf(out, "    %*s .. %-*s |%-*s %" PRIu64 "\n", TIME_WIDTH,
+				analysis__format_duration(snag_hist_lower(b), lo_s, sizeof(lo_s)),
+				TIME_WIDTH,
+				analysis__format_duration(snag_hist_upper(end), hi_s, sizeof(hi_s)),
+				HIST_BAR_WIDTH, bar, sum);
+		}
+	}
+	fputc('\n', out);
+}
+
+static void print_functions(const struct report *r, const struct render_opts *o, FILE *out)
+{
+	size_t name_w = NAME_MIN_WIDTH, bin_w = BINARY_MIN_WIDTH, fixed, i;
+	char name[LINE_WIDTH + 1], bin[LINE_WIDTH + 1];
+	char t[N_TIME_COLUMNS][ANALYSIS_DURATION_LEN];
+
+	if (!r->functions || !r->n_functions) {
+		fputs("No functions were traced.\n", out);
+		return;
+	}
+	for (i = 0; i < r->n_functions; i++) {
+		size_t nl = strlen(str_or_dash(r->functions[i].name));
+		size_t bl = strlen(base_name(r->functions[i].binary));
+
+		name_w = nl > name_w ? nl : name_w;
+		bin_w = bl > bin_w ? bl : bin_w;
+	}
+	/* The numeric columns are fixed; names get what is left of the line. */
+	fixed = 1 + COUNT_WIDTH + N_TIME_COLUMNS * (1 + TIME_WIDTH) + 1 + IMPACT_WIDTH + 1 +
+		SEVERITY_WIDTH + 1;
+	if (bin_w > BINARY_MAX_WIDTH)
+		bin_w = BINARY_MAX_WIDTH;
+	if (name_w > LINE_WIDTH - fixed - bin_w)
+		name_w = LINE_WIDTH - fixed - bin_w;
+
+	fprintf(out, "%-*s %-*s %*s %*s %*s %*s %*s %*s %*s %*s %s\n", (int)name_w, "FUNCTION",
+		(int)bin_w, "BINARY", COUNT_WIDTH, "COUNT", TIME_WIDTH, "AVG", TIME_WIDTH, "P50",
+		TIME_WIDTH, "P90", TIME_WIDTH, "P99", TIME_WIDTH, "MAX", TIME_WIDTH, "TOTAL",
+		IMPACT_WIDTH, "IMPACT", "SEVERITY");
+	for (i = 0; i < r->n_functions; i++) {
+		const struct report_function *f = &r->functions[i];
+		char impact[16];
+
+		snprintf(impact, sizeof(impact), "%.1f%%", f->impact * PERCENT);
+		fprintf(out, "%-*s %-*s %*" PRIu64 " %*s %*s %*s %*s %*s %*s %*s %s\n", (int)name_w,
+			fit(str_or_dash(f->name), name_w, name, sizeof(name)), (int)bin_w,
+			fit(base_name(f->binary), bin_w, bin, sizeof(bin)), COUNT_WIDTH, f->count,
+			TIME_WIDTH, time_cell(f->count, f->avg_ns, t[0], sizeof(t[0])), TIME_WIDTH,
+			time_cell(f->count, f->p50_ns, t[1], sizeof(t[1])), TIME_WIDTH,
+			time_cell(f->count, f->p90_ns, t[2], sizeof(t[2])), TIME_WIDTH,
+			time_cell(f->count, f->p99_ns, t[3], sizeof(t[3])), TIME_WIDTH,
+			time_cell(f->count, f->max_ns, t[4], sizeof(t[4])), TIME_WIDTH,
+			time_cell(f->count, f->total_ns, t[5], sizeof(t[5])), IMPACT_WIDTH, impact,
+			severity__name(f->severity));
+		if (o->histogram)
+			print_histogram(f, out);
+	}
+	fputs("IMPACT is the share of traced thread time spent in the function; nested functions "
+	      "overlap.\n",
+	      out);
+}
+
+/* One evidence item for people: times in units, impact in percent, counts with separators. */
+static void print_evidence_value(const struct report_evidence *e, FILE *out)
+{
+	char buf[ANALYSIS_DURATION_LEN > ANALYSIS_COUNT_LEN ? ANALYSIS_DURATION_LEN
+							    : ANALYSIS_COUNT_LEN];
+	const char *key = str_or_dash(e->key);
+	size_t len = strlen(key);
+	int integral = e->value >= 0 && e->value < 1.8e19 && (double)(uint64_t)e->value == e->value;
+
+	if (len > 3 && !strcmp(key + len - 3, "_ns") && integral)
+		fprintf(out, "%.*s %s", (int)(len - 3), key,
+			analysis__format_duration((uint64_t)e->value, buf, sizeof(buf)));
+	else if (!strcmp(key, "impact"))
+		fprintf(out, "%s %.1f%%", key, e->value * PERCENT);
+	else if (integral)
+		fprintf(out, "%s %s", key,
+			analysis__format_count((uint64_t)e->value, buf, sizeof(buf)));
+	else
+		fprintf(out, "%s %.3g", key, e->value);
+}
+
+static int print_bottlenecks(const struct report *r, FILE *out)
+{
+	size_t i, j;
+
+	if (!r->bottlenecks || !r->n_bottlenecks) {
+		fprintf(out,
+			"\nBottlenecks: none (no function above %.0f%% of traced thread time)\n",
+			ANALYSIS_BOTTLENECK_MIN_IMPACT * PERCENT);
+		return 0;
+	}
+	fputs("\nBottlenecks\n", out);
+	for (i = 0; i < r->n_bottlenecks; i++) {
+		const struct report_bottleneck *b = &r->bottlenecks[i];
+		char prefix[48], *evidence = NULL;
+		size_t len = 0;
+		FILE *m;
+
+		snprintf(prefix, sizeof(prefix), "%3zu. [%s] ", i + 1, severity__name(b->severity));
+		print_wrapped(out, prefix, "      ", b->description);
+		if (b->evidence && b->n_evidence) {
+			m = open_memstream(&evidence, &len);
+			if (!m)
+				return -ENOMEM;
+			fputs("evidence:", m);
+			for (j = 0; j < b->n_evidence; j++) {
+				fputs(j ? ", " : " ", m);
+				print_evidence_value(&b->evidence[j], m);
+			}
+			if (!memstream_finish(m, &evidence))
+				return -ENOMEM;
+			print_wrapped(out, "      ", "        ", evidence);
+			free(evidence);
+		}
+		for (j = 0; b->recommendations && j < b->n_recommendations; j++)
+			print_wrapped(out, "      -> ", "         ", b->recommendations[j]);
+	}
+	return 0;
+}
+
+/* "snag cost: ..." from the BPF run-time stats, and every non-zero drop cause. */
+static int print_overhead(const struct report_overhead *oh, FILE *out)
+{
+	char events[ANALYSIS_COUNT_LEN], dropped[ANALYSIS_COUNT_LEN], item[ANALYSIS_COUNT_LEN];
+	uint64_t runs = 0, run_ns = 0, drops = 0;
+	char *line = NULL;
+	size_t i, len = 0, listed = 0;
+	FILE *m;
+
+	for (i = 0; oh->programs && i < oh->n_programs; i++) {
+		runs += oh->programs[i].runs;
+		run_ns += oh->programs[i].run_time_ns;
+	}
+	for (i = 0; oh->drops && i < oh->n_drops; i++)
+		drops += oh->drops[i].count;
+	analysis__format_count(runs, events, sizeof(events));
+	analysis__format_count(drops, dropped, sizeof(dropped));
+	if (runs)
+		fprintf(out,
+			"\nsnag cost: %" PRIu64
+			" ns/event over %s events (BPF run time), %s dropped\n",
+			(run_ns + runs / 2) / runs, events, dropped);
+	else
+		fprintf(out, "\nsnag cost: no BPF program runs recorded, %s dropped\n", dropped);
+	if (!drops)
+		return 0;
+	m = open_memstream(&line, &len);
+	if (!m)
+		return -ENOMEM;
+	fputs("dropped:", m);
+	for (i = 0; i < oh->n_drops; i++) {
+		if (!oh->drops[i].count)
+			continue;
+		fprintf(m, "%s %s %s", listed++ ? "," : "",
+			analysis__format_count(oh->drops[i].count, item, sizeof(item)),
+			str_or_dash(oh->drops[i].cause));
+	}
+	if (!memstream_finish(m, &line))
+		return -ENOMEM;
+	print_wrapped(out, "", "  ", line);
+	free(line);
+	return 0;
+}
+
+int render__text(const struct report *r, const struct render_opts *o, FILE *out)
+{
+	int err;
+
+	err = print_header(r, out);
+	if (err)
+		return err;
+	print_functions(r, o, out);
+	err = print_bottlenecks(r, out);
+	if (err)
+		return err;
+	return print_overhead(&r->overhead, out);
+}

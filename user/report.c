@@ -1,0 +1,307 @@
+/* The report model: allocation, filling, severity/format helpers and histogram percentiles. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include "analysis.h"
+#include "report.h"
+
+#ifndef SNAG_VERSION
+#define SNAG_VERSION "unknown"
+#endif
+
+/* strdup() that maps NULL to NULL; returns -ENOMEM through *err on failure. */
+static char *dup_or_null(const char *s, int *err)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*err = -ENOMEM;
+	return d;
+}
+
+/*
+ * Grow *arr (of *n elements of size elem) by one zeroed element. Returns a
+ * pointer to the new element (and bumps *n), or NULL with errno = ENOMEM.
+ */
+static void *append_elem(void **arr, size_t *n, size_t elem)
+{
+	void *na;
+
+	if (*n >= SIZE_MAX / elem - 1) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	na = realloc(*arr, (*n + 1) * elem);
+	if (!na) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	*arr = na;
+	memset((char *)na + *n * elem, 0, elem);
+	return (char *)na + (*n)++ * elem;
+}
+
+struct report *report__new(void)
+{
+	struct report *r = calloc(1, sizeof(*r));
+	char host[256] = "";
+	struct utsname uts;
+	int err = 0;
+
+	if (!r)
+		return NULL;
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		host[0] = '\0';
+	if (uname(&uts) < 0)
+		uts.release[0] = '\0';
+	r->snag_version = dup_or_null(SNAG_VERSION, &err);
+	r->hostname = dup_or_null(host, &err);
+	r->kernel = dup_or_null(uts.release, &err);
+	if (err) {
+		report__free(r);
+		errno = -err;
+		return NULL;
+	}
+	return r;
+}
+
+void report__free(struct report *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	free(r->snag_version);
+	free(r->hostname);
+	free(r->kernel);
+	free(r->target.pids);
+	free(r->target.command);
+	for (i = 0; i < r->target.n_specs; i++)
+		free(r->target.specs[i]);
+	free(r->target.specs);
+	for (i = 0; i < r->n_functions; i++) {
+		free(r->functions[i].binary);
+		free(r->functions[i].name);
+	}
+	free(r->functions);
+	for (i = 0; i < r->n_intervals; i++)
+		free(r->intervals[i].funcs);
+	free(r->intervals);
+	analysis__clear_bottlenecks(r);
+	for (i = 0; i < r->overhead.n_programs; i++)
+		free(r->overhead.programs[i].name);
+	free(r->overhead.programs);
+	for (i = 0; i < r->overhead.n_drops; i++)
+		free(r->overhead.drops[i].cause);
+	free(r->overhead.drops);
+	free(r);
+}
+
+struct report_function *report__add_function(struct report *r, const char *binary, const char *name,
+					     uint64_t address)
+{
+	struct report_function *f;
+	char *b, *n;
+	int err = 0;
+
+	if (!r) {
+		errno = EINVAL;
+		return NULL;
+	}
+	b = dup_or_null(binary, &err);
+	n = dup_or_null(name, &err);
+	f = err ? NULL : append_elem((void **)&r->functions, &r->n_functions, sizeof(*f));
+	if (!f) {
+		free(b);
+		free(n);
+		errno = ENOMEM;
+		return NULL;
+	}
+	f->binary = b;
+	f->name = n;
+	f->address = address;
+	return f;
+}
+
+int report__add_interval(struct report *r, uint64_t offset_ns, uint64_t duration_ns,
+			 const struct report_interval_func *funcs, size_t n_funcs)
+{
+	struct report_interval_func *copy = NULL;
+	struct report_interval *iv;
+
+	if (!r || (n_funcs && !funcs))
+		return -EINVAL;
+	if (n_funcs) {
+		copy = calloc(n_funcs, sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, funcs, n_funcs * sizeof(*copy));
+	}
+	iv = append_elem((void **)&r->intervals, &r->n_intervals, sizeof(*iv));
+	if (!iv) {
+		free(copy);
+		return -ENOMEM;
+	}
+	iv->offset_ns = offset_ns;
+	iv->duration_ns = duration_ns;
+	iv->funcs = copy;
+	iv->n_funcs = n_funcs;
+	return 0;
+}
+
+int report__add_program(struct report *r, const char *name, uint64_t runs, uint64_t run_time_ns)
+{
+	struct report_program *p;
+	char *n;
+	int err = 0;
+
+	if (!r)
+		return -EINVAL;
+	n = dup_or_null(name, &err);
+	if (err)
+		return err;
+	p = append_elem((void **)&r->overhead.programs, &r->overhead.n_programs, sizeof(*p));
+	if (!p) {
+		free(n);
+		return -ENOMEM;
+	}
+	p->name = n;
+	p->runs = runs;
+	p->run_time_ns = run_time_ns;
+	return 0;
+}
+
+int report__add_drop(struct report *r, const char *cause, uint64_t count)
+{
+	struct report_drop *d;
+	char *c;
+	int err = 0;
+
+	if (!r)
+		return -EINVAL;
+	c = dup_or_null(cause, &err);
+	if (err)
+		return err;
+	d = append_elem((void **)&r->overhead.drops, &r->overhead.n_drops, sizeof(*d));
+	if (!d) {
+		free(c);
+		return -ENOMEM;
+	}
+	d->cause = c;
+	d->count = count;
+	return 0;
+}
+
+void report__finish(struct report *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->n_functions; i++)
+		analysis__derive_function(&r->functions[i], r->traced_thread_ns);
+	/* Both steps degrade gracefully on ENOMEM: unsorted rows, fewer bottlenecks. */
+	analysis__sort_functions(r);
+	analysis__build_bottlenecks(r);
+}
+
+const char *severity__name(enum severity s)
+{
+	switch (s) {
+	case SEVERITY_LOW:
+		return "low";
+	case SEVERITY_MEDIUM:
+		return "medium";
+	case SEVERITY_HIGH:
+		return "high";
+	case SEVERITY_CRITICAL:
+		return "critical";
+	}
+	return "unknown";
+}
+
+enum severity severity__from_impact(double impact)
+{
+	if (impact > 0.5)
+		return SEVERITY_CRITICAL;
+	if (impact > 0.2)
+		return SEVERITY_HIGH;
+	if (impact > 0.1)
+		return SEVERITY_MEDIUM;
+	return SEVERITY_LOW; /* also NaN */
+}
+
+int report_format__parse(const char *s, enum report_format *out)
+{
+	if (!s || !out)
+		return -EINVAL;
+	if (!strcmp(s, "text"))
+		*out = FORMAT_TEXT;
+	else if (!strcmp(s, "json"))
+		*out = FORMAT_JSON;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* As documented in report.h; min > max means "unknown": no clamping, no exact top rank. */
+uint64_t hist__percentile(const uint64_t *buckets, size_t n_buckets, double p, uint64_t min,
+			  uint64_t max)
+{
+	uint64_t total = 0, rank, cum = 0, lower, width, v = 0;
+	double pos;
+	size_t i;
+
+	if (!buckets || !(p > 0))
+		return 0;
+	if (p > 1)
+		p = 1;
+	if (n_buckets > SNAG_HIST_BUCKETS)
+		n_buckets = SNAG_HIST_BUCKETS;
+	for (i = 0; i < n_buckets; i++)
+		total += buckets[i];
+	if (!total)
+		return 0;
+	rank = (uint64_t)(p * (double)total); /* ceil() without libm */
+	if ((double)rank < p * (double)total)
+		rank++;
+	if (rank < 1)
+		rank = 1;
+	if (rank > total)
+		rank = total;
+	/* The top rank is the largest call, which min/max know exactly. */
+	if (rank == total && min <= max)
+		return max;
+	for (i = 0; i < n_buckets; i++) {
+		if (!buckets[i] || cum + buckets[i] < rank) {
+			cum += buckets[i];
+			continue;
+		}
+		/*
+		 * Spread the bucket's calls evenly over [lower, lower + width) and
+		 * take the middle of the rank's slot, so width-1 buckets stay exact.
+		 */
+		lower = snag_hist_lower((__u32)i);
+		width = snag_hist_width((__u32)i);
+		/* The last bucket is open-ended: it reaches up to the max seen. */
+		if (i == SNAG_HIST_BUCKETS - 1 && min <= max && max >= lower + width)
+			width = max - lower + 1;
+		pos = ((double)(rank - cum) - 0.5) / (double)buckets[i];
+		v = lower + (uint64_t)(pos * (double)width);
+		if (v - lower >= width)
+			v = lower + width - 1;
+		break;
+	}
+	if (min <= max) {
+		if (v < min)
+			v = min;
+		if (v > max)
+			v = max;
+	}
+	return v;
+}
