@@ -1,0 +1,340 @@
+/* Unit tests: the JSON renderer against the snag-report/1 contract, parsed back with jansson. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include "model_fixture.h"
+#include "report.h"
+
+/* Render r as JSON into a new string (and check the call succeeded). */
+static char *render_json(const struct report *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	assert_non_null(m);
+	assert_int_equal(report__render(r, FORMAT_JSON, NULL, m), 0);
+	assert_int_equal(fclose(m), 0);
+	return buf;
+}
+
+/* Render and parse r; the caller json_decref()s the result. */
+static json_t *render_and_parse(const struct report *r)
+{
+	char *text = render_json(r);
+	json_error_t jerr;
+	json_t *root;
+	size_t len = strlen(text);
+
+	/* Pretty-printed with a trailing newline. */
+	assert_true(len > 2 && text[len - 1] == '\n');
+	assert_non_null(strstr(text, "\n  \"schema\": \"snag-report/1\""));
+	root = json_loads(text, 0, &jerr);
+	if (!root)
+		fail_msg("invalid JSON at line %d: %s", jerr.line, jerr.text);
+	free(text);
+	return root;
+}
+
+static json_t *get(const json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		fail_msg("missing key \"%s\"", key);
+	return v;
+}
+
+static void expect_int(const json_t *obj, const char *key, json_int_t want)
+{
+	json_t *v = get(obj, key);
+
+	if (!json_is_integer(v))
+		fail_msg("\"%s\" is not an integer", key);
+	assert_int_equal(json_integer_value(v), want);
+}
+
+static void expect_str(const json_t *obj, const char *key, const char *want)
+{
+	json_t *v = get(obj, key);
+
+	if (!json_is_string(v))
+		fail_msg("\"%s\" is not a string", key);
+	assert_string_equal(json_string_value(v), want);
+}
+
+static void expect_real(const json_t *obj, const char *key, double want)
+{
+	json_t *v = get(obj, key);
+	double got;
+
+	if (!json_is_real(v))
+		fail_msg("\"%s\" is not a real", key);
+	got = json_real_value(v);
+	if (got < want - 1e-9 || got > want + 1e-9)
+		fail_msg("\"%s\" is %g, want %g", key, got, want);
+}
+
+/* An array with exactly n elements. */
+static json_t *expect_array(const json_t *obj, const char *key, size_t n)
+{
+	json_t *v = get(obj, key);
+
+	if (!json_is_array(v))
+		fail_msg("\"%s\" is not an array", key);
+	assert_int_equal(json_array_size(v), n);
+	return v;
+}
+
+/* The object has exactly these keys, in this order. */
+static void expect_keys(const json_t *obj, const char *const *keys, size_t n)
+{
+	const char *key;
+	json_t *v;
+	size_t i = 0;
+
+	assert_true(json_is_object(obj));
+	assert_int_equal(json_object_size(obj), n);
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		(void)v;
+		assert_string_equal(key, keys[i++]);
+	}
+}
+
+#define EXPECT_KEYS(obj, ...)                                                                      \
+	do {                                                                                       \
+		static const char *const _k[] = {__VA_ARGS__};                                     \
+		expect_keys(obj, _k, sizeof(_k) / sizeof(_k[0]));                                  \
+	} while (0)
+
+static struct report *finished_model(void)
+{
+	struct report *r = fixture_model();
+
+	assert_non_null(r);
+	report__finish(r);
+	return r;
+}
+
+static void test_top_level(void **state)
+{
+	struct report *r = finished_model();
+	json_t *root = render_and_parse(r), *t;
+
+	(void)state;
+	EXPECT_KEYS(root, "schema", "snag_version", "hostname", "kernel", "start_time",
+		    "duration_ns", "target", "traced_threads", "traced_thread_ns", "intervals",
+		    "functions", "offcpu", "sched", "block_io", "net_io", "syscall_io",
+		    "bottlenecks", "overhead");
+	expect_str(root, "schema", "snag-report/1");
+	expect_str(root, "snag_version", SNAG_VERSION);
+	expect_str(root, "hostname", r->hostname);
+	expect_str(root, "kernel", r->kernel);
+	expect_str(root, "start_time", FIXTURE_START_TIME);
+	expect_int(root, "duration_ns", FIXTURE_DURATION_NS);
+	expect_int(root, "traced_threads", 2);
+	expect_int(root, "traced_thread_ns", FIXTURE_THREAD_NS);
+	t = get(root, "target");
+	EXPECT_KEYS(t, "mode", "pids", "command", "specs");
+	expect_str(t, "mode", "pids");
+	assert_int_equal(json_integer_value(json_array_get(expect_array(t, "pids", 1), 0)), 1234);
+	assert_true(json_is_null(get(t, "command")));
+	assert_string_equal(json_string_value(json_array_get(expect_array(t, "specs", 2), 1)),
+			    "app:fast_*");
+	/* Sections without collectors yet are present and empty. */
+	expect_array(root, "offcpu", 0);
+	expect_array(root, "sched", 0);
+	expect_array(root, "block_io", 0);
+	expect_array(root, "net_io", 0);
+	expect_array(root, "syscall_io", 0);
+	json_decref(root);
+	report__free(r);
+}
+
+static void test_functions(void **state)
+{
+	struct report *r = finished_model();
+	json_t *root = render_and_parse(r), *funcs, *f, *hist, *b;
+	const struct report_function *slow = &r->functions[0];
+	size_t i, n = 0;
+
+	(void)state;
+	funcs = expect_array(root, "functions", 3);
+	f = json_array_get(funcs, 0);
+	EXPECT_KEYS(f, "binary", "name", "address", "count", "total_ns", "min_ns", "max_ns",
+		    "avg_ns", "p50_ns", "p90_ns", "p99_ns", "histogram", "impact", "severity");
+	expect_str(f, "binary", "/usr/bin/app");
+	expect_str(f, "name", "slow_io");
+	expect_str(f, "address", "0x1139");
+	expect_int(f, "count", 50);
+	expect_int(f, "total_ns", 107350000);
+	expect_int(f, "min_ns", 2000000);
+	expect_int(f, "max_ns", 2294000);
+	expect_int(f, "avg_ns", 2147000);
+	expect_int(f, "p50_ns", slow->p50_ns);
+	expect_int(f, "p90_ns", slow->p90_ns);
+	expect_int(f, "p99_ns", 2294000);
+	expect_real(f, "impact", 107350000.0 / FIXTURE_THREAD_NS);
+	expect_str(f, "severity", "high");
+	/* Only non-empty buckets, each as (inclusive upper bound, count), in order. */
+	hist = get(f, "histogram");
+	for (i = 0; i < SNAG_HIST_BUCKETS; i++) {
+		if (!slow->hist[i])
+			continue;
+		b = json_array_get(hist, n++);
+		assert_non_null(b);
+		EXPECT_KEYS(b, "le_ns", "count");
+		expect_int(b, "le_ns", snag_hist_upper(i));
+		expect_int(b, "count", slow->hist[i]);
+	}
+	assert_int_equal(json_array_size(hist), n);
+	assert_int_equal(n, 4);
+	/* A probe that never fired is still listed, with an empty histogram. */
+	f = json_array_get(funcs, 2);
+	expect_str(f, "name", "never_called");
+	expect_int(f, "count", 0);
+	expect_real(f, "impact", 0);
+	expect_str(f, "severity", "low");
+	expect_array(f, "histogram", 0);
+	json_decref(root);
+	report__free(r);
+}
+
+static void test_intervals(void **state)
+{
+	struct report *r = finished_model();
+	json_t *root = render_and_parse(r), *iv, *f;
+
+	(void)state;
+	iv = json_array_get(expect_array(root, "intervals", 2), 1);
+	EXPECT_KEYS(iv, "offset_ns", "duration_ns", "functions");
+	expect_int(iv, "offset_ns", 62500000);
+	expect_int(iv, "duration_ns", 62500000);
+	f = json_array_get(expect_array(iv, "functions", 2), 0);
+	EXPECT_KEYS(f, "binary", "name", "count", "total_ns");
+	expect_str(f, "binary", "/usr/bin/app");
+	expect_str(f, "name", "slow_io");
+	expect_int(f, "count", 30);
+	expect_int(f, "total_ns", 67350000);
+	f = json_array_get(get(iv, "functions"), 1);
+	expect_str(f, "name", "never_called");
+	json_decref(root);
+	report__free(r);
+}
+
+static void test_bottlenecks_and_overhead(void **state)
+{
+	struct report *r = finished_model();
+	json_t *root = render_and_parse(r), *b, *ev, *oh, *p, *d;
+
+	(void)state;
+	b = json_array_get(expect_array(root, "bottlenecks", 1), 0);
+	EXPECT_KEYS(b, "kind", "target", "pid", "impact", "severity", "description", "evidence",
+		    "recommendations");
+	expect_str(b, "kind", "function");
+	expect_str(b, "target", "slow_io (/usr/bin/app)");
+	expect_int(b, "pid", 1234);
+	expect_real(b, "impact", 107350000.0 / FIXTURE_THREAD_NS);
+	expect_str(b, "severity", "high");
+	expect_str(b, "description", r->bottlenecks[0].description);
+	ev = get(b, "evidence");
+	EXPECT_KEYS(ev, "count", "total_ns", "p50_ns", "p99_ns", "avg_ns", "impact");
+	/* Integral evidence is written as integers. */
+	expect_int(ev, "count", 50);
+	expect_int(ev, "total_ns", 107350000);
+	expect_int(ev, "p99_ns", 2294000);
+	expect_int(ev, "avg_ns", 2147000);
+	expect_real(ev, "impact", 107350000.0 / FIXTURE_THREAD_NS);
+	assert_string_equal(
+	    json_string_value(json_array_get(expect_array(b, "recommendations", 1), 0)),
+	    r->bottlenecks[0].recommendations[0]);
+
+	oh = get(root, "overhead");
+	EXPECT_KEYS(oh, "programs", "dropped");
+	p = json_array_get(expect_array(oh, "programs", 2), 1);
+	EXPECT_KEYS(p, "name", "runs", "run_time_ns");
+	expect_str(p, "name", "handle_uretprobe");
+	expect_int(p, "runs", 234);
+	expect_int(p, "run_time_ns", 22230);
+	d = get(oh, "dropped");
+	EXPECT_KEYS(d, "unmatched_return", "nesting_too_deep");
+	expect_int(d, "unmatched_return", 12);
+	expect_int(d, "nesting_too_deep", 0);
+	json_decref(root);
+	report__free(r);
+}
+
+static void test_nulls_and_odd_input(void **state)
+{
+	struct report *r = report__new();
+	struct report_interval_func bad = {99, 1, 1};
+	json_t *root, *f;
+
+	(void)state;
+	assert_non_null(r);
+	r->target.mode = TARGET_COMMAND;
+	r->target.command = strdup("sleep 1");
+	r->start_time_ns = 0;
+	assert_non_null(report__add_function(r, NULL, NULL, 0));
+	assert_non_null(report__add_function(r, "/bin/\xff\xfe", "bad\x80utf8", 0xabc));
+	assert_int_equal(report__add_interval(r, 0, 10, &bad, 1), 0);
+	report__finish(r);
+	root = render_and_parse(r);
+	expect_str(root, "start_time", "1970-01-01T00:00:00.000000000Z");
+	expect_str(get(root, "target"), "mode", "command");
+	expect_str(get(root, "target"), "command", "sleep 1");
+	expect_array(get(root, "target"), "pids", 0);
+	f = json_array_get(expect_array(root, "functions", 2), 0);
+	assert_true(json_is_null(get(f, "binary")));
+	assert_true(json_is_null(get(f, "name")));
+	expect_str(f, "address", "0x0");
+	f = json_array_get(get(root, "functions"), 1);
+	expect_str(f, "name", "bad?utf8");
+	/* An interval pointing past the function table is skipped, not dereferenced. */
+	expect_array(json_array_get(get(root, "intervals"), 0), "functions", 0);
+	expect_array(root, "bottlenecks", 0);
+	expect_array(get(root, "overhead"), "programs", 0);
+	assert_int_equal(json_object_size(get(get(root, "overhead"), "dropped")), 0);
+	json_decref(root);
+	report__free(r);
+}
+
+static void test_write_failure(void **state)
+{
+	struct report *r = finished_model();
+	FILE *full = fopen("/dev/full", "w");
+
+	(void)state;
+	if (!full) {
+		report__free(r);
+		skip();
+	}
+	assert_true(report__render(r, FORMAT_JSON, NULL, full) < 0);
+	assert_true(report__render(r, FORMAT_TEXT, NULL, full) < 0);
+	fclose(full);
+	assert_int_equal(report__render(r, (enum report_format)42, NULL, stdout), -EINVAL);
+	assert_int_equal(report__render(NULL, FORMAT_JSON, NULL, stdout), -EINVAL);
+	report__free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_top_level),
+	    cmocka_unit_test(test_functions),
+	    cmocka_unit_test(test_intervals),
+	    cmocka_unit_test(test_bottlenecks_and_overhead),
+	    cmocka_unit_test(test_nulls_and_odd_input),
+	    cmocka_unit_test(test_write_failure),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
