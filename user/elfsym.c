@@ -1,0 +1,567 @@
+/* ELF function symbols of one file (libelf): sorted by address, aliases merged, with file offsets.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "elfsym.h"
+#include "errors.h"
+
+#define DEFAULT_DEBUG_ROOT "/usr/lib/debug"
+#define BUILD_ID_MAX	   64
+
+#if defined(__x86_64__)
+#define NATIVE_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_MACHINE EM_AARCH64
+#elif defined(__i386__)
+#define NATIVE_MACHINE EM_386
+#elif defined(__riscv)
+#define NATIVE_MACHINE EM_RISCV
+#elif defined(__powerpc64__)
+#define NATIVE_MACHINE EM_PPC64
+#elif defined(__s390x__)
+#define NATIVE_MACHINE EM_S390
+#else
+#define NATIVE_MACHINE EM_NONE /* unknown host: check the class only */
+#endif
+#define NATIVE_CLASS (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32)
+
+/* A symbol as read, before aliases are merged. */
+struct raw_sym {
+	char *name;
+	uint64_t addr;
+	uint64_t size;
+	uint64_t offset;
+	enum elfsym_bind bind;
+};
+
+struct raw_syms {
+	struct raw_sym *v;
+	size_t n;
+	size_t cap;
+};
+
+/* An open ELF file: its descriptor, libelf handle and PT_LOAD headers. */
+struct elf_file {
+	int fd;
+	Elf *elf;
+	GElf_Phdr *loads;
+	size_t n_loads;
+};
+
+static void elf_file__close(struct elf_file *f)
+{
+	if (f->elf)
+		elf_end(f->elf);
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->loads);
+	f->fd = -1;
+	f->elf = NULL;
+	f->loads = NULL;
+	f->n_loads = 0;
+}
+
+int elfsym__open_error(const char *path, int err)
+{
+	switch (err) {
+	case -ENOENT:
+		snag_set_error("%s: no such file (check the path)", path);
+		break;
+	case -EACCES:
+	case -EPERM:
+		snag_set_error("cannot read %s: permission denied (run snag as root)", path);
+		break;
+	case -ENOEXEC:
+		snag_set_error("%s is not an ELF file (give an executable or shared library)",
+			       path);
+		break;
+	case -ENOMEM:
+		snag_set_error("out of memory reading %s", path);
+		break;
+	default:
+		snag_set_error("cannot read %s: %s", path, strerror(-err));
+	}
+	return err;
+}
+
+static int read_loads(struct elf_file *f)
+{
+	size_t n;
+
+	if (elf_getphdrnum(f->elf, &n))
+		return -ENOEXEC;
+	if (!n)
+		return 0;
+	f->loads = calloc(n, sizeof(*f->loads));
+	if (!f->loads)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(f->elf, i, &ph) && ph.p_type == PT_LOAD)
+			f->loads[f->n_loads++] = ph;
+	}
+	return 0;
+}
+
+/* Open path as an ELF file. Returns 0 or -errno (-ENOEXEC: not a regular ELF file); no message. */
+static int elf_file__open(const char *path, struct elf_file *f)
+{
+	struct stat st;
+	int err;
+
+	f->fd = -1;
+	f->elf = NULL;
+	f->loads = NULL;
+	f->n_loads = 0;
+	elf_version(EV_CURRENT);
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0)
+		return -errno;
+	if (fstat(f->fd, &st)) {
+		err = -errno;
+		goto cleanup;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
+	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	err = read_loads(f);
+cleanup:
+	if (err)
+		elf_file__close(f);
+	return err;
+}
+
+int elfsym__check_native(const char *path)
+{
+	struct elf_file f;
+	GElf_Ehdr eh;
+	int err;
+
+	err = elf_file__open(path, &f);
+	if (err)
+		return err;
+	if (gelf_getclass(f.elf) != NATIVE_CLASS || !gelf_getehdr(f.elf, &eh) ||
+	    (NATIVE_MACHINE != EM_NONE && eh.e_machine != NATIVE_MACHINE))
+		err = -ENOEXEC;
+	elf_file__close(&f);
+	return err;
+}
+
+/* The file offset of vaddr through the PT_LOAD holding it. Returns 0, or -ENOENT if none does. */
+static int vaddr_to_offset(const struct elf_file *f, uint64_t vaddr, uint64_t *off)
+{
+	for (size_t i = 0; i < f->n_loads; i++) {
+		const GElf_Phdr *ph = &f->loads[i];
+
+		if (vaddr >= ph->p_vaddr && vaddr - ph->p_vaddr < ph->p_filesz) {
+			*off = vaddr - ph->p_vaddr + ph->p_offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static Elf_Scn *find_section(Elf *elf, Elf64_Word type, GElf_Shdr *sh)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, sh) && sh->sh_type == type)
+			return scn;
+	return NULL;
+}
+
+static bool section_is_exec(Elf *elf, size_t shndx)
+{
+	Elf_Scn *scn = elf_getscn(elf, shndx);
+	GElf_Shdr sh;
+
+	return scn && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_EXECINSTR);
+}
+
+static enum elfsym_bind bind_of(unsigned char info)
+{
+	switch (GELF_ST_BIND(info)) {
+	case STB_GLOBAL:
+	case STB_GNU_UNIQUE:
+		return ELFSYM_GLOBAL;
+	case STB_WEAK:
+		return ELFSYM_WEAK;
+	default:
+		return ELFSYM_LOCAL;
+	}
+}
+
+static int raw_syms__push(struct raw_syms *rs, const struct raw_sym *s)
+{
+	if (rs->n == rs->cap) {
+		size_t ncap = rs->cap ? rs->cap * 2 : 256;
+		struct raw_sym *nv = realloc(rs->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		rs->v = nv;
+		rs->cap = ncap;
+	}
+	rs->v[rs->n] = *s;
+	rs->v[rs->n].name = strdup(s->name);
+	if (!rs->v[rs->n].name)
+		return -ENOMEM;
+	rs->n++;
+	return 0;
+}
+
+static void raw_syms__free(struct raw_syms *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		free(rs->v[i].name);
+	free(rs->v);
+}
+
+/*
+ * Append the functions of the symbol table of type (SHT_SYMTAB or SHT_DYNSYM)
+ * in symf; offsets come from the program headers of img (the file that is
+ * mapped, which differs from symf for a separate debug file).
+ */
+static int collect_functions(const struct elf_file *symf, Elf64_Word type,
+			     const struct elf_file *img, struct raw_syms *rs)
+{
+	size_t entsize = gelf_fsize(symf->elf, ELF_T_SYM, 1, EV_CURRENT);
+	Elf_Data *data;
+	Elf_Scn *scn;
+	GElf_Shdr sh;
+	size_t n;
+
+	scn = find_section(symf->elf, type, &sh);
+	if (!scn || !entsize)
+		return 0;
+	data = elf_getdata(scn, NULL);
+	if (!data || !data->d_buf)
+		return 0; /* SHT_NOBITS: e.g. .dynsym in a debug file */
+	n = data->d_size / entsize;
+	for (size_t i = 0; i < n; i++) {
+		struct raw_sym s;
+		GElf_Sym sym;
+		const char *name;
+		int err;
+
+		if (!gelf_getsym(data, i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+			continue;
+		if (sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE || !sym.st_value)
+			continue;
+		if (!section_is_exec(symf->elf, sym.st_shndx))
+			continue;
+		name = elf_strptr(symf->elf, sh.sh_link, sym.st_name);
+		if (!name || !*name)
+			continue;
+		if (vaddr_to_offset(img, sym.st_value, &s.offset))
+			continue; /* not in the file's image: nothing to probe */
+		s.name = (char *)name;
+		s.addr = sym.st_value;
+		s.size = sym.st_size;
+		s.bind = bind_of(sym.st_info);
+		err = raw_syms__push(rs, &s);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Hex build id of the file from its PT_NOTE segments, or "" if it has none. */
+static void read_build_id(Elf *elf, char *hex, size_t hex_len)
+{
+	size_t n_ph;
+
+	hex[0] = '\0';
+	if (elf_getphdrnum(elf, &n_ph))
+		return;
+	for (size_t i = 0; i < n_ph; i++) {
+		GElf_Phdr ph;
+		GElf_Nhdr nh;
+		Elf_Data *d;
+		size_t off = 0, name_off, desc_off;
+
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_NOTE)
+			continue;
+		d = elf_getdata_rawchunk(elf, ph.p_offset, ph.p_filesz,
+					 ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
+		if (!d)
+			continue;
+		while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+			const unsigned char *desc = (const unsigned char *)d->d_buf + desc_off;
+
+			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+			    memcmp((const char *)d->d_buf + name_off, "GNU", 4) ||
+			    nh.n_descsz < 2 || nh.n_descsz * 2 >= hex_len)
+				continue;
+			for (size_t j = 0; j < nh.n_descsz; j++)
+				snprintf(hex + 2 * j, 3, "%02x", desc[j]);
+			return;
+		}
+	}
+}
+
+/*
+ * Open the separate debug file of img through its build id. Returns 0 with
+ * dbg open and *dbg_path set (malloc'd), or -ENOENT when there is none.
+ */
+static int open_debug_file(const struct elf_file *img, const char *root, struct elf_file *dbg,
+			   char **dbg_path)
+{
+	char id[2 * BUILD_ID_MAX + 1], path[4096];
+	GElf_Shdr sh;
+
+	read_build_id(img->elf, id, sizeof(id));
+	if (!id[0])
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", root, id, id + 2);
+	if (elf_file__open(path, dbg))
+		return -ENOENT;
+	if (!find_section(dbg->elf, SHT_SYMTAB, &sh)) {
+		elf_file__close(dbg);
+		return -ENOENT;
+	}
+	*dbg_path = strdup(path);
+	if (!*dbg_path) {
+		elf_file__close(dbg);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static size_t leading_underscores(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n] == '_')
+		n++;
+	return n;
+}
+
+/*
+ * By address, then the preferred name first: exported (global or weak) before
+ * local, then fewest leading '_', global before weak, shortest, a-z. So
+ * "mallopt" (weak) wins over "__libc_mallopt" (global).
+ */
+static int cmp_raw_sym(const void *a, const void *b)
+{
+	const struct raw_sym *x = a, *y = b;
+	size_t ux, uy, lx, ly;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if ((x->bind == ELFSYM_LOCAL) != (y->bind == ELFSYM_LOCAL))
+		return x->bind == ELFSYM_LOCAL ? 1 : -1;
+	ux = leading_underscores(x->name);
+	uy = leading_underscores(y->name);
+	if (ux != uy)
+		return ux < uy ? -1 : 1;
+	if (x->bind != y->bind)
+		return x->bind < y->bind ? -1 : 1;
+	lx = strlen(x->name);
+	ly = strlen(y->name);
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static bool name_in(const struct elfsym_name *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i].name, name))
+			return true;
+	return false;
+}
+
+/* Sort, drop duplicate (address, name) pairs and fold aliases. Takes the names from rs. */
+static int build_table(struct elfsym_tab *tab, struct raw_syms *rs)
+{
+	if (rs->n)
+		qsort(rs->v, rs->n, sizeof(*rs->v), cmp_raw_sym);
+	tab->syms = calloc(rs->n ? rs->n : 1, sizeof(*tab->syms));
+	tab->names = calloc(rs->n ? rs->n : 1, sizeof(*tab->names));
+	if (!tab->syms || !tab->names)
+		return -ENOMEM;
+	for (size_t i = 0, group = 0; i < rs->n; i++) {
+		struct raw_sym *r = &rs->v[i];
+		struct elfsym *s = tab->n_syms ? &tab->syms[tab->n_syms - 1] : NULL;
+		struct elfsym_name *nm;
+
+		if (s && s->addr == r->addr &&
+		    name_in(tab->names + group, tab->n_names - group, r->name))
+			continue; /* the same symbol in .symtab and .dynsym */
+		if (!s || s->addr != r->addr) {
+			group = tab->n_names;
+			s = &tab->syms[tab->n_syms++];
+			s->name = r->name;
+			s->addr = r->addr;
+			s->offset = r->offset;
+			s->bind = r->bind;
+		}
+		if (r->size > s->size)
+			s->size = r->size;
+		nm = &tab->names[tab->n_names++];
+		nm->name = r->name;
+		nm->sym = tab->n_syms - 1;
+		nm->bind = r->bind;
+		r->name = NULL; /* now owned by tab->names */
+	}
+	return 0;
+}
+
+struct elfsym_tab *elfsym__load(const char *path, const struct elfsym_opts *opts)
+{
+	const char *root = opts && opts->debug_root ? opts->debug_root : DEFAULT_DEBUG_ROOT;
+	struct elf_file img = {.fd = -1}, dbg = {.fd = -1};
+	struct raw_syms rs = {0};
+	struct elfsym_tab *tab;
+	GElf_Ehdr eh;
+	GElf_Shdr sh;
+	int err;
+
+	tab = calloc(1, sizeof(*tab));
+	if (!tab) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	tab->fd = -1;
+	tab->path = strdup(path);
+	if (!tab->path) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	err = elf_file__open(path, &img);
+	if (err)
+		goto cleanup;
+	tab->e_type = gelf_getehdr(img.elf, &eh) ? eh.e_type : ET_NONE;
+	tab->stripped = !find_section(img.elf, SHT_SYMTAB, &sh);
+	if (tab->stripped) {
+		err = open_debug_file(&img, root, &dbg, &tab->debug_path);
+		if (err == -ENOMEM)
+			goto cleanup;
+	}
+	err = collect_functions(tab->debug_path ? &dbg : &img, SHT_SYMTAB, &img, &rs);
+	if (!err)
+		err = collect_functions(&img, SHT_DYNSYM, &img, &rs);
+	if (!err)
+		err = build_table(tab, &rs);
+	if (err)
+		goto cleanup;
+	/* Keep the descriptor for elfsym__read(); libelf's handle is no longer needed. */
+	tab->fd = img.fd;
+	img.fd = -1;
+cleanup:
+	elf_file__close(&img);
+	elf_file__close(&dbg);
+	raw_syms__free(&rs);
+	if (err) {
+		elfsym__open_error(opts && opts->display_path ? opts->display_path : path, err);
+		elfsym__free(tab);
+		errno = -err;
+		return NULL;
+	}
+	return tab;
+}
+
+void elfsym__free(struct elfsym_tab *tab)
+{
+	if (!tab)
+		return;
+	for (size_t i = 0; i < tab->n_names; i++)
+		free((char *)tab->names[i].name);
+	if (tab->fd >= 0)
+		close(tab->fd);
+	free(tab->names);
+	free(tab->syms);
+	free(tab->debug_path);
+	free(tab->path);
+	free(tab);
+}
+
+const struct elfsym *elfsym__lookup(const struct elfsym_tab *tab, uint64_t addr)
+{
+	size_t lo = 0, hi = tab->n_syms;
+	const struct elfsym *s;
+
+	/* Find the last symbol starting at or below addr. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (tab->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	s = &tab->syms[lo - 1];
+	if (addr - s->addr < (s->size ? s->size : 1))
+		return s;
+	return NULL;
+}
+
+long elfsym__match(const struct elfsym_tab *tab, const char *glob, struct elfsym_match **out)
+{
+	struct elfsym_match *v = NULL;
+	size_t n = 0, cap = 0, last = SIZE_MAX;
+
+	/* names are grouped by function, preferred name first: the first hit per group wins. */
+	for (size_t i = 0; i < tab->n_names; i++) {
+		const struct elfsym_name *nm = &tab->names[i];
+
+		if (nm->sym == last || fnmatch(glob, nm->name, 0))
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct elfsym_match *nv = realloc(v, ncap * sizeof(*nv));
+
+			if (!nv) {
+				free(v);
+				*out = NULL;
+				return -ENOMEM;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[n].sym = &tab->syms[nm->sym];
+		v[n].name = nm->name;
+		n++;
+		last = nm->sym;
+	}
+	*out = v;
+	return (long)n;
+}
+
+int elfsym__read(const struct elfsym_tab *tab, uint64_t off, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = pread(tab->fd, (char *)buf + done, len - done, (off_t)(off + done));
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -EIO;
+		done += (size_t)r;
+	}
+	return 0;
+}

@@ -1,0 +1,105 @@
+/* ELF function symbols of one file (libelf): sorted by address, aliases merged, with file offsets.
+ */
+#ifndef SNAG_ELFSYM_H
+#define SNAG_ELFSYM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum elfsym_bind {
+	ELFSYM_GLOBAL,
+	ELFSYM_WEAK,
+	ELFSYM_LOCAL,
+};
+
+/* One function: every name at one address folds into one entry. */
+struct elfsym {
+	const char *name; /* preferred: exported over local, fewest leading '_', global over weak */
+	uint64_t addr;	  /* st_value: link-time virtual address */
+	uint64_t size;	  /* st_size (the largest among the aliases); may be 0 */
+	uint64_t offset;  /* file offset of addr, from the PT_LOAD that holds it */
+	enum elfsym_bind bind; /* binding of the preferred name */
+};
+
+/* One (name, function) pair; a function with aliases has several. */
+struct elfsym_name {
+	const char *name;
+	size_t sym; /* index into elfsym_tab.syms */
+	enum elfsym_bind bind;
+};
+
+/* Read-only after elfsym__load(); owned by the table. */
+struct elfsym_tab {
+	char *path;	     /* the file as given to elfsym__load() */
+	char *debug_path;    /* separate debug file whose .symtab was used, or NULL */
+	bool stripped;	     /* the file itself has no .symtab */
+	uint16_t e_type;     /* ET_EXEC, ET_DYN, ... */
+	struct elfsym *syms; /* sorted by addr, one per address */
+	size_t n_syms;
+	struct elfsym_name *names; /* in syms order; each function's preferred name first */
+	size_t n_names;
+	int fd; /* the file, kept open for elfsym__read() */
+};
+
+struct elfsym_opts {
+	const char *debug_root;	  /* where .build-id/xx/yyyy.debug lives; NULL: /usr/lib/debug */
+	const char *display_path; /* the file's name in error messages; NULL: the path loaded */
+};
+
+/*
+ * Load the STT_FUNC symbols of .symtab and .dynsym that are defined in an
+ * executable section, have st_value != 0 and lie inside a PT_LOAD segment.
+ * STT_GNU_IFUNC symbols are skipped: they name the resolver, which only runs
+ * while the loader relocates. When the file has no .symtab, the .symtab of
+ * <debug_root>/.build-id/xx/yyyy.debug (found through the file's build id) is
+ * used if it exists; offsets always come from the file's own program headers.
+ * Returns a table to free with elfsym__free(), or NULL with errno set and
+ * snag_set_error() naming the file: ENOENT (missing), EACCES, ENOEXEC (not
+ * ELF, or not a regular file), ENOMEM.
+ */
+struct elfsym_tab *elfsym__load(const char *path, const struct elfsym_opts *opts);
+
+/*
+ * Set the snag_set_error() message elfsym__load() gives when path cannot be
+ * opened with err (negative errno: -ENOENT, -EACCES, -ENOEXEC, ...). Returns err.
+ */
+int elfsym__open_error(const char *path, int err);
+
+/* Free the table and everything it owns. NULL is a no-op. */
+void elfsym__free(struct elfsym_tab *tab);
+
+/*
+ * The function containing addr (addr <= a < addr + size; a size-0 symbol
+ * covers only its own address), or NULL if none does. Pointer owned by tab.
+ */
+const struct elfsym *elfsym__lookup(const struct elfsym_tab *tab, uint64_t addr);
+
+/* A function matched by a glob and the name it matched under. */
+struct elfsym_match {
+	const struct elfsym *sym;
+	const char *name; /* sym->name if it matches the glob, else the first alias that does */
+};
+
+/*
+ * Every function with at least one name (alias included) matching the
+ * fnmatch(3) glob, once each, in address order. On success *out is a malloc'd
+ * array (NULL when nothing matches) that the caller frees, and the count is
+ * returned. Returns -ENOMEM on allocation failure.
+ */
+long elfsym__match(const struct elfsym_tab *tab, const char *glob, struct elfsym_match **out);
+
+/*
+ * Read len bytes at file offset off of the table's file into buf. Returns 0,
+ * -EIO when the file is shorter, or -errno from pread(2).
+ */
+int elfsym__read(const struct elfsym_tab *tab, uint64_t off, void *buf, size_t len);
+
+/*
+ * Check that path is an ELF file this host can run (same class and machine).
+ * Returns 0, -ENOENT/-EACCES when it cannot be opened, or -ENOEXEC. Sets no
+ * error message: callers use it to filter candidates.
+ */
+int elfsym__check_native(const char *path);
+
+#endif
