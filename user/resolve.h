@@ -25,12 +25,12 @@ int spec__parse(const char *arg, struct spec *out);
 void spec__free(struct spec *s);
 
 struct probe_point {
-	char *binary;      /* path of the ELF as the target sees it (for reports) */
+	char *binary;	   /* path of the ELF as the target sees it (for reports) */
 	char *attach_path; /* path to open and attach to (may be /proc/PID/root/...) */
-	char *name;        /* symbol name */
+	char *name;	   /* symbol name */
 	uint64_t address;  /* symbol value */
 	uint64_t offset;   /* file offset of the probed instruction */
-	int pid;           /* process to probe, -1 for every process running the file */
+	int pid;	   /* process to probe, -1 for every process running the file */
 	uint32_t func_id;  /* report row; one function in several processes shares it */
 };
 
@@ -43,10 +43,11 @@ struct probe_set {
 struct resolve_opts {
 	const int *pids; /* -p pids (n_pids > 0), or NULL */
 	size_t n_pids;
-	/* -c: the child's pid (it has not exec'd yet) and the resolved path of the program it will run. */
+	/* -c: the child's pid (it has not exec'd yet) and the resolved path of the program it will
+	 * run. */
 	int command_pid;
 	const char *command_path;
-	size_t max_funcs; /* refuse when the specs match more functions than this */
+	size_t max_funcs; /* refuse when the specs match more functions than this; 0: no limit */
 };
 
 /*
