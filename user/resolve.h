@@ -43,8 +43,7 @@ struct probe_set {
 struct resolve_opts {
 	const int *pids; /* -p pids (n_pids > 0), or NULL */
 	size_t n_pids;
-	/* -c: the child's pid (it has not exec'd yet) and the resolved path of the program it will
-	 * run. */
+	/* -c: the child's pid (not exec'd yet) and the resolved path of the program it will run. */
 	int command_pid;
 	const char *command_path;
 	size_t max_funcs; /* refuse when the specs match more functions than this; 0: no limit */
