@@ -26,7 +26,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 CFLAGS ?= -g -O2
-override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS) \
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS) \
 	-I$(BUILD)/bpf -Ibpf -Iuser -DSNAG_VERSION='"$(SNAG_VERSION)"'
 override LDFLAGS += $(SAN_FLAGS)
 LDLIBS := -lbpf -lelf -lz -ljansson
@@ -52,7 +52,7 @@ ELF_FIXTURES := $(BUILD)/tests/elf/fixture-pie $(BUILD)/tests/elf/libfixture.so 
 	$(BUILD)/tests/elf/fixture-pie-stripped $(BUILD)/tests/elf/not-elf.txt
 
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS)
+.SECONDARY: $(BPF_OBJS) $(SKELS) $(TEST_COMMON)
 .PHONY: all deps run test test-unit test-integration test-asan bench format format-check clean
 
 all: $(SNAG)
@@ -122,14 +122,16 @@ $(BUILD)/tests/elf/not-elf.txt:
 test-unit: $(UNIT_BINS) $(ELF_FIXTURES) $(TARGET_BINS)
 	$(Q)tests/run-tests.sh unit $(BUILD) $(UNIT_BINS)
 
-test-integration: $(SNAG) $(INTEG_BINS) $(TARGET_BINS)
+test-integration: $(SNAG) $(INTEG_BINS) $(TARGET_BINS) $(ELF_FIXTURES)
 	$(Q)tests/run-tests.sh integration $(BUILD) $(INTEG_BINS)
 
 test-asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 test-unit test-integration
 
-# The README's test command: everything, then everything again under ASan+UBSan.
-test: format-check test-unit test-integration test-asan
+# The README's test command: format check, unit and integration tests, then both
+# again under ASan+UBSan; ends with one "N passed, N failed" line for everything.
+test: format-check
+	$(Q)tests/run-all.sh
 
 run: deps all $(TARGET_BINS)
 	$(Q)tools/demo.sh $(BUILD)
@@ -137,7 +139,7 @@ run: deps all $(TARGET_BINS)
 bench: all $(TARGET_BINS)
 	$(Q)tools/bench-funclat.sh $(BUILD)
 
-FORMAT_FILES = $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tests/*.c tests/*.h tests/*/*.c tests/*/*/*.c)
+FORMAT_FILES = $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tests/*.c tests/*.h tests/*/*.c tests/*/*.h tests/*/*/*.c)
 format:
 	$(Q)$(CLANG_FORMAT) -i $(FORMAT_FILES)
 

@@ -1,4 +1,5 @@
-/* Function latency: one uprobe and one uretprobe program shared by every probed function, told apart by BPF cookie. */
+/* Function latency: one uprobe and one uretprobe program shared by every probed function, told
+ * apart by BPF cookie. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -30,7 +31,8 @@ struct {
 	__type(value, struct thread_stack);
 } thread_stacks SEC(".maps");
 
-/* Index = function id (BPF cookie); max_entries is set to the number of probed functions at load. */
+/* Index = function id (BPF cookie); max_entries is set to the number of probed functions at load.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -45,7 +47,8 @@ struct {
 	__type(value, struct snag_counters);
 } counters SEC(".maps");
 
-/* Threads that called a probed function and are still alive: tid -> time they entered the trace window. */
+/* Threads that called a probed function and are still alive: tid -> time they entered the trace
+ * window. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -115,7 +118,7 @@ int BPF_KPROBE(handle_uprobe)
 static __always_inline void record(__u32 id, __u64 delta)
 {
 	struct snag_func_stats *s = bpf_map_lookup_elem(&func_stats, &id);
-	__u32 b;
+	__u64 b;
 
 	if (!s)
 		return;
@@ -126,6 +129,8 @@ static __always_inline void record(__u32 id, __u64 delta)
 	if (delta > s->max_ns)
 		s->max_ns = delta;
 	b = snag_hist_bucket(delta);
+	/* Keep the bounds check and the index in one register: clang otherwise checks a copy. */
+	barrier_var(b);
 	if (b < SNAG_HIST_BUCKETS)
 		__sync_fetch_and_add(&s->hist[b], 1);
 }
@@ -160,13 +165,14 @@ int BPF_KRETPROBE(handle_uretprobe)
 	 * innermost frame of this function, counting the skipped ones; if there
 	 * is none, this return's call began before we attached.
 	 */
-	for (i = 1; i < SNAG_FUNC_DEPTH; i++) {
-		if (i > d)
-			break;
-		if (ts->frames[d - i].func_id == id) {
-			ts->depth = d - i;
+	for (i = 1; i < SNAG_FUNC_DEPTH && i <= d; i++) {
+		/* d - i is in [0, d) already; the mask only shows the verifier a bound. */
+		__u32 j = (d - i) & (SNAG_FUNC_DEPTH - 1);
+
+		if (ts->frames[j].func_id == id) {
+			ts->depth = j;
 			count_drop(SNAG_DROP_LOST_RETURN, i);
-			record(id, now - ts->frames[d - i].entry_ns);
+			record(id, now - ts->frames[j].entry_ns);
 			return 0;
 		}
 	}
@@ -186,7 +192,8 @@ static __always_inline void thread_exit(void)
 	if (!ts || !ts->seen)
 		return;
 	if (ts->depth)
-		count_drop(SNAG_DROP_LOST_RETURN, ts->depth < SNAG_FUNC_DEPTH ? ts->depth : SNAG_FUNC_DEPTH);
+		count_drop(SNAG_DROP_LOST_RETURN,
+			   ts->depth < SNAG_FUNC_DEPTH ? ts->depth : SNAG_FUNC_DEPTH);
 	ts->seen = 0;
 	ts->depth = 0;
 	tid = BPF_CORE_READ(task, pid);
@@ -201,7 +208,8 @@ static __always_inline void thread_exit(void)
 	bpf_map_delete_elem(&live_threads, &tid);
 }
 
-/* tp_btf is the cheapest hook; raw_tp is the fallback for kernels whose BTF lacks the tracepoint. */
+/* tp_btf is the cheapest hook; raw_tp is the fallback for kernels whose BTF lacks the tracepoint.
+ */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_sched_process_exit)
 {

@@ -1,4 +1,5 @@
-/* Log-linear histogram bucket math, shared by the BPF programs and userspace (unit-tested on the host). */
+/* Log-linear histogram bucket math, shared by the BPF programs and userspace (unit-tested on the
+ * host). */
 #ifndef SNAG_HIST_H
 #define SNAG_HIST_H
 
@@ -17,11 +18,12 @@
  * (about 4.9 hours) and more all land in the last bucket.
  */
 #define SNAG_HIST_SUB_BITS 4
-#define SNAG_HIST_SUB (1u << SNAG_HIST_SUB_BITS)
-#define SNAG_HIST_MAX_EXP 44
-#define SNAG_HIST_BUCKETS ((SNAG_HIST_MAX_EXP - SNAG_HIST_SUB_BITS + 1) * SNAG_HIST_SUB)
+#define SNAG_HIST_SUB	   (1u << SNAG_HIST_SUB_BITS)
+#define SNAG_HIST_MAX_EXP  44
+#define SNAG_HIST_BUCKETS  ((SNAG_HIST_MAX_EXP - SNAG_HIST_SUB_BITS + 1) * SNAG_HIST_SUB)
 
-/* Index of the most significant set bit of v (0 for v == 0), without loops so the verifier sees straight-line code. */
+/* Index of the most significant set bit of v (0 for v == 0), without loops so the verifier sees
+ * straight-line code. */
 SNAG_HIST_INLINE __u32 snag_hist_msb(__u64 v)
 {
 	__u32 r = 0;
@@ -75,7 +77,8 @@ SNAG_HIST_INLINE __u64 snag_hist_lower(__u32 i)
 	return (__u64)(SNAG_HIST_SUB + sub) << (group - 1);
 }
 
-/* Number of distinct values in bucket i (the last bucket is open-ended; its nominal width is returned). */
+/* Number of distinct values in bucket i (the last bucket is open-ended; its nominal width is
+ * returned). */
 SNAG_HIST_INLINE __u64 snag_hist_width(__u32 i)
 {
 	__u32 group = i / SNAG_HIST_SUB;

@@ -1,4 +1,5 @@
-/* The ABI between snag's BPF programs and userspace: fixed-width types, explicit padding, no pointers. */
+/* The ABI between snag's BPF programs and userspace: fixed-width types, explicit padding, no
+ * pointers. */
 #ifndef SNAG_ABI_H
 #define SNAG_ABI_H
 
@@ -8,7 +9,8 @@
 
 #include "hist.h"
 
-/* Depth of the per-thread stack of entry timestamps; deeper nesting is counted as SNAG_DROP_DEPTH. */
+/* Depth of the per-thread stack of entry timestamps; deeper nesting is counted as SNAG_DROP_DEPTH.
+ */
 #define SNAG_FUNC_DEPTH 32
 
 /* Per-function aggregate, one per probed function (index = BPF cookie), per CPU. */
@@ -22,18 +24,18 @@ struct snag_func_stats {
 
 /* Why an event was not counted; index into snag_counters.drops. */
 enum snag_drop {
-	SNAG_DROP_DEPTH = 0,         /* nesting deeper than SNAG_FUNC_DEPTH */
-	SNAG_DROP_UNMATCHED_RETURN,  /* return whose entry was not seen (call began before attach) */
-	SNAG_DROP_LOST_RETURN,       /* entry whose return never came (longjmp, exception, exec) */
-	SNAG_DROP_NO_STORAGE,        /* task local storage unavailable (allocation failure, recursion) */
-	SNAG_DROP_THREADS_FULL,      /* live_threads map full: thread time missing from impact */
+	SNAG_DROP_DEPTH = 0,	    /* nesting deeper than SNAG_FUNC_DEPTH */
+	SNAG_DROP_UNMATCHED_RETURN, /* return whose entry was not seen (call began before attach) */
+	SNAG_DROP_LOST_RETURN,	    /* entry whose return never came (longjmp, exception, exec) */
+	SNAG_DROP_NO_STORAGE,	/* task local storage unavailable (allocation failure, recursion) */
+	SNAG_DROP_THREADS_FULL, /* live_threads map full: thread time missing from impact */
 	SNAG_DROP__COUNT,
 };
 
 /* Global counters, one slot, per CPU. */
 struct snag_counters {
 	__u64 drops[SNAG_DROP__COUNT];
-	__u64 exited_threads;   /* traced threads that exited during the trace */
+	__u64 exited_threads;	/* traced threads that exited during the trace */
 	__u64 exited_thread_ns; /* their alive time within the trace */
 };
 

@@ -22,4 +22,5 @@ for bin in "$@"; do
 done
 failed=$((failed + broken))
 echo "$suite ($build): $passed passed, $failed failed, $skipped skipped"
+[ -n "${SNAG_TEST_TALLY:-}" ] && echo "$passed $failed $skipped" >>"$SNAG_TEST_TALLY"
 [ $failed -eq 0 ]

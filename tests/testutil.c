@@ -149,3 +149,106 @@ char *test_read_file(const char *path, size_t *len)
 		*len = n;
 	return buf;
 }
+
+int test_spawn(char *const argv[], struct test_proc *p)
+{
+	int opipe[2], epipe[2];
+
+	if (pipe2(opipe, O_CLOEXEC))
+		return -errno;
+	if (pipe2(epipe, O_CLOEXEC)) {
+		close(opipe[0]);
+		close(opipe[1]);
+		return -errno;
+	}
+	p->pid = fork();
+	if (p->pid < 0)
+		return -errno;
+	if (p->pid == 0) {
+		dup2(opipe[1], 1);
+		dup2(epipe[1], 2);
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(opipe[1]);
+	close(epipe[1]);
+	p->out_fd = opipe[0];
+	p->err_fd = epipe[0];
+	return 0;
+}
+
+/* Read one byte at a time so nothing past the wanted line is consumed. */
+bool test_wait_line(int fd, const char *needle, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	char line[4096];
+	size_t len = 0;
+
+	for (;;) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		long long left = deadline - now_ms();
+		char c;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			return false;
+		if (read(fd, &c, 1) != 1)
+			return false;
+		if (c == '\n') {
+			line[len] = '\0';
+			if (strstr(line, needle))
+				return true;
+			len = 0;
+		} else if (len < sizeof(line) - 1) {
+			line[len++] = c;
+		}
+	}
+}
+
+char *test_read_for(int fd, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	append(&buf, &len, &cap, "", 0);
+	for (;;) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		long long left = deadline - now_ms();
+		char chunk[4096];
+		ssize_t r;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		r = read(fd, chunk, sizeof(chunk));
+		if (r <= 0)
+			break;
+		append(&buf, &len, &cap, chunk, r);
+	}
+	return buf;
+}
+
+int test_proc_wait(struct test_proc *p, int timeout_s)
+{
+	long long deadline = now_ms() + timeout_s * 1000LL;
+	int status = 0;
+
+	for (;;) {
+		pid_t r = waitpid(p->pid, &status, WNOHANG);
+
+		if (r == p->pid)
+			break;
+		if (r < 0)
+			return -1;
+		if (now_ms() > deadline) {
+			kill(p->pid, SIGKILL);
+			waitpid(p->pid, &status, 0);
+			break;
+		}
+		usleep(10000);
+	}
+	close(p->out_fd);
+	close(p->err_fd);
+	p->out_fd = p->err_fd = -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

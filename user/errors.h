@@ -3,9 +3,9 @@
 #define SNAG_ERRORS_H
 
 /* Exit statuses: bad input (the user can fix the command line) vs runtime failure. */
-#define SNAG_EXIT_OK 0
+#define SNAG_EXIT_OK	  0
 #define SNAG_EXIT_RUNTIME 1
-#define SNAG_EXIT_USAGE 2
+#define SNAG_EXIT_USAGE	  2
 
 /*
  * Record the message for the current failure, replacing any earlier one. The

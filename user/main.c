@@ -9,16 +9,17 @@ static const struct command {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{"record", cmd_record, "trace processes and report where time goes (the default)"},
-	{"list", cmd_list, "list the functions that can be traced in a binary or process"},
+    {"record", cmd_record, "trace processes and report where time goes (the default)"},
+    {"list", cmd_list, "list the functions that can be traced in a binary or process"},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: snag [record] [-p PID[,PID..]] [-c 'CMD ARGS'] [-u SPEC].. [-d SECONDS]\n"
-		   "                     [-i SECONDS] [-o FILE] [--format text|json] [--histogram]\n"
-		   "       snag list (-p PID | BINARY) [GLOB]\n\n"
-		   "commands:\n");
+	fprintf(f,
+		"usage: snag [record] [-p PID[,PID..]] [-c 'CMD ARGS'] [-u SPEC].. [-d SECONDS]\n"
+		"                     [-i SECONDS] [-o FILE] [--format text|json] [--histogram]\n"
+		"       snag list (-p PID | BINARY) [GLOB]\n\n"
+		"commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'snag COMMAND --help' explains each command and its options.\n");
@@ -39,7 +40,9 @@ int main(int argc, char **argv)
 			return SNAG_EXIT_OK;
 		}
 		if (argv[1][0] != '-') {
-			fprintf(stderr, "snag: unknown command '%s' (commands: record, list; see 'snag --help')\n",
+			fprintf(stderr,
+				"snag: unknown command '%s' (commands: record, list; see 'snag "
+				"--help')\n",
 				argv[1]);
 			return SNAG_EXIT_USAGE;
 		}

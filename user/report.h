@@ -18,9 +18,9 @@ enum severity {
 };
 
 enum target_mode {
-	TARGET_PIDS,    /* -p: running processes */
+	TARGET_PIDS,	/* -p: running processes */
 	TARGET_COMMAND, /* -c: a command snag started */
-	TARGET_SYSTEM,  /* no -p/-c: every process running the probed binaries */
+	TARGET_SYSTEM,	/* no -p/-c: every process running the probed binaries */
 };
 
 struct report_target {
@@ -33,14 +33,15 @@ struct report_target {
 };
 
 struct report_function {
-	char *binary;     /* path of the ELF as the traced process sees it */
-	char *name;       /* symbol name */
+	char *binary;	  /* path of the ELF as the traced process sees it */
+	char *name;	  /* symbol name */
 	uint64_t address; /* symbol value (link-time virtual address) */
 	uint64_t count;
 	uint64_t total_ns;
 	uint64_t min_ns; /* 0 when count == 0 */
 	uint64_t max_ns;
-	uint64_t hist[SNAG_HIST_BUCKETS]; /* bucket i counts calls with latency in [lower(i), upper(i)] */
+	uint64_t hist[SNAG_HIST_BUCKETS]; /* bucket i counts calls with latency in [lower(i),
+					     upper(i)] */
 	/* Derived by report__finish(). */
 	uint64_t avg_ns;
 	uint64_t p50_ns;
@@ -104,12 +105,13 @@ struct report_overhead {
 struct report {
 	char *snag_version;
 	char *hostname;
-	char *kernel;            /* uname -r */
-	int64_t start_time_ns;   /* CLOCK_REALTIME at trace start, ns since the epoch */
-	uint64_t duration_ns;    /* trace length */
+	char *kernel;	       /* uname -r */
+	int64_t start_time_ns; /* CLOCK_REALTIME at trace start, ns since the epoch */
+	uint64_t duration_ns;  /* trace length */
 	struct report_target target;
-	uint64_t traced_threads;   /* threads that called at least one probed function */
-	uint64_t traced_thread_ns; /* their summed alive time within the trace: impact's denominator */
+	uint64_t traced_threads; /* threads that called at least one probed function */
+	uint64_t
+	    traced_thread_ns; /* their summed alive time within the trace: impact's denominator */
 	struct report_function *functions;
 	size_t n_functions;
 	struct report_interval *intervals;
@@ -133,8 +135,8 @@ void report__free(struct report *r);
  * until the next report__add_function(); the index is stable until
  * report__finish(). Returns NULL with errno set on failure.
  */
-struct report_function *report__add_function(struct report *r, const char *binary,
-					     const char *name, uint64_t address);
+struct report_function *report__add_function(struct report *r, const char *binary, const char *name,
+					     uint64_t address);
 
 /* Append an interval; copies funcs. Returns 0 or -ENOMEM. */
 int report__add_interval(struct report *r, uint64_t offset_ns, uint64_t duration_ns,
@@ -154,7 +156,8 @@ void report__finish(struct report *r);
 /* "low", "medium", "high", "critical". */
 const char *severity__name(enum severity s);
 
-/* Severity of an impact share, with DESIGN.md's thresholds (critical > 0.5, high > 0.2, medium > 0.1). */
+/* Severity of an impact share, with DESIGN.md's thresholds (critical > 0.5, high > 0.2, medium >
+ * 0.1). */
 enum severity severity__from_impact(double impact);
 
 /*

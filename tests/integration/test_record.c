@@ -1,0 +1,608 @@
+/* Integration tests: snag record traces real target processes with real uprobes in the real kernel.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <bpf/libbpf.h>
+#include "hist.h"
+#include "testutil.h"
+
+#define MS 1000000.0
+#define US 1000.0
+
+static char snag_path[4096], target_path[4096], workdir[] = "/tmp/snag-it-XXXXXX";
+
+/*
+ * Tests that need BPF skip when it is unavailable, unless SNAG_REQUIRE_BPF=1
+ * (CI), where that is a failure: a test that skips on CI does not exist.
+ */
+static void require_bpf(void)
+{
+	const char *req = getenv("SNAG_REQUIRE_BPF");
+	bool required = req && !strcmp(req, "1");
+	const char *why = NULL;
+
+	if (geteuid() != 0)
+		why = "not root";
+	else if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_KPROBE, NULL) != 1)
+		why = "the kernel refuses BPF kprobe/uprobe programs";
+	if (!why)
+		return;
+	if (required)
+		fail_msg("BPF is required (SNAG_REQUIRE_BPF=1) but unavailable: %s", why);
+	print_message("skipping: BPF unavailable (%s)\n", why);
+	skip();
+}
+
+static const char *out_path(const char *name)
+{
+	static char buf[4200];
+
+	snprintf(buf, sizeof(buf), "%s/%s", workdir, name);
+	return buf;
+}
+
+/* Run snag with the given arguments (NULL-terminated), expecting exit 0; returns the parsed JSON
+ * report at -o. */
+static json_t *run_snag_json(const char *report, ...)
+{
+	char *argv[64];
+	int argc = 0;
+	struct test_run r;
+	va_list ap;
+	json_error_t jerr;
+	json_t *root;
+	char *a;
+
+	argv[argc++] = snag_path;
+	va_start(ap, report);
+	while ((a = va_arg(ap, char *)) && argc < 60)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc++] = "-o";
+	argv[argc++] = (char *)report;
+	argv[argc++] = "--format=json";
+	argv[argc] = NULL;
+	assert_int_equal(test_run(argv, 60, &r), 0);
+	if (r.status != 0)
+		fail_msg("snag exited %d: %s", r.status, r.err);
+	test_run__free(&r);
+	root = json_load_file(report, 0, &jerr);
+	if (!root)
+		fail_msg("report %s is not JSON: %s (line %d)", report, jerr.text, jerr.line);
+	return root;
+}
+
+static json_t *find_function(json_t *root, const char *name)
+{
+	json_t *funcs = json_object_get(root, "functions"), *f;
+	size_t i;
+
+	assert_true(json_is_array(funcs));
+	json_array_foreach(funcs, i, f)
+	{
+		if (!strcmp(json_string_value(json_object_get(f, "name")), name))
+			return f;
+	}
+	fail_msg("function %s not in the report", name);
+	return NULL;
+}
+
+static double num(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!json_is_number(v))
+		fail_msg("field %s missing or not a number", key);
+	return json_number_value(v);
+}
+
+static void assert_near(double got, double want, double tolerance, const char *what)
+{
+	double err = got / want - 1;
+
+	if (err < -tolerance || err > tolerance)
+		fail_msg("%s = %.0f, want %.0f within %.0f%% (off by %+.1f%%)", what, got, want,
+			 tolerance * 100, err * 100);
+}
+
+/* Nothing may be dropped or mismatched in a clean run. */
+static void assert_no_drops(json_t *root)
+{
+	json_t *dropped = json_object_get(json_object_get(root, "overhead"), "dropped"), *v;
+	const char *cause;
+
+	assert_true(json_is_object(dropped));
+	json_object_foreach(dropped, cause, v)
+	{
+		if (json_integer_value(v) != 0)
+			fail_msg("dropped %s = %lld", cause, (long long)json_integer_value(v));
+	}
+}
+
+static void assert_histogram_sums_to_count(json_t *f)
+{
+	json_t *h = json_object_get(f, "histogram"), *b;
+	double sum = 0;
+	size_t i;
+
+	json_array_foreach(h, i, b) sum += num(b, "count");
+	assert_int_equal((long long)sum, (long long)num(f, "count"));
+}
+
+/* Calls whose histogram bucket lies inside [lo, hi] ns. */
+static int hist_count_between(json_t *f, double lo, double hi)
+{
+	json_t *h = json_object_get(f, "histogram"), *b;
+	double n = 0;
+	size_t i;
+
+	json_array_foreach(h, i, b)
+	{
+		__u64 le = (__u64)num(b, "le_ns");
+
+		if (snag_hist_lower(snag_hist_bucket(le)) >= lo && le <= hi)
+			n += num(b, "count");
+	}
+	return (int)n;
+}
+
+static void test_sleep_function_count_and_p50(void **state)
+{
+	json_t *root, *f, *intervals, *iv, *fn;
+	double interval_calls = 0;
+	size_t i, j;
+
+	(void)state;
+	require_bpf();
+	char cmd[8300];
+	snprintf(cmd, sizeof(cmd), "%s sleep 50", target_path);
+	root =
+	    run_snag_json(out_path("sleep.json"), "-c", cmd, "-u", "sleep_2ms", "-i", "0.05", NULL);
+	assert_string_equal(json_string_value(json_object_get(root, "schema")), "snag-report/1");
+	f = find_function(root, "sleep_2ms");
+	assert_int_equal((long long)num(f, "count"), 50);
+	/* nanosleep never returns early: every call lasts at least 2 ms. */
+	assert_true(num(f, "min_ns") >= 2 * MS);
+	assert_near(num(f, "p50_ns"), 2 * MS, 0.15, "p50_ns");
+	assert_near(num(f, "avg_ns"), 2 * MS, 0.15, "avg_ns");
+	assert_true(num(f, "p50_ns") <= num(f, "p90_ns") && num(f, "p90_ns") <= num(f, "p99_ns"));
+	assert_true(num(f, "p99_ns") <= num(f, "max_ns"));
+	assert_histogram_sums_to_count(f);
+	/* One thread slept ~100 ms of a ~105 ms life under trace. */
+	assert_int_equal((long long)num(root, "traced_threads"), 1);
+	assert_true(num(f, "impact") > 0.8 && num(f, "impact") <= 1.0);
+	assert_string_equal(json_string_value(json_object_get(f, "severity")), "critical");
+	/* The per-interval series adds up to the totals. */
+	intervals = json_object_get(root, "intervals");
+	assert_true(json_array_size(intervals) >= 2);
+	json_array_foreach(intervals, i, iv)
+	{
+		json_array_foreach(json_object_get(iv, "functions"), j, fn) interval_calls +=
+		    num(fn, "count");
+	}
+	assert_int_equal((long long)interval_calls, 50);
+	assert_no_drops(root);
+	json_decref(root);
+}
+
+static void test_spin_function_count_and_p50(void **state)
+{
+	char cmd[8300];
+	json_t *root, *f;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s spin 200", target_path);
+	root = run_snag_json(out_path("spin.json"), "-c", cmd, "-u", "spin_100us", NULL);
+	f = find_function(root, "spin_100us");
+	assert_int_equal((long long)num(f, "count"), 200);
+	assert_true(num(f, "min_ns") >= 100 * US);
+	assert_near(num(f, "p50_ns"), 100 * US, 0.15, "p50_ns");
+	assert_histogram_sums_to_count(f);
+	assert_no_drops(root);
+	json_decref(root);
+}
+
+/* recurse(4) ten times: 50 calls lasting 200, 400, 600, 800 and 1000 us, ten of each. */
+static void test_recursive_function(void **state)
+{
+	char cmd[8300];
+	json_t *root, *f;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s recurse 10", target_path);
+	root = run_snag_json(out_path("recurse.json"), "-c", cmd, "-u", "recurse", NULL);
+	f = find_function(root, "recurse");
+	assert_int_equal((long long)num(f, "count"), 50);
+	assert_near(num(f, "min_ns"), 200 * US, 0.15, "min_ns");
+	assert_near(num(f, "p50_ns"), 600 * US, 0.15, "p50_ns");
+	assert_near(num(f, "p90_ns"), 1000 * US, 0.15, "p90_ns");
+	assert_near(num(f, "total_ns"), 30 * MS, 0.15, "total_ns");
+	/* Each depth is its own cluster: at least 8 of its 10 calls within 15% (a preempted spin
+	 * may stray). */
+	for (int level = 1; level <= 5; level++)
+		assert_true(
+		    hist_count_between(f, level * 200 * US * 0.85, level * 200 * US * 1.15) >= 8);
+	assert_no_drops(root);
+	json_decref(root);
+}
+
+/* outer() spins 300 us and calls inner(), which spins 200 us; 100 calls each. */
+static void test_nested_functions(void **state)
+{
+	char cmd[8300];
+	json_t *root, *outer, *inner;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s nested 100", target_path);
+	root =
+	    run_snag_json(out_path("nested.json"), "-c", cmd, "-u", "outer", "-u", "inner", NULL);
+	outer = find_function(root, "outer");
+	inner = find_function(root, "inner");
+	assert_int_equal((long long)num(outer, "count"), 100);
+	assert_int_equal((long long)num(inner, "count"), 100);
+	assert_near(num(outer, "p50_ns"), 500 * US, 0.15, "outer p50_ns");
+	assert_near(num(inner, "p50_ns"), 200 * US, 0.15, "inner p50_ns");
+	/* Ranked by impact: the outer function includes the inner one. */
+	assert_true(num(outer, "impact") > num(inner, "impact"));
+	assert_no_drops(root);
+	json_decref(root);
+}
+
+static void test_library_function(void **state)
+{
+	char cmd[8300];
+	json_t *root, *f;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s libcall 100", target_path);
+	root = run_snag_json(out_path("libc.json"), "-c", cmd, "-u", "libc:getppid", NULL);
+	f = find_function(root, "getppid");
+	assert_int_equal((long long)num(f, "count"), 100);
+	assert_non_null(strstr(json_string_value(json_object_get(f, "binary")), "libc.so"));
+	json_decref(root);
+}
+
+/* Wait until snag says it is tracing; fails the test with snag's stderr otherwise. */
+static void wait_tracing(struct test_proc *snag)
+{
+	if (!test_wait_line(snag->err_fd, "snag: tracing", 20000)) {
+		char *err = test_read_for(snag->err_fd, 200);
+
+		kill(snag->pid, SIGKILL);
+		fail_msg("snag did not start tracing: %s", err);
+	}
+}
+
+static void test_pid_attach_leaves_target_running(void **state)
+{
+	char pidbuf[16], *dots;
+	struct test_proc target, snag;
+	json_t *root, *f;
+	json_error_t jerr;
+	int status;
+
+	(void)state;
+	require_bpf();
+	char *targv[] = {target_path, "loop", NULL};
+	assert_int_equal(test_spawn(targv, &target), 0);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", target.pid);
+	char *sargv[] = {
+	    snag_path,	"-p",	pidbuf, "-u", "tick", "-d", "1", "-o", (char *)out_path("pid.json"),
+	    "--format", "json", NULL};
+	assert_int_equal(test_spawn(sargv, &snag), 0);
+	status = test_proc_wait(&snag, 30);
+	assert_int_equal(status, 0);
+	root = json_load_file(out_path("pid.json"), 0, &jerr);
+	assert_non_null(root);
+	f = find_function(root, "tick");
+	/* tick() runs about once a millisecond. */
+	assert_true(num(f, "count") > 300);
+	json_decref(root);
+	/* The target is alive and still ticking after snag has gone. */
+	free(test_read_for(target.out_fd, 100));
+	dots = test_read_for(target.out_fd, 1500);
+	assert_true(strlen(dots) >= 3);
+	free(dots);
+	assert_int_equal(kill(target.pid, 0), 0);
+	kill(target.pid, SIGTERM);
+	status = test_proc_wait(&target, 5);
+	/* Killed by our SIGTERM, not by a stray breakpoint (SIGTRAP) or a crash. */
+	assert_int_equal(status, 128 + SIGTERM);
+}
+
+static void test_pid_target_exits_mid_trace(void **state)
+{
+	char pidbuf[16];
+	struct test_proc target, snag;
+	json_t *root, *f;
+	json_error_t jerr;
+
+	(void)state;
+	require_bpf();
+	char *targv[] = {target_path, "--wait-usr1", "sleep", "20", NULL};
+	assert_int_equal(test_spawn(targv, &target), 0);
+	assert_true(test_wait_line(target.out_fd, "ready", 5000));
+	snprintf(pidbuf, sizeof(pidbuf), "%d", target.pid);
+	char *sargv[] = {
+	    snag_path,	"-p",	pidbuf, "-u", "sleep_2ms", "-o", (char *)out_path("exit.json"),
+	    "--format", "json", NULL};
+	assert_int_equal(test_spawn(sargv, &snag), 0);
+	wait_tracing(&snag);
+	kill(target.pid, SIGUSR1);
+	assert_int_equal(test_proc_wait(&target, 10), 0);
+	/* No -d: snag stops by itself once its only target has exited, keeping its data. */
+	assert_int_equal(test_proc_wait(&snag, 10), 0);
+	root = json_load_file(out_path("exit.json"), 0, &jerr);
+	assert_non_null(root);
+	f = find_function(root, "sleep_2ms");
+	assert_int_equal((long long)num(f, "count"), 20);
+	assert_near(num(f, "p50_ns"), 2 * MS, 0.15, "p50_ns");
+	json_decref(root);
+}
+
+/* A /path:glob spec probes processes that start after snag. */
+static void test_system_wide_binary(void **state)
+{
+	char spec[8300];
+	struct test_proc snag;
+	struct test_run r;
+	json_t *root, *f;
+	json_error_t jerr;
+
+	(void)state;
+	require_bpf();
+	snprintf(spec, sizeof(spec), "%s:sleep_2ms", target_path);
+	char *sargv[] = {snag_path,  "-u",   spec, "-d", "3", "-o", (char *)out_path("system.json"),
+			 "--format", "json", NULL};
+	assert_int_equal(test_spawn(sargv, &snag), 0);
+	wait_tracing(&snag);
+	char *targv[] = {target_path, "sleep", "10", NULL};
+	assert_int_equal(test_run(targv, 10, &r), 0);
+	assert_int_equal(r.status, 0);
+	test_run__free(&r);
+	assert_int_equal(test_proc_wait(&snag, 20), 0);
+	root = json_load_file(out_path("system.json"), 0, &jerr);
+	assert_non_null(root);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(root, "target"), "mode")), "system");
+	f = find_function(root, "sleep_2ms");
+	assert_int_equal((long long)num(f, "count"), 10);
+	json_decref(root);
+}
+
+static void stop_with_signal(int sig, const char *name)
+{
+	char cmd[8300];
+	struct test_proc snag;
+	json_t *root, *f;
+	json_error_t jerr;
+
+	snprintf(cmd, sizeof(cmd), "%s loop", target_path);
+	char *sargv[] = {snag_path,  "-c",   cmd, "-u", "tick", "-o", (char *)out_path(name),
+			 "--format", "json", NULL};
+	assert_int_equal(test_spawn(sargv, &snag), 0);
+	wait_tracing(&snag);
+	usleep(500000);
+	kill(snag.pid, sig);
+	assert_int_equal(test_proc_wait(&snag, 20), 0);
+	root = json_load_file(out_path(name), 0, &jerr);
+	if (!root)
+		fail_msg("report after signal %d is incomplete: %s", sig, jerr.text);
+	f = find_function(root, "tick");
+	assert_true(num(f, "count") > 100);
+	assert_true(num(root, "duration_ns") >= 400 * MS);
+	json_decref(root);
+}
+
+static void test_sigint_writes_complete_report(void **state)
+{
+	(void)state;
+	require_bpf();
+	stop_with_signal(SIGINT, "sigint.json");
+}
+
+static void test_sigterm_writes_complete_report(void **state)
+{
+	(void)state;
+	require_bpf();
+	stop_with_signal(SIGTERM, "sigterm.json");
+}
+
+static void test_text_report(void **state)
+{
+	char cmd[8300];
+	struct test_run r;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s nested 20", target_path);
+	char *argv[] = {snag_path, "-c", cmd, "-u", "outer", "-u", "inner", "--histogram", NULL};
+	assert_int_equal(test_run(argv, 60, &r), 0);
+	if (r.status)
+		fail_msg("snag exited %d: %s", r.status, r.err);
+	assert_non_null(strstr(r.out, "FUNCTION"));
+	assert_non_null(strstr(r.out, "outer"));
+	assert_non_null(strstr(r.out, "inner"));
+	assert_non_null(strstr(r.out, "snag cost:"));
+	test_run__free(&r);
+}
+
+static void test_list_binary(void **state)
+{
+	struct test_run r;
+
+	(void)state;
+	char *argv[] = {snag_path, "list", target_path, "sleep_*", NULL};
+	assert_int_equal(test_run(argv, 30, &r), 0);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "sleep_2ms"));
+	assert_null(strstr(r.out, "spin_100us"));
+	test_run__free(&r);
+}
+
+/* Bad input: exit 2, one line on stderr starting "snag: ", and no report file. */
+static void expect_usage_error(const char *needle, char *const extra[])
+{
+	char *argv[32];
+	int argc = 0;
+	struct test_run r;
+	const char *report = out_path("bad.json");
+	const char *nl;
+
+	unlink(report);
+	argv[argc++] = snag_path;
+	for (int i = 0; extra[i]; i++)
+		argv[argc++] = extra[i];
+	argv[argc++] = "-o";
+	argv[argc++] = (char *)report;
+	argv[argc] = NULL;
+	assert_int_equal(test_run(argv, 30, &r), 0);
+	if (r.status != 2 || strncmp(r.err, "snag: ", 6) || !(nl = strchr(r.err, '\n')) ||
+	    nl[1] != '\0' || !strstr(r.err, needle))
+		fail_msg("want exit 2 and one line containing '%s'; got exit %d, stderr: %s",
+			 needle, r.status, r.err);
+	assert_int_equal(access(report, F_OK), -1);
+	test_run__free(&r);
+}
+
+static int free_pid(void)
+{
+	for (int pid = 4000000; pid > 300000; pid -= 7919)
+		if (kill(pid, 0) && errno == ESRCH)
+			return pid;
+	return 4194303;
+}
+
+static void test_bad_inputs(void **state)
+{
+	char pid[16], cmd[8300], stripped[8300], notelf[8300], libc_all[] = "libc:*";
+
+	(void)state;
+	require_bpf();
+	snprintf(pid, sizeof(pid), "%d", free_pid());
+	snprintf(cmd, sizeof(cmd), "%s sleep 1", target_path);
+	snprintf(stripped, sizeof(stripped), "%s/tests/elf/fixture-pie-stripped:fixture_*",
+		 test_build_dir());
+	snprintf(notelf, sizeof(notelf), "%s/tests/elf/not-elf.txt:main", test_build_dir());
+	expect_usage_error("no process with pid", (char *[]){"-p", pid, "-u", "x", NULL});
+	expect_usage_error("cannot run", (char *[]){"-c", "/nonexistent/prog", "-u", "x", NULL});
+	expect_usage_error("/nonexistent/bin", (char *[]){"-u", "/nonexistent/bin:foo", NULL});
+	expect_usage_error("ELF", (char *[]){"-u", notelf, NULL});
+	expect_usage_error("no function matching",
+			   (char *[]){"-c", cmd, "-u", "no_such_function_xyz", NULL});
+	expect_usage_error("stripped", (char *[]){"-u", stripped, NULL});
+	expect_usage_error("invalid duration", (char *[]){"-c", cmd, "-u", "x", "-d", "0", NULL});
+	expect_usage_error("invalid duration", (char *[]){"-c", cmd, "-u", "x", "-d", "-1", NULL});
+	expect_usage_error("invalid duration", (char *[]){"-c", cmd, "-u", "x", "-d", "abc", NULL});
+	expect_usage_error("unknown format",
+			   (char *[]){"-c", cmd, "-u", "x", "--format", "xml", NULL});
+	expect_usage_error("-p and -c", (char *[]){"-p", "1", "-c", cmd, "-u", "x", NULL});
+	expect_usage_error("unknown option", (char *[]){"--bogus", NULL});
+	expect_usage_error("nothing to trace", (char *[]){"-c", cmd, NULL});
+	expect_usage_error("more than the limit", (char *[]){"-c", cmd, "-u", libc_all, NULL});
+	expect_usage_error(
+	    "BTF", (char *[]){"-c", cmd, "-u", "sleep_2ms", "--btf", "/nonexistent/vmlinux", NULL});
+}
+
+static void test_unwritable_output(void **state)
+{
+	char cmd[8300];
+	struct test_run r;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s sleep 1", target_path);
+	char *argv[] = {snag_path, "-c", cmd, "-u", "sleep_2ms", "-o", "/nonexistent-dir/r.json",
+			NULL};
+	assert_int_equal(test_run(argv, 30, &r), 0);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "cannot write the report"));
+	test_run__free(&r);
+}
+
+/* Root without capabilities: an empty bounding set leaves uid 0 with no effective capabilities. */
+static void test_without_privileges(void **state)
+{
+	char cmd[8300];
+	struct test_run r;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	snprintf(cmd, sizeof(cmd), "%s sleep 1", target_path);
+	char *argv[] = {"/usr/bin/setpriv",
+			"--bounding-set",
+			"-all",
+			"--inh-caps",
+			"-all",
+			snag_path,
+			"-c",
+			cmd,
+			"-u",
+			"sleep_2ms",
+			NULL};
+	assert_int_equal(test_run(argv, 30, &r), 0);
+	if (r.status != 2 || !strstr(r.err, "CAP_BPF"))
+		fail_msg("want exit 2 naming CAP_BPF, got %d: %s", r.status, r.err);
+	test_run__free(&r);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (!realpath(test_build_path("snag"), snag_path) ||
+	    !realpath(test_build_path("tests/targets/latency"), target_path)) {
+		fprintf(stderr, "build the tests first (make test)\n");
+		return -1;
+	}
+	if (!mkdtemp(workdir))
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[4200];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", workdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sleep_function_count_and_p50),
+	    cmocka_unit_test(test_spin_function_count_and_p50),
+	    cmocka_unit_test(test_recursive_function),
+	    cmocka_unit_test(test_nested_functions),
+	    cmocka_unit_test(test_library_function),
+	    cmocka_unit_test(test_pid_attach_leaves_target_running),
+	    cmocka_unit_test(test_pid_target_exits_mid_trace),
+	    cmocka_unit_test(test_system_wide_binary),
+	    cmocka_unit_test(test_sigint_writes_complete_report),
+	    cmocka_unit_test(test_sigterm_writes_complete_report),
+	    cmocka_unit_test(test_text_report),
+	    cmocka_unit_test(test_list_binary),
+	    cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_unwritable_output),
+	    cmocka_unit_test(test_without_privileges),
+	};
+
+	return cmocka_run_group_tests_name("record", tests, setup, teardown);
+}

@@ -1,0 +1,158 @@
+/* Test target with known function latencies and call counts, traced by the integration tests. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* noipa: no inlining, cloning or IPA shortcuts, so each function is one probe-able symbol. */
+#define TRACED __attribute__((noipa))
+
+static volatile sig_atomic_t go;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	go = 1;
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void spin_ns(long long ns)
+{
+	long long end = now_ns() + ns;
+
+	while (now_ns() < end)
+		;
+}
+
+static void sleep_ns(long long ns)
+{
+	struct timespec ts = {ns / 1000000000LL, ns % 1000000000LL};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+TRACED void sleep_2ms(void)
+{
+	sleep_ns(2000000);
+}
+
+TRACED void spin_100us(void)
+{
+	spin_ns(100000);
+}
+
+/*
+ * Each level spins 100 us before and 100 us after recursing (so the recursion
+ * is not a tail call the compiler could turn into a loop): a call with depth d
+ * lasts (d + 1) * 200 us.
+ */
+TRACED void recurse(int depth)
+{
+	spin_ns(100000);
+	if (depth > 0)
+		recurse(depth - 1);
+	spin_ns(100000);
+}
+
+TRACED void inner(void)
+{
+	spin_ns(200000);
+}
+
+/* 300 us of its own plus inner's 200 us. */
+TRACED void outer(void)
+{
+	spin_ns(300000);
+	inner();
+}
+
+static volatile unsigned long ticks;
+
+TRACED void tick(void)
+{
+	ticks++;
+}
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: latency [--wait-usr1] MODE [N]\n"
+		"  sleep N    call sleep_2ms() N times (default 50)\n"
+		"  spin N     call spin_100us() N times (default 200)\n"
+		"  recurse N  call recurse(4) N times (default 10)\n"
+		"  nested N   call outer() (which calls inner()) N times (default 100)\n"
+		"  libcall N  call getppid() N times (default 100)\n"
+		"  loop       call tick() every ms forever; write '.' to stdout every 100 ticks\n"
+		"  --wait-usr1: print 'ready' and wait for SIGUSR1 before starting\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	int wait_usr1 = 0;
+	const char *mode;
+	long n = -1;
+
+	if (argc > 1 && !strcmp(argv[1], "--wait-usr1")) {
+		wait_usr1 = 1;
+		argv++;
+		argc--;
+	}
+	if (argc < 2)
+		return usage();
+	mode = argv[1];
+	if (argc > 2)
+		n = strtol(argv[2], NULL, 10);
+	if (wait_usr1) {
+		sigset_t block, old;
+
+		signal(SIGUSR1, on_usr1);
+		sigemptyset(&block);
+		sigaddset(&block, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &block, &old);
+		printf("ready\n");
+		fflush(stdout);
+		while (!go)
+			sigsuspend(&old);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	if (!strcmp(mode, "sleep")) {
+		for (long i = 0; i < (n < 0 ? 50 : n); i++)
+			sleep_2ms();
+	} else if (!strcmp(mode, "spin")) {
+		for (long i = 0; i < (n < 0 ? 200 : n); i++)
+			spin_100us();
+	} else if (!strcmp(mode, "recurse")) {
+		for (long i = 0; i < (n < 0 ? 10 : n); i++)
+			recurse(4);
+	} else if (!strcmp(mode, "nested")) {
+		for (long i = 0; i < (n < 0 ? 100 : n); i++)
+			outer();
+	} else if (!strcmp(mode, "libcall")) {
+		for (long i = 0; i < (n < 0 ? 100 : n); i++)
+			getppid();
+	} else if (!strcmp(mode, "loop")) {
+		setvbuf(stdout, NULL, _IONBF, 0);
+		for (;;) {
+			tick();
+			if (ticks % 100 == 0)
+				putchar('.');
+			sleep_ns(1000000);
+		}
+	} else {
+		return usage();
+	}
+	printf("done\n");
+	return 0;
+}

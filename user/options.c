@@ -1,0 +1,280 @@
+/* Command-line options of `snag record`: parsing and validation, no side effects. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "errors.h"
+#include "options.h"
+
+enum {
+	OPT_FORMAT = 0x100,
+	OPT_HISTOGRAM,
+	OPT_MAX_FUNCS,
+	OPT_BTF,
+};
+
+static const struct option long_opts[] = {
+    {"pid", required_argument, NULL, 'p'},
+    {"command", required_argument, NULL, 'c'},
+    {"uprobe", required_argument, NULL, 'u'},
+    {"duration", required_argument, NULL, 'd'},
+    {"interval", required_argument, NULL, 'i'},
+    {"output", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"histogram", no_argument, NULL, OPT_HISTOGRAM},
+    {"max-funcs", required_argument, NULL, OPT_MAX_FUNCS},
+    {"btf", required_argument, NULL, OPT_BTF},
+    {"help", no_argument, NULL, 'h'},
+    {},
+};
+
+void record_opts__usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: snag [record] [-p PID[,PID..]] [-c 'CMD ARGS'] [-u SPEC].. [-d SECONDS]\n"
+	    "                     [-i SECONDS] [-o FILE] [--format text|json] [--histogram]\n"
+	    "\n"
+	    "Measure the latency of functions in live processes with uprobes, without\n"
+	    "restarting them, and rank them by their share of the traced threads' time.\n"
+	    "\n"
+	    "What to trace:\n"
+	    "  -p, --pid PID[,PID..]   running processes (repeatable); they keep running after "
+	    "snag\n"
+	    "  -c, --command 'CMD ARGS' start CMD and trace it from its first instruction;\n"
+	    "                          snag stops when it exits\n"
+	    "  -u, --uprobe SPEC       functions to time (repeatable). SPEC is one of:\n"
+	    "                            FUNC_GLOB           in the main binary of -p/-c\n"
+	    "                            LIB:FUNC_GLOB       in a library: libc, libssl.so.3, a "
+	    "path\n"
+	    "                            /path/bin:FUNC_GLOB in every process running that file\n"
+	    "                          Each matching function gets its own row.\n"
+	    "\n"
+	    "How long and what to write:\n"
+	    "  -d, --duration SECONDS  stop after this long (default: Ctrl-C, or when the\n"
+	    "                          traced processes exit)\n"
+	    "  -i, --interval SECONDS  length of each interval in the report's time series "
+	    "(default 1)\n"
+	    "  -o, --output FILE       write the report to FILE (written whole, or not at all)\n"
+	    "      --format FMT        text (default) or json (schema snag-report/1)\n"
+	    "      --histogram         text: print each function's latency distribution\n"
+	    "      --max-funcs N       refuse specs matching more than N functions (default %d)\n"
+	    "      --btf FILE          kernel BTF to use when /sys/kernel/btf/vmlinux is missing\n"
+	    "  -h, --help              this help\n"
+	    "\n"
+	    "Examples:\n"
+	    "  snag -p 1234 -u 'handle_*' -d 10              functions of a running service\n"
+	    "  snag -c './server --port 8080' -u 'libc:malloc' -u 'parse_*'\n"
+	    "  snag -u '/usr/bin/python3.11:PyEval_*' -d 5   every python3.11 process\n"
+	    "  snag list -p 1234 'handle_*'                  what a glob would match\n"
+	    "\n"
+	    "Ctrl-C, SIGTERM and the end of -d all write the complete report. Needs root\n"
+	    "(or CAP_BPF and CAP_PERFMON).\n",
+	    DEFAULT_MAX_FUNCS);
+}
+
+int parse_seconds(const char *s, uint64_t *ns)
+{
+	double v, scale = 1e9;
+	char *end;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno)
+		return -EINVAL;
+	if (!strcmp(end, "ms"))
+		scale = 1e6;
+	else if (*end && strcmp(end, "s"))
+		return -EINVAL;
+	if (!(v > 0) || !isfinite(v) || v * scale > 1e18 || v * scale < 1)
+		return -EINVAL;
+	*ns = (uint64_t)(v * scale);
+	return 0;
+}
+
+static int add_pids(struct record_opts *o, const char *arg)
+{
+	char *copy = strdup(arg), *save = NULL, *tok;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long v;
+		int *np;
+		bool dup = false;
+
+		errno = 0;
+		v = strtol(tok, &end, 10);
+		if (*end || end == tok || errno || v <= 0 || v > INT_MAX) {
+			snag_set_error(
+			    "invalid pid '%s': give process ids as numbers, e.g. -p 1234,5678",
+			    tok);
+			err = -EINVAL;
+			break;
+		}
+		for (size_t i = 0; i < o->n_pids; i++)
+			dup |= o->pids[i] == v;
+		if (dup)
+			continue;
+		np = realloc(o->pids, (o->n_pids + 1) * sizeof(*np));
+		if (!np) {
+			err = -ENOMEM;
+			break;
+		}
+		o->pids = np;
+		o->pids[o->n_pids++] = (int)v;
+	}
+	if (!err && o->n_pids == 0) {
+		snag_set_error("-p needs at least one pid, e.g. -p 1234");
+		err = -EINVAL;
+	}
+	free(copy);
+	return err;
+}
+
+static int add_spec(struct record_opts *o, const char *arg)
+{
+	char **ns = realloc(o->specs, (o->n_specs + 1) * sizeof(*ns));
+
+	if (!ns)
+		return -ENOMEM;
+	o->specs = ns;
+	o->specs[o->n_specs] = strdup(arg);
+	if (!o->specs[o->n_specs])
+		return -ENOMEM;
+	o->n_specs++;
+	return 0;
+}
+
+static int set_string(char **dst, const char *arg, const char *opt)
+{
+	if (!*arg) {
+		snag_set_error("%s needs a non-empty argument (see 'snag --help')", opt);
+		return -EINVAL;
+	}
+	free(*dst);
+	*dst = strdup(arg);
+	return *dst ? 0 : -ENOMEM;
+}
+
+int record_opts__parse(int argc, char **argv, struct record_opts *o)
+{
+	int c, err = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->interval_ns = DEFAULT_INTERVAL_NS;
+	o->max_funcs = DEFAULT_MAX_FUNCS;
+	o->format = FORMAT_TEXT;
+	optind = 1;
+	opterr = 0;
+	while (!err && (c = getopt_long(argc, argv, ":p:c:u:d:i:o:h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			err = add_pids(o, optarg);
+			break;
+		case 'c':
+			err = set_string(&o->command, optarg, "-c");
+			break;
+		case 'u':
+			err = add_spec(o, optarg);
+			break;
+		case 'd':
+			if (parse_seconds(optarg, &o->duration_ns)) {
+				snag_set_error("invalid duration '%s': give a positive number of "
+					       "seconds, e.g. -d 5 or -d 0.5",
+					       optarg);
+				err = -EINVAL;
+			}
+			break;
+		case 'i':
+			if (parse_seconds(optarg, &o->interval_ns) || o->interval_ns < 10000000) {
+				snag_set_error(
+				    "invalid interval '%s': give a number of seconds of at "
+				    "least 0.01, e.g. -i 1",
+				    optarg);
+				err = -EINVAL;
+			}
+			break;
+		case 'o':
+			err = set_string(&o->output, optarg, "-o");
+			break;
+		case OPT_FORMAT:
+			if (report_format__parse(optarg, &o->format)) {
+				snag_set_error(
+				    "unknown format '%s': use --format text or --format json",
+				    optarg);
+				err = -EINVAL;
+			}
+			break;
+		case OPT_HISTOGRAM:
+			o->histogram = true;
+			break;
+		case OPT_MAX_FUNCS: {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (*end || end == optarg || errno || v <= 0 || v > 100000) {
+				snag_set_error(
+				    "invalid --max-funcs '%s': give a number from 1 to 100000",
+				    optarg);
+				err = -EINVAL;
+			} else {
+				o->max_funcs = (size_t)v;
+			}
+			break;
+		}
+		case OPT_BTF:
+			err = set_string(&o->btf_path, optarg, "--btf");
+			break;
+		case 'h':
+			o->help = true;
+			return 0;
+		case ':':
+			snag_set_error("option '%s' needs an argument (see 'snag --help')",
+				       argv[optind - 1]);
+			err = -EINVAL;
+			break;
+		default:
+			snag_set_error("unknown option '%s' (see 'snag --help')", argv[optind - 1]);
+			err = -EINVAL;
+			break;
+		}
+	}
+	if (err)
+		return err == -ENOMEM ? (snag_set_error("out of memory"), err) : err;
+	if (optind < argc) {
+		snag_set_error("unexpected argument '%s': to run a command use -c '%s ...'",
+			       argv[optind], argv[optind]);
+		return -EINVAL;
+	}
+	if (o->n_pids && o->command) {
+		snag_set_error("-p and -c cannot be combined: trace running processes with -p, "
+			       "or start one with -c");
+		return -EINVAL;
+	}
+	if (!o->n_specs) {
+		snag_set_error("nothing to trace: give functions with -u SPEC, e.g. -u 'handle_*' "
+			       "('snag list -p PID' shows what can be traced)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void record_opts__free(struct record_opts *o)
+{
+	for (size_t i = 0; i < o->n_specs; i++)
+		free(o->specs[i]);
+	free(o->specs);
+	free(o->pids);
+	free(o->command);
+	free(o->output);
+	free(o->btf_path);
+	memset(o, 0, sizeof(*o));
+}

@@ -1,0 +1,46 @@
+/* Command-line options of `snag record`: parsing and validation, no side effects. */
+#ifndef SNAG_OPTIONS_H
+#define SNAG_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "report.h"
+
+#define DEFAULT_INTERVAL_NS 1000000000ull
+#define DEFAULT_MAX_FUNCS   1000
+
+struct record_opts {
+	int *pids; /* -p, in order given, deduplicated */
+	size_t n_pids;
+	char *command; /* -c */
+	char **specs;  /* -u, as given */
+	size_t n_specs;
+	uint64_t duration_ns; /* -d; 0 = until Ctrl-C (or the target exits) */
+	uint64_t interval_ns; /* -i */
+	char *output;	      /* -o, NULL = stdout */
+	enum report_format format;
+	bool histogram;
+	size_t max_funcs;
+	char *btf_path;
+	bool help;
+};
+
+/*
+ * Parse argv (argv[0] is the command name). Returns 0, or -EINVAL with
+ * snag_set_error() naming the bad argument and the fix. Free with
+ * record_opts__free() either way.
+ */
+int record_opts__parse(int argc, char **argv, struct record_opts *o);
+void record_opts__free(struct record_opts *o);
+
+/* The --help text of `snag record`. */
+void record_opts__usage(FILE *f);
+
+/*
+ * Parse a positive number of seconds ("5", "0.5", "2s", "250ms") into ns.
+ * Returns 0 or -EINVAL.
+ */
+int parse_seconds(const char *s, uint64_t *ns);
+
+#endif

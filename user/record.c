@@ -1,0 +1,522 @@
+/* snag record: resolve what to trace, attach, poll until the end, then write one complete report.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "commands.h"
+#include "errors.h"
+#include "funclat.h"
+#include "options.h"
+#include "preflight.h"
+#include "report.h"
+#include "resolve.h"
+#include "target.h"
+
+struct session {
+	struct record_opts opts;
+	struct spec *specs;
+	size_t n_specs;
+	struct targets targets;
+	bool have_targets;
+	struct probe_set probes;
+	struct funclat *fl;
+	struct funclat_func *cur, *prev; /* n_funcs snapshots for interval deltas */
+	struct report *report;
+	int stats_fd;
+	int sig_fd;
+	char *tmp_path; /* -o: the report is written here, then renamed over opts.output */
+	FILE *out;
+	uint64_t start_ns, interval_start_ns, end_ns;
+	int stop_signal;
+	bool stop_signal_from_process;
+};
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	static int debug = -1;
+
+	if (debug < 0)
+		debug = getenv("SNAG_DEBUG") && *getenv("SNAG_DEBUG") &&
+			strcmp(getenv("SNAG_DEBUG"), "0");
+	/* snag reports failures itself, in one line; libbpf's detail is for SNAG_DEBUG=1. */
+	if (!debug || (level == LIBBPF_DEBUG && debug < 2))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/*
+ * Create the temporary file the report is written to, next to -o, so an
+ * unwritable path fails now and a failed run never leaves a partial file.
+ */
+static int open_output(struct session *s)
+{
+	const char *path = s->opts.output;
+	struct stat st;
+	int fd;
+
+	if (!path) {
+		s->out = stdout;
+		return 0;
+	}
+	if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
+		snag_set_error("cannot write the report to '%s': it is a directory (give a file "
+			       "name, e.g. -o %s/report.json)",
+			       path, path);
+		return -EISDIR;
+	}
+	if (asprintf(&s->tmp_path, "%s.snag-XXXXXX", path) < 0) {
+		s->tmp_path = NULL;
+		return -ENOMEM;
+	}
+	fd = mkstemp(s->tmp_path);
+	if (fd < 0) {
+		int err = -errno;
+
+		snag_set_error(
+		    "cannot write the report to '%s': %s (choose a writable path for -o)", path,
+		    strerror(-err));
+		free(s->tmp_path);
+		s->tmp_path = NULL;
+		return err;
+	}
+	fchmod(fd, 0644 & ~0022);
+	s->out = fdopen(fd, "w");
+	if (!s->out) {
+		close(fd);
+		return -errno;
+	}
+	return 0;
+}
+
+static void discard_output(struct session *s)
+{
+	if (s->tmp_path) {
+		if (s->out)
+			fclose(s->out);
+		unlink(s->tmp_path);
+		free(s->tmp_path);
+		s->tmp_path = NULL;
+		s->out = NULL;
+	}
+}
+
+static int finish_output(struct session *s)
+{
+	int err = 0;
+
+	if (fflush(s->out) || ferror(s->out))
+		err = -errno ? -errno : -EIO;
+	if (!s->tmp_path)
+		return err;
+	if (!err && fsync(fileno(s->out)))
+		err = -errno;
+	if (fclose(s->out) && !err)
+		err = -errno;
+	s->out = NULL;
+	if (!err && rename(s->tmp_path, s->opts.output))
+		err = -errno;
+	if (err) {
+		unlink(s->tmp_path);
+		snag_set_error("cannot write the report to '%s': %s", s->opts.output,
+			       strerror(-err));
+	}
+	free(s->tmp_path);
+	s->tmp_path = NULL;
+	return err;
+}
+
+static int setup_signals(struct session *s)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -errno;
+	s->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->sig_fd < 0)
+		return -errno;
+	/* A closed stdout should fail the write, not kill snag before it cleans up. */
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static int parse_specs(struct session *s)
+{
+	s->specs = calloc(s->opts.n_specs, sizeof(*s->specs));
+	if (!s->specs)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->opts.n_specs; i++) {
+		int err = spec__parse(s->opts.specs[i], &s->specs[i]);
+
+		if (err)
+			return err;
+		s->n_specs++;
+	}
+	return 0;
+}
+
+static int resolve_probes(struct session *s)
+{
+	struct resolve_opts ro = {
+	    .max_funcs = s->opts.max_funcs,
+	};
+
+	if (s->opts.command) {
+		ro.command_pid = s->targets.procs[0].pid;
+		ro.command_path = s->targets.command_path;
+	} else if (s->opts.n_pids) {
+		ro.pids = s->opts.pids;
+		ro.n_pids = s->opts.n_pids;
+	}
+	return resolve__specs(s->specs, s->n_specs, &ro, &s->probes);
+}
+
+/* Read the maps now; record the interval since the last call. */
+static int take_interval(struct session *s, uint64_t now)
+{
+	struct report_interval_func *funcs;
+	size_t n = 0;
+	struct funclat_func *tmp;
+	int err;
+
+	err = funclat__read(s->fl, s->cur);
+	if (err)
+		return err;
+	funcs = calloc(s->probes.n_funcs, sizeof(*funcs));
+	if (!funcs)
+		return -ENOMEM;
+	for (uint32_t id = 0; id < s->probes.n_funcs; id++) {
+		uint64_t dc = s->cur[id].s.count - s->prev[id].s.count;
+
+		if (!dc)
+			continue;
+		funcs[n].func = id;
+		funcs[n].count = dc;
+		funcs[n].total_ns = s->cur[id].s.total_ns - s->prev[id].s.total_ns;
+		n++;
+	}
+	err = report__add_interval(s->report, s->interval_start_ns - s->start_ns,
+				   now - s->interval_start_ns, funcs, n);
+	free(funcs);
+	tmp = s->prev;
+	s->prev = s->cur;
+	s->cur = tmp;
+	s->interval_start_ns = now;
+	return err;
+}
+
+/* Handle pending signals; returns true when tracing should stop. */
+static bool handle_signals(struct session *s)
+{
+	struct signalfd_siginfo si;
+	bool stop = false;
+
+	while (read(s->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			stop |= targets__update(&s->targets);
+			continue;
+		}
+		s->stop_signal = (int)si.ssi_signo;
+		/* A terminal's Ctrl-C already reached the -c child (same process group); a kill(2)
+		 * did not. */
+		s->stop_signal_from_process = si.ssi_pid != 0;
+		stop = true;
+	}
+	return stop;
+}
+
+static int trace_loop(struct session *s)
+{
+	uint64_t deadline = s->opts.duration_ns ? s->start_ns + s->opts.duration_ns : UINT64_MAX;
+
+	for (;;) {
+		struct pollfd pfd[1 + s->targets.n];
+		uint64_t now = monotonic_ns(), until;
+		size_t n = 0;
+		int err;
+
+		if (now >= deadline)
+			return 0;
+		if (now >= s->interval_start_ns + s->opts.interval_ns) {
+			err = take_interval(s, now);
+			if (err)
+				return err;
+		}
+		until = s->interval_start_ns + s->opts.interval_ns;
+		if (until > deadline)
+			until = deadline;
+		pfd[n++] = (struct pollfd){s->sig_fd, POLLIN, 0};
+		for (size_t i = 0; i < s->targets.n; i++)
+			if (!s->targets.command && !s->targets.procs[i].exited &&
+			    s->targets.procs[i].pidfd >= 0)
+				pfd[n++] = (struct pollfd){s->targets.procs[i].pidfd, POLLIN, 0};
+		if (poll(pfd, n, (int)((until - now + 999999) / 1000000)) < 0 && errno != EINTR)
+			return -errno;
+		if (handle_signals(s))
+			return 0;
+		if (n > 1 && s->have_targets && targets__update(&s->targets))
+			return 0;
+	}
+}
+
+static const char *target_mode_desc(struct session *s, char *buf, size_t len)
+{
+	if (s->opts.command) {
+		snprintf(buf, len, "'%s' (pid %d)", s->opts.command, s->targets.procs[0].pid);
+	} else if (s->opts.n_pids) {
+		size_t off = snprintf(buf, len, "pid");
+		for (size_t i = 0; i < s->opts.n_pids && off < len; i++)
+			off +=
+			    snprintf(buf + off, len - off, "%s%d", i ? "," : " ", s->opts.pids[i]);
+	} else {
+		snprintf(buf, len, "every process running the probed binaries");
+	}
+	return buf;
+}
+
+static int fill_target(struct session *s)
+{
+	struct report_target *t = &s->report->target;
+
+	t->mode = s->opts.command ? TARGET_COMMAND : s->opts.n_pids ? TARGET_PIDS : TARGET_SYSTEM;
+	if (s->targets.n) {
+		t->pids = calloc(s->targets.n, sizeof(*t->pids));
+		if (!t->pids)
+			return -ENOMEM;
+		for (size_t i = 0; i < s->targets.n; i++)
+			t->pids[i] = s->targets.procs[i].pid;
+		t->n_pids = s->targets.n;
+	}
+	if (s->opts.command && !(t->command = strdup(s->opts.command)))
+		return -ENOMEM;
+	t->specs = calloc(s->opts.n_specs, sizeof(*t->specs));
+	if (!t->specs)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->opts.n_specs; i++) {
+		t->specs[i] = strdup(s->opts.specs[i]);
+		if (!t->specs[i])
+			return -ENOMEM;
+		t->n_specs++;
+	}
+	return 0;
+}
+
+/* Final read of every map into the report. */
+static int collect(struct session *s)
+{
+	struct funclat_prog_stats progs[8];
+	struct snag_counters c;
+	const struct probe_point **first;
+	int n, err;
+
+	s->end_ns = monotonic_ns();
+	err = take_interval(s, s->end_ns);
+	if (err)
+		return err;
+	/* take_interval swapped: prev holds the final totals. */
+	first = calloc(s->probes.n_funcs, sizeof(*first));
+	if (!first)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->probes.n_points; i++)
+		if (!first[s->probes.points[i].func_id])
+			first[s->probes.points[i].func_id] = &s->probes.points[i];
+	for (uint32_t id = 0; id < s->probes.n_funcs; id++) {
+		const struct probe_point *p = first[id];
+		struct report_function *f;
+
+		f = report__add_function(s->report, p->binary, p->name, p->address);
+		if (!f) {
+			free(first);
+			return -ENOMEM;
+		}
+		f->count = s->prev[id].s.count;
+		f->total_ns = s->prev[id].s.total_ns;
+		f->min_ns = s->prev[id].s.min_ns;
+		f->max_ns = s->prev[id].s.max_ns;
+		memcpy(f->hist, s->prev[id].s.hist, sizeof(f->hist));
+	}
+	free(first);
+	s->report->duration_ns = s->end_ns - s->start_ns;
+	err = funclat__thread_time(s->fl, s->end_ns, &s->report->traced_threads,
+				   &s->report->traced_thread_ns);
+	if (err)
+		return err;
+	err = funclat__read_counters(s->fl, &c);
+	if (err)
+		return err;
+	for (int d = 0; d < SNAG_DROP__COUNT; d++) {
+		err = report__add_drop(s->report, funclat__drop_name(d), c.drops[d]);
+		if (err)
+			return err;
+	}
+	if (s->stats_fd >= 0) {
+		n = funclat__prog_stats(s->fl, progs, sizeof(progs) / sizeof(progs[0]));
+		for (int i = 0; i < n; i++) {
+			err = report__add_program(s->report, progs[i].name, progs[i].runs,
+						  progs[i].run_time_ns);
+			if (err)
+				return err;
+		}
+	}
+	return fill_target(s);
+}
+
+static int start_tracing(struct session *s)
+{
+	struct funclat_opts fo = {
+	    .n_funcs = s->probes.n_funcs,
+	    .btf_path = s->opts.btf_path,
+	};
+	struct timespec rt;
+	int err;
+
+	s->fl = funclat__new(&fo);
+	if (!s->fl)
+		return -errno;
+	err = funclat__load(s->fl);
+	if (err)
+		return err;
+	s->cur = calloc(s->probes.n_funcs, sizeof(*s->cur));
+	s->prev = calloc(s->probes.n_funcs, sizeof(*s->prev));
+	s->report = report__new();
+	if (!s->cur || !s->prev || !s->report)
+		return -ENOMEM;
+	/* Program run-time statistics for the report's overhead section, only while snag runs. */
+	s->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	err = funclat__attach(s->fl, &s->probes);
+	if (err)
+		return err;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	s->report->start_time_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
+	s->start_ns = s->interval_start_ns = funclat__start_ns(s->fl);
+	return 0;
+}
+
+static void free_session(struct session *s)
+{
+	discard_output(s);
+	funclat__free(s->fl);
+	if (s->have_targets)
+		targets__free(&s->targets);
+	probe_set__free(&s->probes);
+	for (size_t i = 0; i < s->n_specs; i++)
+		spec__free(&s->specs[i]);
+	free(s->specs);
+	free(s->cur);
+	free(s->prev);
+	report__free(s->report);
+	if (s->stats_fd >= 0)
+		close(s->stats_fd);
+	if (s->sig_fd >= 0)
+		close(s->sig_fd);
+	record_opts__free(&s->opts);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct session s = {.stats_fd = -1, .sig_fd = -1};
+	struct render_opts ro;
+	int status = SNAG_EXIT_USAGE, err;
+	char desc[256];
+
+	libbpf_set_print(libbpf_print);
+	if (argc <= 1) {
+		record_opts__usage(stderr);
+		return SNAG_EXIT_USAGE;
+	}
+	err = record_opts__parse(argc, argv, &s.opts);
+	if (err)
+		goto out;
+	if (s.opts.help) {
+		record_opts__usage(stdout);
+		status = SNAG_EXIT_OK;
+		goto out;
+	}
+	err = parse_specs(&s);
+	if (!err)
+		err = preflight__privileges();
+	if (!err)
+		err = preflight__btf(s.opts.btf_path);
+	if (err)
+		goto out;
+	preflight__raise_nofile();
+	err = setup_signals(&s);
+	if (err) {
+		snag_set_error("cannot set up signal handling: %s", strerror(-err));
+		status = SNAG_EXIT_RUNTIME;
+		goto out;
+	}
+	if (s.opts.command)
+		err = targets__spawn(&s.targets, s.opts.command);
+	else if (s.opts.n_pids)
+		err = targets__open_pids(&s.targets, s.opts.pids, s.opts.n_pids);
+	s.have_targets = s.opts.command || s.opts.n_pids;
+	if (!err)
+		err = resolve_probes(&s);
+	if (!err)
+		err = open_output(&s);
+	if (err)
+		goto out;
+	err = start_tracing(&s);
+	if (err) {
+		/* A target that vanished before attach is bad input; anything else is runtime. */
+		status = err == -ESRCH || err == -ENOENT ? SNAG_EXIT_USAGE : SNAG_EXIT_RUNTIME;
+		goto out;
+	}
+	err = targets__release(&s.targets);
+	if (err)
+		goto out;
+	fprintf(stderr, "snag: tracing %u function%s in %s%s\n", s.probes.n_funcs,
+		s.probes.n_funcs == 1 ? "" : "s", target_mode_desc(&s, desc, sizeof(desc)),
+		s.opts.duration_ns ? "" : "; Ctrl-C to stop");
+	status = SNAG_EXIT_RUNTIME;
+	err = trace_loop(&s);
+	if (!err)
+		err = collect(&s);
+	if (err) {
+		if (!*snag_last_error())
+			snag_set_error("tracing failed: %s", strerror(-err));
+		goto out;
+	}
+	/* Stop probing before the report is written; the -c command may go on without snag. */
+	funclat__free(s.fl);
+	s.fl = NULL;
+	if (s.stop_signal && s.stop_signal_from_process)
+		targets__signal_command(&s.targets, s.stop_signal);
+	report__finish(s.report);
+	ro = (struct render_opts){.histogram = s.opts.histogram};
+	err = report__render(s.report, s.opts.format, &ro, s.out);
+	if (!err)
+		err = finish_output(&s);
+	else
+		snag_set_error("cannot write the report: %s", strerror(-err));
+	if (!err)
+		status = SNAG_EXIT_OK;
+out:
+	if (status != SNAG_EXIT_OK)
+		snag_print_error("failed");
+	free_session(&s);
+	return status;
+}
