@@ -278,6 +278,7 @@ void targets__free(struct targets *t)
 		for (char **a = t->argv; *a; a++)
 			free(*a);
 	free(t->argv);
+	free(t->procs);
 	free(t->command_path);
 	memset(t, 0, sizeof(*t));
 	t->go_fd = t->err_fd = -1;
