@@ -14,7 +14,7 @@ __u64 trace_start_ns = 0;
 struct frame {
 	__u64 entry_ns;
 	__u32 func_id;
-	__u32 pad;
+	__u32 recursive; /* an outer call of the same function is open below this one */
 };
 
 /* Per-thread stack of entry timestamps, so recursion and nested probed functions pair correctly. */
@@ -106,7 +106,17 @@ int BPF_KPROBE(handle_uprobe)
 		register_thread(task, ts);
 	d = ts->depth;
 	if (d < SNAG_FUNC_DEPTH) {
-		ts->frames[d].func_id = (__u32)bpf_get_attach_cookie(ctx);
+		__u32 id = (__u32)bpf_get_attach_cookie(ctx), recursive = 0, i;
+
+		/* Shallow stacks make this cheap; it keeps recursion from counting time twice. */
+		for (i = 0; i < SNAG_FUNC_DEPTH && i < d; i++) {
+			if (ts->frames[i].func_id == id) {
+				recursive = 1;
+				break;
+			}
+		}
+		ts->frames[d].func_id = id;
+		ts->frames[d].recursive = recursive;
 		ts->frames[d].entry_ns = bpf_ktime_get_ns();
 	} else {
 		count_drop(SNAG_DROP_DEPTH, 1);
@@ -115,7 +125,7 @@ int BPF_KPROBE(handle_uprobe)
 	return 0;
 }
 
-static __always_inline void record(__u32 id, __u64 delta)
+static __always_inline void record(__u32 id, __u64 delta, __u32 recursive)
 {
 	struct snag_func_stats *s = bpf_map_lookup_elem(&func_stats, &id);
 	__u64 b;
@@ -124,6 +134,8 @@ static __always_inline void record(__u32 id, __u64 delta)
 		return;
 	__sync_fetch_and_add(&s->count, 1);
 	__sync_fetch_and_add(&s->total_ns, delta);
+	if (!recursive)
+		__sync_fetch_and_add(&s->inside_ns, delta);
 	if (!s->min_ns || delta < s->min_ns)
 		s->min_ns = delta;
 	if (delta > s->max_ns)
@@ -156,7 +168,7 @@ int BPF_KRETPROBE(handle_uretprobe)
 	}
 	if (ts->frames[d].func_id == id) {
 		ts->depth = d;
-		record(id, now - ts->frames[d].entry_ns);
+		record(id, now - ts->frames[d].entry_ns, ts->frames[d].recursive);
 		return 0;
 	}
 	/*
@@ -172,7 +184,7 @@ int BPF_KRETPROBE(handle_uretprobe)
 		if (ts->frames[j].func_id == id) {
 			ts->depth = j;
 			count_drop(SNAG_DROP_LOST_RETURN, i);
-			record(id, now - ts->frames[j].entry_ns);
+			record(id, now - ts->frames[j].entry_ns, ts->frames[j].recursive);
 			return 0;
 		}
 	}

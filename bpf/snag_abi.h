@@ -16,8 +16,10 @@
 /* Per-function aggregate, one per probed function (index = BPF cookie), per CPU. */
 struct snag_func_stats {
 	__u64 count;
-	__u64 total_ns;
-	__u64 min_ns; /* 0 until the first sample */
+	__u64 total_ns; /* sum of call latencies */
+	__u64
+	    inside_ns; /* time inside the function: a recursive call inside another is not added */
+	__u64 min_ns;  /* 0 until the first sample */
 	__u64 max_ns;
 	__u64 hist[SNAG_HIST_BUCKETS];
 };

@@ -21,7 +21,7 @@ void analysis__derive_function(struct report_function *f, uint64_t traced_thread
 	f->p90_ns = hist__percentile(f->hist, SNAG_HIST_BUCKETS, 0.90, f->min_ns, f->max_ns);
 	f->p99_ns = hist__percentile(f->hist, SNAG_HIST_BUCKETS, 0.99, f->min_ns, f->max_ns);
 	if (traced_thread_ns)
-		impact = (double)f->total_ns / (double)traced_thread_ns;
+		impact = (double)f->inside_ns / (double)traced_thread_ns;
 	if (impact > 1)
 		impact = 1;
 	if (!(impact > 0))
@@ -30,7 +30,7 @@ void analysis__derive_function(struct report_function *f, uint64_t traced_thread
 	f->severity = severity__from_impact(impact);
 }
 
-/* qsort_r order on indices into the function array: impact, total_ns descending, then index. */
+/* qsort_r order on indices into the function array: impact, inside_ns descending, then index. */
 static int cmp_function_idx(const void *a, const void *b, void *ctx)
 {
 	const struct report_function *funcs = ctx;
@@ -39,8 +39,8 @@ static int cmp_function_idx(const void *a, const void *b, void *ctx)
 
 	if (fa->impact != fb->impact)
 		return fa->impact > fb->impact ? -1 : 1;
-	if (fa->total_ns != fb->total_ns)
-		return fa->total_ns > fb->total_ns ? -1 : 1;
+	if (fa->inside_ns != fb->inside_ns)
+		return fa->inside_ns > fb->inside_ns ? -1 : 1;
 	return ia < ib ? -1 : ia > ib;
 }
 

@@ -276,6 +276,7 @@ static void add_stats(struct snag_func_stats *dst, const struct snag_func_stats 
 {
 	dst->count += src->count;
 	dst->total_ns += src->total_ns;
+	dst->inside_ns += src->inside_ns;
 	if (src->min_ns && (!dst->min_ns || src->min_ns < dst->min_ns))
 		dst->min_ns = src->min_ns;
 	if (src->max_ns > dst->max_ns)

@@ -353,6 +353,7 @@ static int collect(struct session *s)
 		}
 		f->count = s->prev[id].s.count;
 		f->total_ns = s->prev[id].s.total_ns;
+		f->inside_ns = s->prev[id].s.inside_ns;
 		f->min_ns = s->prev[id].s.min_ns;
 		f->max_ns = s->prev[id].s.max_ns;
 		memcpy(f->hist, s->prev[id].s.hist, sizeof(f->hist));

@@ -166,15 +166,17 @@ static json_t *function_json(const struct report_function *f)
 	char addr[24];
 
 	snprintf(addr, sizeof(addr), "0x%" PRIx64, f->address);
-	/* binary name address | count total min max avg p50 p90 p99 | histogram impact severity */
-	return json_pack("{s:o, s:o, s:s,  s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,  s:o, s:o, s:s}",
-			 "binary", json_str(f->binary), "name", json_str(f->name), "address", addr,
-			 "count", json_u64(f->count), "total_ns", json_u64(f->total_ns), "min_ns",
-			 json_u64(f->min_ns), "max_ns", json_u64(f->max_ns), "avg_ns",
-			 json_u64(f->avg_ns), "p50_ns", json_u64(f->p50_ns), "p90_ns",
-			 json_u64(f->p90_ns), "p99_ns", json_u64(f->p99_ns), "histogram",
-			 histogram_json(f->hist), "impact", json_num(f->impact), "severity",
-			 severity__name(f->severity));
+	/* binary name address | count total inside min max avg p50 p90 p99 | histogram impact
+	 * severity */
+	return json_pack(
+	    "{s:o, s:o, s:s,  s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,  s:o, s:o, s:s}",
+	    "binary", json_str(f->binary), "name", json_str(f->name), "address", addr, "count",
+	    json_u64(f->count), "total_ns", json_u64(f->total_ns), "inside_ns",
+	    json_u64(f->inside_ns), "min_ns", json_u64(f->min_ns), "max_ns", json_u64(f->max_ns),
+	    "avg_ns", json_u64(f->avg_ns), "p50_ns", json_u64(f->p50_ns), "p90_ns",
+	    json_u64(f->p90_ns), "p99_ns", json_u64(f->p99_ns), "histogram",
+	    histogram_json(f->hist), "impact", json_num(f->impact), "severity",
+	    severity__name(f->severity));
 }
 
 static json_t *bottleneck_json(const struct report_bottleneck *b)

@@ -37,8 +37,9 @@ struct report_function {
 	char *name;	  /* symbol name */
 	uint64_t address; /* symbol value (link-time virtual address) */
 	uint64_t count;
-	uint64_t total_ns;
-	uint64_t min_ns; /* 0 when count == 0 */
+	uint64_t total_ns;  /* sum of call latencies */
+	uint64_t inside_ns; /* time inside it; a recursive call within another adds nothing */
+	uint64_t min_ns;    /* 0 when count == 0 */
 	uint64_t max_ns;
 	uint64_t hist[SNAG_HIST_BUCKETS]; /* bucket i counts calls with latency in [lower(i),
 					     upper(i)] */

@@ -230,6 +230,8 @@ static void test_recursive_function(void **state)
 	assert_near(num(f, "p50_ns"), 600 * US, 0.15, "p50_ns");
 	assert_near(num(f, "p90_ns"), 1000 * US, 0.15, "p90_ns");
 	assert_near(num(f, "total_ns"), 30 * MS, 0.15, "total_ns");
+	/* Time inside recurse() counts each outermost call once: 10 x 1 ms. */
+	assert_near(num(f, "inside_ns"), 10 * MS, 0.15, "inside_ns");
 	/* Each depth is its own cluster: at least 8 of its 10 calls within 15% (a preempted spin
 	 * may stray). */
 	for (int level = 1; level <= 5; level++)

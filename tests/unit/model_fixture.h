@@ -15,6 +15,7 @@ static inline void fixture_add_sample(struct report_function *f, uint64_t v)
 		f->max_ns = v;
 	f->count++;
 	f->total_ns += v;
+	f->inside_ns += v;
 	f->hist[snag_hist_bucket(v)]++;
 }
 

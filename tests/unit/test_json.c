@@ -169,13 +169,15 @@ static void test_functions(void **state)
 	(void)state;
 	funcs = expect_array(root, "functions", 3);
 	f = json_array_get(funcs, 0);
-	EXPECT_KEYS(f, "binary", "name", "address", "count", "total_ns", "min_ns", "max_ns",
-		    "avg_ns", "p50_ns", "p90_ns", "p99_ns", "histogram", "impact", "severity");
+	EXPECT_KEYS(f, "binary", "name", "address", "count", "total_ns", "inside_ns", "min_ns",
+		    "max_ns", "avg_ns", "p50_ns", "p90_ns", "p99_ns", "histogram", "impact",
+		    "severity");
 	expect_str(f, "binary", "/usr/bin/app");
 	expect_str(f, "name", "slow_io");
 	expect_str(f, "address", "0x1139");
 	expect_int(f, "count", 50);
 	expect_int(f, "total_ns", 107350000);
+	expect_int(f, "inside_ns", 107350000);
 	expect_int(f, "min_ns", 2000000);
 	expect_int(f, "max_ns", 2294000);
 	expect_int(f, "avg_ns", 2147000);

@@ -149,6 +149,24 @@ static void test_derive_and_impact(void **state)
 	assert_int_equal(f.severity, SEVERITY_LOW);
 }
 
+/* A recursive function's inner calls lie inside its outer ones: impact counts inside_ns, not
+ * total_ns. */
+static void test_recursive_impact_uses_inside_time(void **state)
+{
+	struct report_function f = {0};
+
+	(void)state;
+	/* recurse(1) ten times: outer calls of 2 ms each containing an inner call of 1 ms. */
+	for (int i = 0; i < 10; i++) {
+		fixture_add_sample(&f, 2 * MS);
+		fixture_add_sample(&f, 1 * MS);
+	}
+	f.inside_ns = 10 * 2 * MS;
+	analysis__derive_function(&f, 100 * MS);
+	assert_int_equal(f.avg_ns, 1.5 * MS);
+	assert_true(f.impact > 0.1999 && f.impact < 0.2001);
+}
+
 static void test_zero_call_function(void **state)
 {
 	struct report *r = report__new();
@@ -348,6 +366,7 @@ int main(void)
 	    cmocka_unit_test(test_format_parse),
 	    cmocka_unit_test(test_format_units),
 	    cmocka_unit_test(test_derive_and_impact),
+	    cmocka_unit_test(test_recursive_impact_uses_inside_time),
 	    cmocka_unit_test(test_zero_call_function),
 	    cmocka_unit_test(test_sort_and_interval_remap),
 	    cmocka_unit_test(test_bottleneck_description),
