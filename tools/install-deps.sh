@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev
+  make gcc clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev
   # checks: format, unit tests, sanitizers (clang runtime for ASan/UBSan via gcc is libasan/libubsan)
   clang-format libcmocka-dev binutils util-linux
   # benchmarks: peers and load generators
