@@ -132,10 +132,9 @@ static __always_inline void record(__u32 id, __u64 delta, __u32 recursive)
 
 	if (!s)
 		return;
-	__sync_fetch_and_add(&s->count, 1);
 	__sync_fetch_and_add(&s->total_ns, delta);
-	if (!recursive)
-		__sync_fetch_and_add(&s->inside_ns, delta);
+	if (recursive)
+		__sync_fetch_and_add(&s->recursive_ns, delta);
 	if (!s->min_ns || delta < s->min_ns)
 		s->min_ns = delta;
 	if (delta > s->max_ns)

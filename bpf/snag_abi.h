@@ -13,15 +13,18 @@
  */
 #define SNAG_FUNC_DEPTH 32
 
-/* Per-function aggregate, one per probed function (index = BPF cookie), per CPU. */
+/*
+ * Per-function aggregate, one per probed function (index = BPF cookie), per
+ * CPU. The call count is the sum of hist[], and the time inside the function
+ * is total_ns - recursive_ns: fewer atomic adds on every return.
+ */
 struct snag_func_stats {
-	__u64 count;
-	__u64 total_ns; /* sum of call latencies */
-	__u64
-	    inside_ns; /* time inside the function: a recursive call inside another is not added */
-	__u64 min_ns;  /* 0 until the first sample */
+	__u64 total_ns;	    /* sum of call latencies */
+	__u64 recursive_ns; /* part of total_ns from calls made inside an open call of the same
+			       function */
+	__u64 min_ns;	    /* 0 until the first sample */
 	__u64 max_ns;
-	__u64 hist[SNAG_HIST_BUCKETS];
+	__u64 hist[SNAG_HIST_BUCKETS]; /* calls per latency bucket */
 };
 
 /* Why an event was not counted; index into snag_counters.drops. */

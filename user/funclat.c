@@ -272,17 +272,18 @@ uint64_t funclat__start_ns(const struct funclat *fl)
 	return fl->start_ns;
 }
 
-static void add_stats(struct snag_func_stats *dst, const struct snag_func_stats *src)
+static void add_stats(struct funclat_func *dst, const struct snag_func_stats *src)
 {
-	dst->count += src->count;
 	dst->total_ns += src->total_ns;
-	dst->inside_ns += src->inside_ns;
+	dst->inside_ns += src->total_ns - src->recursive_ns;
 	if (src->min_ns && (!dst->min_ns || src->min_ns < dst->min_ns))
 		dst->min_ns = src->min_ns;
 	if (src->max_ns > dst->max_ns)
 		dst->max_ns = src->max_ns;
-	for (size_t b = 0; b < SNAG_HIST_BUCKETS; b++)
+	for (size_t b = 0; b < SNAG_HIST_BUCKETS; b++) {
 		dst->hist[b] += src->hist[b];
+		dst->count += src->hist[b];
+	}
 }
 
 int funclat__read(struct funclat *fl, struct funclat_func *out)
@@ -294,7 +295,7 @@ int funclat__read(struct funclat *fl, struct funclat_func *out)
 		if (bpf_map_lookup_elem(fd, &id, fl->percpu))
 			return -errno;
 		for (int c = 0; c < fl->ncpus; c++)
-			add_stats(&out[id].s, &fl->percpu[c]);
+			add_stats(&out[id], &fl->percpu[c]);
 	}
 	return 0;
 }

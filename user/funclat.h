@@ -18,7 +18,12 @@ struct funclat_opts {
 
 /* Per-function totals over all CPUs. */
 struct funclat_func {
-	struct snag_func_stats s;
+	uint64_t count;	    /* calls: the sum of hist[] */
+	uint64_t total_ns;  /* sum of call latencies */
+	uint64_t inside_ns; /* total_ns less recursive re-entries */
+	uint64_t min_ns;    /* 0 when count == 0 */
+	uint64_t max_ns;
+	uint64_t hist[SNAG_HIST_BUCKETS];
 };
 
 /*

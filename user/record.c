@@ -208,13 +208,13 @@ static int take_interval(struct session *s, uint64_t now)
 	if (!funcs)
 		return -ENOMEM;
 	for (uint32_t id = 0; id < s->probes.n_funcs; id++) {
-		uint64_t dc = s->cur[id].s.count - s->prev[id].s.count;
+		uint64_t dc = s->cur[id].count - s->prev[id].count;
 
 		if (!dc)
 			continue;
 		funcs[n].func = id;
 		funcs[n].count = dc;
-		funcs[n].total_ns = s->cur[id].s.total_ns - s->prev[id].s.total_ns;
+		funcs[n].total_ns = s->cur[id].total_ns - s->prev[id].total_ns;
 		n++;
 	}
 	err = report__add_interval(s->report, s->interval_start_ns - s->start_ns,
@@ -351,12 +351,12 @@ static int collect(struct session *s)
 			free(first);
 			return -ENOMEM;
 		}
-		f->count = s->prev[id].s.count;
-		f->total_ns = s->prev[id].s.total_ns;
-		f->inside_ns = s->prev[id].s.inside_ns;
-		f->min_ns = s->prev[id].s.min_ns;
-		f->max_ns = s->prev[id].s.max_ns;
-		memcpy(f->hist, s->prev[id].s.hist, sizeof(f->hist));
+		f->count = s->prev[id].count;
+		f->total_ns = s->prev[id].total_ns;
+		f->inside_ns = s->prev[id].inside_ns;
+		f->min_ns = s->prev[id].min_ns;
+		f->max_ns = s->prev[id].max_ns;
+		memcpy(f->hist, s->prev[id].hist, sizeof(f->hist));
 	}
 	free(first);
 	s->report->duration_ns = s->end_ns - s->start_ns;
