@@ -53,43 +53,90 @@ SNAG_HIST_INLINE __u32 snag_hist_msb(__u64 v)
 	return r;
 }
 
-/* Bucket index of value v, always in [0, SNAG_HIST_BUCKETS). */
-SNAG_HIST_INLINE __u32 snag_hist_bucket(__u64 v)
+/*
+ * The layout is set by sub_bits (2^sub_bits sub-buckets per power of two) and
+ * max_exp (values of 2^max_exp and more share the last bucket). Callers pass
+ * constants, so after inlining this is the same code as fixed macros.
+ */
+
+/* Bucket index of value v, always in [0, (max_exp - sub_bits + 1) << sub_bits). */
+SNAG_HIST_INLINE __u32 snag_hist_bucket_l(__u64 v, __u32 sub_bits, __u32 max_exp)
 {
 	__u32 e, sub;
 
-	if (v < SNAG_HIST_SUB)
+	if (v < (1u << sub_bits))
 		return (__u32)v;
 	e = snag_hist_msb(v);
-	if (e >= SNAG_HIST_MAX_EXP)
-		return SNAG_HIST_BUCKETS - 1;
-	sub = (__u32)(v >> (e - SNAG_HIST_SUB_BITS)) - SNAG_HIST_SUB;
-	return (e - SNAG_HIST_SUB_BITS + 1) * SNAG_HIST_SUB + sub;
+	if (e >= max_exp)
+		return ((max_exp - sub_bits + 1) << sub_bits) - 1;
+	sub = (__u32)(v >> (e - sub_bits)) - (1u << sub_bits);
+	return ((e - sub_bits + 1) << sub_bits) + sub;
 }
 
 /* Smallest value that falls in bucket i. */
-SNAG_HIST_INLINE __u64 snag_hist_lower(__u32 i)
+SNAG_HIST_INLINE __u64 snag_hist_lower_l(__u32 i, __u32 sub_bits)
 {
-	__u32 group = i / SNAG_HIST_SUB, sub = i % SNAG_HIST_SUB;
+	__u32 group = i >> sub_bits, sub = i & ((1u << sub_bits) - 1);
 
 	if (group == 0)
 		return i;
-	return (__u64)(SNAG_HIST_SUB + sub) << (group - 1);
+	return (__u64)((1u << sub_bits) + sub) << (group - 1);
 }
 
 /* Number of distinct values in bucket i (the last bucket is open-ended; its nominal width is
  * returned). */
-SNAG_HIST_INLINE __u64 snag_hist_width(__u32 i)
+SNAG_HIST_INLINE __u64 snag_hist_width_l(__u32 i, __u32 sub_bits)
 {
-	__u32 group = i / SNAG_HIST_SUB;
+	__u32 group = i >> sub_bits;
 
 	return group == 0 ? 1 : (__u64)1 << (group - 1);
+}
+
+/* Function latencies: the layout described at the top of this file. */
+SNAG_HIST_INLINE __u32 snag_hist_bucket(__u64 v)
+{
+	return snag_hist_bucket_l(v, SNAG_HIST_SUB_BITS, SNAG_HIST_MAX_EXP);
+}
+
+SNAG_HIST_INLINE __u64 snag_hist_lower(__u32 i)
+{
+	return snag_hist_lower_l(i, SNAG_HIST_SUB_BITS);
+}
+
+SNAG_HIST_INLINE __u64 snag_hist_width(__u32 i)
+{
+	return snag_hist_width_l(i, SNAG_HIST_SUB_BITS);
 }
 
 /* Largest value that falls in bucket i (inclusive upper bound, the JSON "le_ns"). */
 SNAG_HIST_INLINE __u64 snag_hist_upper(__u32 i)
 {
 	return snag_hist_lower(i) + snag_hist_width(i) - 1;
+}
+
+/*
+ * Scheduler waits (run-queue, off-CPU), kept per thread: 8 sub-buckets per
+ * power of two (midpoints within 1/16, 6.25%, of any value) up to 2^40 ns
+ * (18 minutes), 304 buckets: a third of the size, for thousands of threads.
+ */
+#define SNAG_SCHED_HIST_SUB_BITS 3
+#define SNAG_SCHED_HIST_MAX_EXP	 40
+#define SNAG_SCHED_HIST_BUCKETS                                                                    \
+	((SNAG_SCHED_HIST_MAX_EXP - SNAG_SCHED_HIST_SUB_BITS + 1) << SNAG_SCHED_HIST_SUB_BITS)
+
+SNAG_HIST_INLINE __u32 snag_sched_hist_bucket(__u64 v)
+{
+	return snag_hist_bucket_l(v, SNAG_SCHED_HIST_SUB_BITS, SNAG_SCHED_HIST_MAX_EXP);
+}
+
+SNAG_HIST_INLINE __u64 snag_sched_hist_lower(__u32 i)
+{
+	return snag_hist_lower_l(i, SNAG_SCHED_HIST_SUB_BITS);
+}
+
+SNAG_HIST_INLINE __u64 snag_sched_hist_upper(__u32 i)
+{
+	return snag_sched_hist_lower(i) + snag_hist_width_l(i, SNAG_SCHED_HIST_SUB_BITS) - 1;
 }
 
 #endif /* SNAG_HIST_H */

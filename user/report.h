@@ -85,6 +85,60 @@ struct report_bottleneck {
 	size_t n_recommendations;
 };
 
+/* A symbolized stack: frame names, innermost first ("func", or "module+0xoffset" when unknown). */
+struct report_stack {
+	char **frames;
+	size_t n_frames;
+	bool truncated; /* deeper than snag captures: the outermost frames are missing */
+};
+
+enum offcpu_reason {
+	OFFCPU_BLOCKED = 0,   /* left the CPU voluntarily (sleep, lock, I/O) */
+	OFFCPU_PREEMPTED = 1, /* runnable, but descheduled */
+};
+
+/* Off-CPU time of one thread with one pair of stacks, one reason and one waker. */
+struct report_offcpu {
+	int pid; /* process (tgid) */
+	int tid;
+	char *comm;
+	enum offcpu_reason reason;
+	uint64_t count;	   /* blocks of at least report.min_block_ns */
+	uint64_t total_ns; /* their summed off-CPU time (switch-out to switch-in) */
+	uint64_t max_ns;
+	struct report_stack kernel_stack;
+	struct report_stack user_stack;
+	/* Who woke it (blocked only; 0 / NULL when unknown). */
+	int waker_pid;
+	int waker_tid;
+	char *waker_comm;
+	struct report_stack waker_kernel_stack;
+	struct report_stack waker_user_stack;
+	/* Derived by report__finish(). */
+	double impact; /* total_ns / report.sched_thread_ns */
+	enum severity severity;
+};
+
+/* Scheduler account of one thread. offcpu_ns = blocked_ns + runq_total_ns. */
+struct report_thread_sched {
+	int pid; /* process (tgid) */
+	int tid;
+	char *comm;
+	uint64_t voluntary_switches; /* left the CPU to wait (as /proc's voluntary_ctxt_switches) */
+	uint64_t involuntary_switches; /* preempted (nonvoluntary_ctxt_switches) */
+	uint64_t wall_ns;	       /* alive within the trace */
+	uint64_t oncpu_ns;
+	uint64_t offcpu_ns;	/* switch-out to switch-in, all of it */
+	uint64_t blocked_ns;	/* switch-out to wakeup, after leaving voluntarily */
+	uint64_t preempted_ns;	/* switch-out to switch-in, after a preemption */
+	uint64_t runq_total_ns; /* runnable but waiting: wakeup or preemption to switch-in */
+	uint64_t runq_hist[SNAG_SCHED_HIST_BUCKETS];   /* run-queue waits */
+	uint64_t offcpu_hist[SNAG_SCHED_HIST_BUCKETS]; /* off-CPU durations */
+	/* Derived by report__finish(). */
+	uint64_t runq_p50_ns;
+	uint64_t runq_p99_ns;
+};
+
 struct report_program {
 	char *name;
 	uint64_t runs;
@@ -120,6 +174,14 @@ struct report {
 	struct report_bottleneck *bottlenecks;
 	size_t n_bottlenecks;
 	struct report_overhead overhead;
+	/* Scheduler collector (empty when it was off). */
+	bool sched_enabled;
+	uint64_t min_block_ns;	  /* blocks at least this long have stacks (offcpu[]) */
+	uint64_t sched_thread_ns; /* sum of sched[].wall_ns: offcpu impact's denominator */
+	struct report_thread_sched *sched;
+	size_t n_sched;
+	struct report_offcpu *offcpu;
+	size_t n_offcpu;
 };
 
 /*
@@ -148,6 +210,26 @@ int report__add_program(struct report *r, const char *name, uint64_t runs, uint6
 int report__add_drop(struct report *r, const char *cause, uint64_t count);
 
 /*
+ * Append a zeroed scheduler row for one thread and return it (valid until the
+ * next report__add_sched()). comm is copied. Returns NULL with errno set.
+ */
+struct report_thread_sched *report__add_sched(struct report *r, int pid, int tid, const char *comm);
+
+/*
+ * Append a zeroed off-CPU entry and return it (valid until the next
+ * report__add_offcpu()). comm is copied; fill the stacks with
+ * report_stack__set(). Returns NULL with errno set.
+ */
+struct report_offcpu *report__add_offcpu(struct report *r, int pid, int tid, const char *comm,
+					 enum offcpu_reason reason);
+
+/* Copy n frame names (innermost first) into st, replacing what it held. Returns 0 or -ENOMEM. */
+int report_stack__set(struct report_stack *st, const char *const *frames, size_t n, bool truncated);
+
+/* "blocked" or "preempted". */
+const char *offcpu_reason__name(enum offcpu_reason r);
+
+/*
  * Derive avg/percentiles/impact/severity for every function, sort functions by
  * impact (descending, then total_ns), remap interval indices, and build the
  * bottleneck list. Call once, after all data is in.
@@ -172,9 +254,10 @@ uint64_t hist__percentile(const uint64_t *buckets, size_t n_buckets, double p, u
 enum report_format {
 	FORMAT_TEXT,
 	FORMAT_JSON,
+	FORMAT_FOLDED, /* off-CPU stacks as folded lines, for flamegraph.pl, inferno, speedscope */
 };
 
-/* Parse "text" / "json". Returns 0 or -EINVAL. */
+/* Parse "text" / "json" / "folded". Returns 0 or -EINVAL. */
 int report_format__parse(const char *s, enum report_format *out);
 
 struct render_opts {

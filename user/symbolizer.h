@@ -1,0 +1,47 @@
+/* Kernel and user addresses to function names, for every stack snag reports. */
+#ifndef SNAG_SYMBOLIZER_H
+#define SNAG_SYMBOLIZER_H
+
+#include <stdint.h>
+
+struct symbolizer;
+
+struct symbolizer_opts {
+	const char *kallsyms_path; /* NULL: /proc/kallsyms (tests pass a fixture) */
+	const char *proc_root;     /* NULL: "/proc" (tests pass a fixture tree) */
+};
+
+/*
+ * Create a symbolizer. Kernel symbols are loaded on first use. Returns NULL
+ * with errno set.
+ */
+struct symbolizer *symbolizer__new(const struct symbolizer_opts *o);
+
+/* Free everything, including every name it returned. NULL is a no-op. */
+void symbolizer__free(struct symbolizer *s);
+
+/*
+ * Remember the mappings of process pid as of now, as generation gen (snag
+ * bumps it when the process execs, so addresses from before an exec resolve
+ * against the old mappings). Call it when a process is first seen, so it can
+ * still be symbolized after it exits. Idempotent for the same (pid, gen).
+ * Returns 0, or -ESRCH if the process is gone, or -errno.
+ */
+int symbolizer__snapshot(struct symbolizer *s, int pid, uint32_t gen);
+
+/*
+ * Name of a kernel text address: "function" (no offset, so stacks
+ * aggregate), or "[kernel]+0xADDR" when no symbol covers it. The string is
+ * owned by the symbolizer and lives until symbolizer__free().
+ */
+const char *symbolizer__kernel(struct symbolizer *s, uint64_t addr);
+
+/*
+ * Name of a user address in process pid (mappings of generation gen, taken
+ * now if no snapshot exists yet): "function" (C++ demangled), or
+ * "module+0xOFFSET" (file offset) when the file has no symbol for it, or
+ * "[unknown]+0xADDR" when no mapping covers it. Owned by the symbolizer.
+ */
+const char *symbolizer__user(struct symbolizer *s, int pid, uint32_t gen, uint64_t addr);
+
+#endif
