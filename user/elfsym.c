@@ -14,7 +14,6 @@
 #include "errors.h"
 
 #define DEFAULT_DEBUG_ROOT "/usr/lib/debug"
-#define BUILD_ID_MAX	   64
 
 #if defined(__x86_64__)
 #define NATIVE_MACHINE EM_X86_64
@@ -323,7 +322,7 @@ static void read_build_id(Elf *elf, char *hex, size_t hex_len)
 static int open_debug_file(const struct elf_file *img, const char *root, struct elf_file *dbg,
 			   char **dbg_path)
 {
-	char id[2 * BUILD_ID_MAX + 1], path[4096];
+	char id[ELFSYM_BUILD_ID_HEX], path[4096];
 	GElf_Shdr sh;
 
 	read_build_id(img->elf, id, sizeof(id));
@@ -462,6 +461,16 @@ struct elfsym_tab *elfsym__load(const char *path, const struct elfsym_opts *opts
 		err = build_table(tab, &rs);
 	if (err)
 		goto cleanup;
+	tab->loads = calloc(img.n_loads ? img.n_loads : 1, sizeof(*tab->loads));
+	if (!tab->loads) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < img.n_loads; i++)
+		tab->loads[i] = (struct elfsym_load){.offset = img.loads[i].p_offset,
+						     .vaddr = img.loads[i].p_vaddr,
+						     .filesz = img.loads[i].p_filesz};
+	tab->n_loads = img.n_loads;
 	/* Keep the descriptor for elfsym__read(); libelf's handle is no longer needed. */
 	tab->fd = img.fd;
 	img.fd = -1;
@@ -488,6 +497,7 @@ void elfsym__free(struct elfsym_tab *tab)
 		close(tab->fd);
 	free(tab->names);
 	free(tab->syms);
+	free(tab->loads);
 	free(tab->debug_path);
 	free(tab->path);
 	free(tab);
@@ -513,6 +523,35 @@ const struct elfsym *elfsym__lookup(const struct elfsym_tab *tab, uint64_t addr)
 	if (addr - s->addr < (s->size ? s->size : 1))
 		return s;
 	return NULL;
+}
+
+int elfsym__offset_to_addr(const struct elfsym_tab *tab, uint64_t off, uint64_t *addr)
+{
+	for (size_t i = 0; i < tab->n_loads; i++) {
+		const struct elfsym_load *l = &tab->loads[i];
+
+		if (off >= l->offset && off - l->offset < l->filesz) {
+			*addr = off - l->offset + l->vaddr;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int elfsym__build_id(const char *path, char *hex, size_t len)
+{
+	struct elf_file f;
+	int err;
+
+	if (len)
+		hex[0] = '\0';
+	err = elf_file__open(path, &f);
+	if (err)
+		return err;
+	if (len)
+		read_build_id(f.elf, hex, len);
+	elf_file__close(&f);
+	return 0;
 }
 
 long elfsym__match(const struct elfsym_tab *tab, const char *glob, struct elfsym_match **out)

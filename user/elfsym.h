@@ -29,6 +29,16 @@ struct elfsym_name {
 	enum elfsym_bind bind;
 };
 
+/* One PT_LOAD segment: the file bytes [offset, offset + filesz) are mapped at vaddr. */
+struct elfsym_load {
+	uint64_t offset; /* p_offset */
+	uint64_t vaddr;	 /* p_vaddr */
+	uint64_t filesz; /* p_filesz */
+};
+
+/* Room for the hex build id elfsym__build_id() writes (ids of up to 64 bytes) and its NUL. */
+#define ELFSYM_BUILD_ID_HEX (2 * 64 + 1)
+
 /* Read-only after elfsym__load(); owned by the table. */
 struct elfsym_tab {
 	char *path;	     /* the file as given to elfsym__load() */
@@ -39,7 +49,9 @@ struct elfsym_tab {
 	size_t n_syms;
 	struct elfsym_name *names; /* in syms order; each function's preferred name first */
 	size_t n_names;
-	int fd; /* the file, kept open for elfsym__read() */
+	int fd;			   /* the file, kept open for elfsym__read() */
+	struct elfsym_load *loads; /* the file's PT_LOAD segments, in program header order */
+	size_t n_loads;
 };
 
 struct elfsym_opts {
@@ -74,6 +86,23 @@ void elfsym__free(struct elfsym_tab *tab);
  * covers only its own address), or NULL if none does. Pointer owned by tab.
  */
 const struct elfsym *elfsym__lookup(const struct elfsym_tab *tab, uint64_t addr);
+
+/*
+ * The link-time virtual address of file offset off: off - p_offset + p_vaddr
+ * of the PT_LOAD segment whose file bytes hold it (so a runtime address
+ * becomes an address for elfsym__lookup() through its mapping's file offset,
+ * for PIE, non-PIE and shared objects alike). Returns 0 with *addr set, or
+ * -ENOENT when no segment maps off.
+ */
+int elfsym__offset_to_addr(const struct elfsym_tab *tab, uint64_t off, uint64_t *addr);
+
+/*
+ * Write the GNU build id of the ELF file at path to hex as lowercase hex (""
+ * when it has none; len >= ELFSYM_BUILD_ID_HEX holds any id). Returns 0, or
+ * -ENOENT/-EACCES when it cannot be opened, -ENOEXEC when it is not a
+ * regular ELF file. Sets no message.
+ */
+int elfsym__build_id(const char *path, char *hex, size_t len);
 
 /* A function matched by a glob and the name it matched under. */
 struct elfsym_match {

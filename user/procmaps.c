@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <glob.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "elfsym.h"
@@ -138,15 +139,20 @@ cleanup:
 	return err;
 }
 
-int procmaps__load_pid(int pid, struct procmaps *out)
+int procmaps__load_pid_at(const char *proc_root, int pid, struct procmaps *out)
 {
-	char path[64];
-	FILE *f;
-	int err;
+	char path[PATH_MAX];
+	FILE *f = NULL;
+	int err, n;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = pid > 0 ? fopen(path, "re") : NULL;
+	n = snprintf(path, sizeof(path), "%s/%d/maps", proc_root, pid);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		snag_set_error("cannot read the maps of pid %d: %s is too long", pid, proc_root);
+		return -ENAMETOOLONG;
+	}
+	if (pid > 0)
+		f = fopen(path, "re");
 	if (!f) {
 		err = pid > 0 ? -errno : -ENOENT;
 		if (err == -ENOENT || err == -ESRCH)
@@ -162,16 +168,27 @@ int procmaps__load_pid(int pid, struct procmaps *out)
 	return err;
 }
 
-int procmaps__file_path(int pid, const struct procmap *pm, char *buf, size_t len)
+int procmaps__load_pid(int pid, struct procmaps *out)
+{
+	return procmaps__load_pid_at("/proc", pid, out);
+}
+
+int procmaps__file_path_at(const char *proc_root, int pid, const struct procmap *pm, char *buf,
+			   size_t len)
 {
 	int n;
 
 	if (pm->deleted)
-		n = snprintf(buf, len, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, pm->start,
-			     pm->end);
+		n = snprintf(buf, len, "%s/%d/map_files/%" PRIx64 "-%" PRIx64, proc_root, pid,
+			     pm->start, pm->end);
 	else
-		n = snprintf(buf, len, "/proc/%d/root%s", pid, pm->path);
+		n = snprintf(buf, len, "%s/%d/root%s", proc_root, pid, pm->path);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int procmaps__file_path(int pid, const struct procmap *pm, char *buf, size_t len)
+{
+	return procmaps__file_path_at("/proc", pid, pm, buf, len);
 }
 
 void procmaps__free(struct procmaps *m)

@@ -39,12 +39,22 @@ int procmaps__parse(FILE *f, struct procmaps *out);
 int procmaps__load_pid(int pid, struct procmaps *out);
 
 /*
+ * procmaps__load_pid() reading PROC_ROOT/PID/maps, for a proc tree mounted
+ * elsewhere or a test fixture tree. Also -ENAMETOOLONG.
+ */
+int procmaps__load_pid_at(const char *proc_root, int pid, struct procmaps *out);
+
+/*
  * Write to buf the path that opens pm's file from snag's mount namespace:
  * /proc/PID/root/PATH (the file as the process sees it, also inside a
  * container), or /proc/PID/map_files/START-END once the file is deleted.
  * Returns 0, or -ENAMETOOLONG when buf is too small.
  */
 int procmaps__file_path(int pid, const struct procmap *pm, char *buf, size_t len);
+
+/* procmaps__file_path() under proc_root instead of "/proc". */
+int procmaps__file_path_at(const char *proc_root, int pid, const struct procmap *pm, char *buf,
+			   size_t len);
 
 /* Free the mappings. Safe on a zeroed or already freed struct. */
 void procmaps__free(struct procmaps *m);

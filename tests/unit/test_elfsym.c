@@ -260,7 +260,7 @@ static void test_debug_file_by_build_id(void **state)
 {
 	char root[] = "/tmp/snag-test-debug-XXXXXX", dir[256], dbg[512], pie[4096];
 	char readelf[] = "/usr/bin/readelf", objcopy[] = "/usr/bin/objcopy", n_opt[] = "-n";
-	char keep[] = "--only-keep-debug";
+	char keep[] = "--only-keep-debug", hex[ELFSYM_BUILD_ID_HEX];
 	char *out, *id;
 	struct elfsym_opts o = {.debug_root = root};
 	struct elfsym_tab *full, *tab;
@@ -281,6 +281,13 @@ static void test_debug_file_by_build_id(void **state)
 	assert_int_equal(mkdir(dir, 0700), 0);
 	snprintf(dbg, sizeof(dbg), "%s/%s.debug", dir, id + 2);
 	free(run_tool((char *[]){objcopy, keep, pie, dbg, NULL}));
+	/* elfsym__build_id() agrees with readelf, for the stripped copy too. */
+	assert_int_equal(elfsym__build_id(pie, hex, sizeof(hex)), 0);
+	assert_string_equal(hex, id);
+	assert_int_equal(
+	    elfsym__build_id(test_build_path("tests/elf/fixture-pie-stripped"), hex, sizeof(hex)),
+	    0);
+	assert_string_equal(hex, id);
 	free(out);
 
 	tab = elfsym__load(test_build_path("tests/elf/fixture-pie-stripped"), &o);
@@ -321,7 +328,7 @@ static void assert_load_fails(const char *path, int err, const char *in_message)
 
 static void test_load_errors(void **state)
 {
-	char not_elf[4096];
+	char not_elf[4096], id[ELFSYM_BUILD_ID_HEX];
 
 	(void)state;
 	snprintf(not_elf, sizeof(not_elf), "%s", test_build_path("tests/elf/not-elf.txt"));
@@ -329,6 +336,8 @@ static void test_load_errors(void **state)
 	assert_load_fails("/nonexistent/snag-test-file", ENOENT, "no such file");
 	assert_load_fails("tests", ENOEXEC, "not an ELF file");
 	assert_load_fails("/dev/null", ENOEXEC, "not an ELF file");
+	assert_int_equal(elfsym__build_id(not_elf, id, sizeof(id)), -ENOEXEC);
+	assert_int_equal(elfsym__build_id("/nonexistent/snag-test-file", id, sizeof(id)), -ENOENT);
 }
 
 /* Copy the ELF at src to dst, patching one byte at off. */
@@ -522,6 +531,8 @@ static void test_offsets_from_program_headers(void **state)
 	struct elfsym_tab *tab;
 	const struct elfsym *s;
 	unsigned char code[4];
+	char id[ELFSYM_BUILD_ID_HEX];
+	uint64_t addr;
 	int fd = mkstemp(path);
 
 	(void)state;
@@ -553,6 +564,17 @@ static void test_offsets_from_program_headers(void **state)
 	assert_ptr_equal(elfsym__lookup(tab, SYN_TEXT_ADDR), s);
 	assert_null(elfsym__lookup(tab, SYN_TEXT_ADDR + 1));
 	assert_int_equal(count(tab, "*"), 3);
+	/* File offsets back to addresses through the one PT_LOAD, only inside its file bytes. */
+	assert_int_equal(tab->n_loads, 1);
+	assert_int_equal(elfsym__offset_to_addr(tab, SYN_TEXT_OFF + 0x10, &addr), 0);
+	assert_int_equal(addr, SYN_TEXT_ADDR + 0x10);
+	assert_int_equal(elfsym__offset_to_addr(tab, SYN_TEXT_OFF, &addr), 0);
+	assert_int_equal(addr, SYN_TEXT_ADDR);
+	assert_int_equal(elfsym__offset_to_addr(tab, SYN_TEXT_OFF + SYN_LOAD_SIZE, &addr), -ENOENT);
+	assert_int_equal(elfsym__offset_to_addr(tab, SYN_TEXT_OFF - 1, &addr), -ENOENT);
+	/* No PT_NOTE: no build id. */
+	assert_int_equal(elfsym__build_id(path, id, sizeof(id)), 0);
+	assert_string_equal(id, "");
 	elfsym__free(tab);
 	unlink(path);
 }

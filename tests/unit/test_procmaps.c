@@ -149,6 +149,11 @@ static void test_file_path(void **state)
 	assert_int_equal(procmaps__file_path(42, &m.maps[4], buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "/proc/42/map_files/7f3a21000000-7f3a21002000");
 	assert_int_equal(procmaps__file_path(42, &m.maps[2], tiny, sizeof(tiny)), -ENAMETOOLONG);
+	/* Under another proc root (a fixture tree). */
+	assert_int_equal(procmaps__file_path_at("/tmp/proc", 42, &m.maps[2], buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/tmp/proc/42/root/usr/lib/x86_64-linux-gnu/libc.so.6");
+	assert_int_equal(procmaps__file_path_at("/tmp/proc", 42, &m.maps[4], buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/tmp/proc/42/map_files/7f3a21000000-7f3a21002000");
 	procmaps__free(&m);
 }
 
@@ -162,6 +167,10 @@ static void test_load_missing_pid(void **state)
 	assert_non_null(strstr(snag_last_error(), "no process with pid"));
 	assert_int_equal(procmaps__load_pid(-1, &m), -ENOENT);
 	assert_int_equal(m.n, 0);
+	assert_int_equal(procmaps__load_pid_at("/nonexistent-proc", getpid(), &m), -ENOENT);
+	assert_int_equal(procmaps__load_pid_at("/proc", getpid(), &m), 0);
+	assert_true(m.n > 0);
+	procmaps__free(&m);
 }
 
 int main(void)
