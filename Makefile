@@ -29,7 +29,7 @@ CFLAGS ?= -g -O2
 override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS) \
 	-I$(BUILD)/bpf -Ibpf -Iuser -DSNAG_VERSION='"$(SNAG_VERSION)"'
 override LDFLAGS += $(SAN_FLAGS)
-LDLIBS := -lbpf -lelf -lz -ljansson
+LDLIBS := -lbpf -lelf -lz -ljansson -lstdc++
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall -Werror -MMD -MP
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -47,9 +47,10 @@ INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(IN
 TEST_COMMON := $(BUILD)/tests/obj/testutil.o
 TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/tests/targets/%,$(TARGET_SRCS))
-# Test ELFs for the symbol reader: PIE executable, shared library, stripped copy.
+# Test ELFs for the symbol reader: PIE and non-PIE executables, shared library, stripped copy.
 ELF_FIXTURES := $(BUILD)/tests/elf/fixture-pie $(BUILD)/tests/elf/libfixture.so \
-	$(BUILD)/tests/elf/fixture-pie-stripped $(BUILD)/tests/elf/not-elf.txt
+	$(BUILD)/tests/elf/fixture-pie-stripped $(BUILD)/tests/elf/not-elf.txt \
+	$(BUILD)/tests/elf/fixture-nopie
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS) $(TEST_COMMON)
@@ -113,6 +114,9 @@ $(BUILD)/tests/elf/libfixture.so: tests/fixtures/elf/libfixture.c
 $(BUILD)/tests/elf/fixture-pie: tests/fixtures/elf/fixture.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -g -O2 -fPIE -pie $< -o $@
+$(BUILD)/tests/elf/fixture-nopie: tests/fixtures/elf/fixture.c
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -g -O2 -fno-pie -no-pie $< -o $@
 $(BUILD)/tests/elf/fixture-pie-stripped: $(BUILD)/tests/elf/fixture-pie
 	$(Q)strip -s $< -o $@
 $(BUILD)/tests/elf/not-elf.txt:

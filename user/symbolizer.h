@@ -8,7 +8,7 @@ struct symbolizer;
 
 struct symbolizer_opts {
 	const char *kallsyms_path; /* NULL: /proc/kallsyms (tests pass a fixture) */
-	const char *proc_root;     /* NULL: "/proc" (tests pass a fixture tree) */
+	const char *proc_root;	   /* NULL: "/proc" (tests pass a fixture tree) */
 };
 
 /*
@@ -30,6 +30,14 @@ void symbolizer__free(struct symbolizer *s);
 int symbolizer__snapshot(struct symbolizer *s, int pid, uint32_t gen);
 
 /*
+ * Load the kernel symbols now instead of on the first symbolizer__kernel(),
+ * to report why kernel stacks will show only addresses. Tried once: later
+ * calls return the same result. Returns 0, or -errno with snag_set_error()
+ * (-EPERM: addresses hidden by kernel.kptr_restrict; see ksyms__load_file()).
+ */
+int symbolizer__load_kernel(struct symbolizer *s);
+
+/*
  * Name of a kernel text address: "function" (no offset, so stacks
  * aggregate), or "[kernel]+0xADDR" when no symbol covers it. The string is
  * owned by the symbolizer and lives until symbolizer__free().
@@ -41,6 +49,7 @@ const char *symbolizer__kernel(struct symbolizer *s, uint64_t addr);
  * now if no snapshot exists yet): "function" (C++ demangled), or
  * "module+0xOFFSET" (file offset) when the file has no symbol for it, or
  * "[unknown]+0xADDR" when no mapping covers it. Owned by the symbolizer.
+ * Never NULL: "[unknown]" if memory runs out.
  */
 const char *symbolizer__user(struct symbolizer *s, int pid, uint32_t gen, uint64_t addr);
 

@@ -1,0 +1,655 @@
+/* Kernel and user addresses to function names: kallsyms, per-process map snapshots, ELF tables by
+ * file identity. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "elfsym.h"
+#include "errors.h"
+#include "ksyms.h"
+#include "procmaps.h"
+#include "symbolizer.h"
+
+#define DEFAULT_PROC_ROOT "/proc"
+#define DEFAULT_KALLSYMS  "/proc/kallsyms"
+#define NAME_MAX_LEN	  512 /* "module+0xOFFSET" names longer than this are cut */
+
+/* libstdc++'s demangler (the Itanium C++ ABI's); returns a malloc'd name or NULL. */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+/* What a lookup returns when memory runs out: never NULL, never a bare address. */
+static const char oom_name[] = "[unknown]";
+
+/* Chained hash table of intrusive entries: each entry type starts with a struct hnode. */
+struct hnode {
+	struct hnode *next;
+	uint64_t hash;
+};
+
+struct htab {
+	struct hnode **buckets;
+	size_t cap; /* a power of two, or 0 */
+	size_t n;
+};
+
+/* The first entry of hash's chain (compare e->hash and the key along e->next). */
+static struct hnode *htab__chain(const struct htab *t, uint64_t hash)
+{
+	return t->cap ? t->buckets[hash & (t->cap - 1)] : NULL;
+}
+
+/* Insert e under hash; the table grows to keep chains short. Returns 0 or -ENOMEM. */
+static int htab__add(struct htab *t, struct hnode *e, uint64_t hash)
+{
+	if (t->n >= t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 64;
+		struct hnode **nb = calloc(ncap, sizeof(*nb));
+
+		if (!nb)
+			return -ENOMEM;
+		for (size_t i = 0; i < t->cap; i++) {
+			for (struct hnode *x = t->buckets[i], *next; x; x = next) {
+				next = x->next;
+				x->next = nb[x->hash & (ncap - 1)];
+				nb[x->hash & (ncap - 1)] = x;
+			}
+		}
+		free(t->buckets);
+		t->buckets = nb;
+		t->cap = ncap;
+	}
+	e->hash = hash;
+	e->next = t->buckets[hash & (t->cap - 1)];
+	t->buckets[hash & (t->cap - 1)] = e;
+	t->n++;
+	return 0;
+}
+
+/* Free every entry with free_entry, then the table. */
+static void htab__free(struct htab *t, void (*free_entry)(struct hnode *))
+{
+	for (size_t i = 0; i < t->cap; i++) {
+		for (struct hnode *x = t->buckets[i], *next; x; x = next) {
+			next = x->next;
+			free_entry(x);
+		}
+	}
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t hash_u64(uint64_t x)
+{
+	x ^= x >> 33; /* murmur3's finalizer */
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ (x >> 33);
+}
+
+/*
+ * One ELF file, shared by every process that maps it. Its descriptor stays
+ * open until the symbols are loaded (on the first lookup), so the file can
+ * be read after its processes exit or it is deleted.
+ */
+struct symfile {
+	struct symfile *next; /* all files, for freeing */
+	char *path;	      /* as the first process to map it names it (messages) */
+	int fd;		      /* open until loaded, then -1 */
+	struct elfsym_tab *tab;
+	bool failed; /* not loadable: names fall back to module+offset */
+};
+
+/* A name for a file: its build id, or its inode and change time. Several keys may name one file. */
+struct filekey {
+	struct hnode node;
+	struct symfile *file;
+	char key[];
+};
+
+/* One executable mapping of a snapshot. */
+struct snap_map {
+	uint64_t start, end, offset;
+	const char *base;     /* file basename (interned) */
+	struct symfile *file; /* NULL when the file could not be opened */
+};
+
+/* The executable mappings of (pid, gen) when it was first seen. */
+struct snapshot {
+	struct hnode node;
+	int pid;
+	uint32_t gen;
+	int err;	       /* 0, or why there are no mappings (-ESRCH: the process was gone) */
+	struct snap_map *maps; /* sorted by start */
+	size_t n;
+};
+
+/* The cached result of looking up a file offset: a function name, or NULL for none. */
+struct name_ent {
+	struct hnode node;
+	const struct symfile *file;
+	uint64_t off;
+	const char *name;
+};
+
+struct istr {
+	struct hnode node;
+	char s[];
+};
+
+struct symbolizer {
+	char *kallsyms_path;
+	char *proc_root;
+	struct ksyms *ksyms;
+	int ksyms_err;	  /* the error of the one attempt to load them */
+	bool ksyms_tried; /* loaded once, never retried */
+	struct symfile *files;
+	struct htab file_keys; /* struct filekey */
+	struct htab snaps;     /* struct snapshot by (pid, gen) */
+	struct htab names;     /* struct name_ent by (file, offset) */
+	struct htab strs;      /* struct istr: every string handed out that is not a table's */
+};
+
+/* The interned copy of str, owned by s. Returns NULL on allocation failure. */
+static const char *intern(struct symbolizer *s, const char *str)
+{
+	uint64_t h = hash_str(str);
+	size_t len = strlen(str);
+	struct istr *e;
+
+	for (struct hnode *x = htab__chain(&s->strs, h); x; x = x->next) {
+		e = (struct istr *)x;
+		if (x->hash == h && !strcmp(e->s, str))
+			return e->s;
+	}
+	e = malloc(sizeof(*e) + len + 1);
+	if (!e)
+		return NULL;
+	memcpy(e->s, str, len + 1);
+	if (htab__add(&s->strs, &e->node, h)) {
+		free(e);
+		return NULL;
+	}
+	return e->s;
+}
+
+static const char *intern_fmt(struct symbolizer *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* intern() of a formatted string (cut at NAME_MAX_LEN); never NULL. */
+static const char *intern_fmt(struct symbolizer *s, const char *fmt, ...)
+{
+	char buf[NAME_MAX_LEN];
+	const char *r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	r = intern(s, buf);
+	return r ? r : oom_name;
+}
+
+static void free_filekey(struct hnode *x)
+{
+	free(x);
+}
+
+static void free_snapshot(struct hnode *x)
+{
+	struct snapshot *snap = (struct snapshot *)x;
+
+	free(snap->maps);
+	free(snap);
+}
+
+static void free_plain(struct hnode *x)
+{
+	free(x);
+}
+
+struct symbolizer *symbolizer__new(const struct symbolizer_opts *o)
+{
+	struct symbolizer *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		goto nomem;
+	s->kallsyms_path = strdup(o && o->kallsyms_path ? o->kallsyms_path : DEFAULT_KALLSYMS);
+	s->proc_root = strdup(o && o->proc_root ? o->proc_root : DEFAULT_PROC_ROOT);
+	if (!s->kallsyms_path || !s->proc_root)
+		goto nomem;
+	return s;
+nomem:
+	symbolizer__free(s);
+	snag_set_error("out of memory creating the symbolizer");
+	errno = ENOMEM;
+	return NULL;
+}
+
+void symbolizer__free(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	htab__free(&s->snaps, free_snapshot);
+	htab__free(&s->names, free_plain);
+	htab__free(&s->file_keys, free_filekey);
+	htab__free(&s->strs, free_plain);
+	for (struct symfile *f = s->files, *next; f; f = next) {
+		next = f->next;
+		if (f->fd >= 0)
+			close(f->fd);
+		elfsym__free(f->tab);
+		free(f->path);
+		free(f);
+	}
+	ksyms__free(s->ksyms);
+	free(s->kallsyms_path);
+	free(s->proc_root);
+	free(s);
+}
+
+/* Kernel ---------------------------------------------------------------------- */
+
+int symbolizer__load_kernel(struct symbolizer *s)
+{
+	if (s->ksyms_tried) {
+		if (s->ksyms_err)
+			snag_set_error("kernel symbols are unavailable (%s)",
+				       strerror(-s->ksyms_err));
+		return s->ksyms_err;
+	}
+	s->ksyms_tried = true;
+	s->ksyms = ksyms__load_file(s->kallsyms_path);
+	s->ksyms_err = s->ksyms ? 0 : -errno;
+	return s->ksyms_err;
+}
+
+const char *symbolizer__kernel(struct symbolizer *s, uint64_t addr)
+{
+	const struct ksym *sym;
+
+	if (!s->ksyms_tried)
+		symbolizer__load_kernel(s);
+	sym = s->ksyms ? ksyms__lookup(s->ksyms, addr) : NULL;
+	if (sym)
+		return sym->name;
+	return intern_fmt(s, "[kernel]+0x%" PRIx64, addr);
+}
+
+/* Files ------------------------------------------------------------------------ */
+
+static struct symfile *filekey__find(const struct symbolizer *s, const char *key)
+{
+	uint64_t h = hash_str(key);
+
+	for (struct hnode *x = htab__chain(&s->file_keys, h); x; x = x->next) {
+		struct filekey *k = (struct filekey *)x;
+
+		if (x->hash == h && !strcmp(k->key, key))
+			return k->file;
+	}
+	return NULL;
+}
+
+static int filekey__add(struct symbolizer *s, const char *key, struct symfile *f)
+{
+	size_t len = strlen(key);
+	struct filekey *k = malloc(sizeof(*k) + len + 1);
+
+	if (!k)
+		return -ENOMEM;
+	k->file = f;
+	memcpy(k->key, key, len + 1);
+	if (htab__add(&s->file_keys, &k->node, hash_str(key))) {
+		free(k);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Open path if it is a regular file (never a device). Returns the descriptor or -errno. */
+static int open_regular(const char *path, struct stat *st)
+{
+	int fd;
+
+	if (stat(path, st))
+		return -errno;
+	if (!S_ISREG(st->st_mode))
+		return -ENOEXEC;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/*
+ * Open the file that pm maps in pid, from our mount namespace: through the
+ * process's root, or through map_files when the file there is not the
+ * mapped inode (replaced on disk since) and map_files can be opened.
+ * Returns the descriptor (st filled) or -errno.
+ */
+static int open_mapped(const struct symbolizer *s, int pid, const struct procmap *pm,
+		       struct stat *st)
+{
+	struct procmap by_mapping = *pm;
+	char path[PATH_MAX];
+	struct stat st2;
+	int fd, fd2;
+
+	if (procmaps__file_path_at(s->proc_root, pid, pm, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	fd = open_regular(path, st);
+	if (pm->deleted || (fd >= 0 && st->st_ino == pm->inode))
+		return fd;
+	by_mapping.deleted = true; /* asks for /proc/PID/map_files/START-END */
+	if (procmaps__file_path_at(s->proc_root, pid, &by_mapping, path, sizeof(path)))
+		return fd;
+	fd2 = open_regular(path, &st2);
+	if (fd2 < 0)
+		return fd; /* no map_files access: the file by its path is the best there is */
+	if (fd >= 0)
+		close(fd);
+	*st = st2;
+	return fd2;
+}
+
+/*
+ * The file pm maps in pid, from the cache or opened now. Its identity is its
+ * device, inode, size and mtime (checked first: no read needed) and, when
+ * it has one, its build id plus size (so copies of one binary share a table,
+ * while a stripped copy, which keeps the build id, does not). Returns NULL
+ * with errno set when the file cannot be opened (ENOMEM included).
+ */
+static struct symfile *symfile__get(struct symbolizer *s, int pid, const struct procmap *pm)
+{
+	char ikey[128], bkey[ELFSYM_BUILD_ID_HEX + 32], id[ELFSYM_BUILD_ID_HEX], fdpath[64];
+	struct symfile *f;
+	struct stat st;
+	int fd, err;
+
+	fd = open_mapped(s, pid, pm, &st);
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	snprintf(ikey, sizeof(ikey), "i:%llx:%llx:%lld:%lld.%09ld", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+		 st.st_mtim.tv_nsec);
+	f = filekey__find(s, ikey);
+	if (f)
+		goto found;
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	bkey[0] = '\0';
+	if (!elfsym__build_id(fdpath, id, sizeof(id)) && id[0])
+		snprintf(bkey, sizeof(bkey), "b:%s:%lld", id, (long long)st.st_size);
+	f = bkey[0] ? filekey__find(s, bkey) : NULL;
+	if (f) {
+		if (filekey__add(s, ikey, f))
+			goto nomem;
+		goto found;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		goto nomem;
+	f->path = strdup(pm->path);
+	if (!f->path) {
+		free(f);
+		goto nomem;
+	}
+	f->fd = fd;
+	f->next = s->files;
+	s->files = f; /* owned by s from here, even if a key cannot be added */
+	err = filekey__add(s, ikey, f);
+	if (!err && bkey[0])
+		err = filekey__add(s, bkey, f);
+	if (err) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return f;
+found:
+	close(fd);
+	return f;
+nomem:
+	close(fd);
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* The symbol table of f, loaded on first use; NULL when the file has none we can read. */
+static const struct elfsym_tab *symfile__tab(struct symfile *f)
+{
+	struct elfsym_opts o = {.display_path = f->path};
+	char fdpath[64];
+
+	if (f->tab || f->failed)
+		return f->tab;
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", f->fd);
+	f->tab = elfsym__load(fdpath, &o);
+	if (!f->tab && errno == ENOMEM)
+		return NULL; /* try again next time */
+	f->failed = !f->tab;
+	close(f->fd);
+	f->fd = -1;
+	return f->tab;
+}
+
+/* Snapshots --------------------------------------------------------------------- */
+
+static uint64_t snap_hash(int pid, uint32_t gen)
+{
+	return hash_u64(((uint64_t)(uint32_t)pid << 32) | gen);
+}
+
+static struct snapshot *snapshot__find(const struct symbolizer *s, int pid, uint32_t gen)
+{
+	uint64_t h = snap_hash(pid, gen);
+
+	for (struct hnode *x = htab__chain(&s->snaps, h); x; x = x->next) {
+		struct snapshot *snap = (struct snapshot *)x;
+
+		if (x->hash == h && snap->pid == pid && snap->gen == gen)
+			return snap;
+	}
+	return NULL;
+}
+
+static int cmp_snap_map(const void *a, const void *b)
+{
+	const struct snap_map *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* Fill snap from the process's maps now. Returns 0, -ENOMEM, or the error to remember. */
+static int snapshot__read(struct symbolizer *s, struct snapshot *snap)
+{
+	struct procmaps pm;
+	int err;
+
+	err = procmaps__load_pid_at(s->proc_root, snap->pid, &pm);
+	if (err)
+		return err == -ENOENT ? -ESRCH : err;
+	snap->maps = calloc(pm.n ? pm.n : 1, sizeof(*snap->maps));
+	if (!snap->maps) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < pm.n; i++) {
+		const struct procmap *p = &pm.maps[i];
+		struct snap_map *m = &snap->maps[snap->n];
+
+		m->start = p->start;
+		m->end = p->end;
+		m->offset = p->offset;
+		m->base = intern(s, base_name(p->path));
+		m->file = symfile__get(s, snap->pid, p);
+		if (!m->base || (!m->file && errno == ENOMEM)) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		snap->n++;
+	}
+	qsort(snap->maps, snap->n, sizeof(*snap->maps), cmp_snap_map);
+cleanup:
+	procmaps__free(&pm);
+	return err;
+}
+
+/* The snapshot of (pid, gen), taken now if there is none. NULL only when memory runs out. */
+static struct snapshot *snapshot__get(struct symbolizer *s, int pid, uint32_t gen)
+{
+	struct snapshot *snap = snapshot__find(s, pid, gen);
+	int err;
+
+	if (snap)
+		return snap;
+	snap = calloc(1, sizeof(*snap));
+	if (!snap)
+		return NULL;
+	snap->pid = pid;
+	snap->gen = gen;
+	err = snapshot__read(s, snap);
+	if (err == -ENOMEM || htab__add(&s->snaps, &snap->node, snap_hash(pid, gen))) {
+		free_snapshot(&snap->node);
+		return NULL;
+	}
+	if (err) {
+		/* Remembered, so a gone process is not looked for again on every address. */
+		free(snap->maps);
+		snap->maps = NULL;
+		snap->n = 0;
+		snap->err = err;
+	}
+	return snap;
+}
+
+int symbolizer__snapshot(struct symbolizer *s, int pid, uint32_t gen)
+{
+	struct snapshot *snap = snapshot__get(s, pid, gen);
+
+	if (!snap) {
+		snag_set_error("out of memory reading the mappings of pid %d", pid);
+		return -ENOMEM;
+	}
+	if (snap->err == -ESRCH)
+		snag_set_error("no process with pid %d (is it still running? see 'ps')", pid);
+	return snap->err;
+}
+
+/* User addresses ------------------------------------------------------------------ */
+
+static const struct snap_map *snapshot__map(const struct snapshot *snap, uint64_t addr)
+{
+	size_t lo = 0, hi = snap->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (snap->maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && addr < snap->maps[lo - 1].end)
+		return &snap->maps[lo - 1];
+	return NULL;
+}
+
+/* name itself, or its C++ demangling (interned) when it is a mangled name. */
+static const char *demangle(struct symbolizer *s, const char *name)
+{
+	const char *r;
+	char *d;
+	int status = -1;
+
+	if (strncmp(name, "_Z", 2))
+		return name;
+	d = __cxa_demangle(name, NULL, NULL, &status);
+	if (!d || status) {
+		free(d);
+		return name;
+	}
+	r = intern(s, d);
+	free(d);
+	return r ? r : name;
+}
+
+/* The function name at file offset off of f, or NULL when it has none. Cached per (f, off). */
+static const char *symfile__name(struct symbolizer *s, struct symfile *f, uint64_t off)
+{
+	uint64_t h = hash_u64((uint64_t)(uintptr_t)f ^ hash_u64(off));
+	const struct elfsym_tab *tab;
+	const struct elfsym *sym;
+	struct name_ent *e;
+	uint64_t vaddr;
+
+	for (struct hnode *x = htab__chain(&s->names, h); x; x = x->next) {
+		e = (struct name_ent *)x;
+		if (x->hash == h && e->file == f && e->off == off)
+			return e->name;
+	}
+	tab = symfile__tab(f);
+	if (!tab && !f->failed)
+		return NULL; /* out of memory: not cached */
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->file = f;
+	e->off = off;
+	if (tab && !elfsym__offset_to_addr(tab, off, &vaddr) && (sym = elfsym__lookup(tab, vaddr)))
+		e->name = demangle(s, sym->name);
+	if (htab__add(&s->names, &e->node, h)) {
+		const char *name = e->name;
+
+		free(e);
+		return name;
+	}
+	return e->name;
+}
+
+const char *symbolizer__user(struct symbolizer *s, int pid, uint32_t gen, uint64_t addr)
+{
+	const struct snapshot *snap = snapshot__get(s, pid, gen);
+	const struct snap_map *m;
+	const char *name;
+	uint64_t off;
+
+	if (!snap)
+		return oom_name;
+	m = snapshot__map(snap, addr);
+	if (!m)
+		return intern_fmt(s, "[unknown]+0x%" PRIx64, addr);
+	off = addr - m->start + m->offset;
+	name = m->file ? symfile__name(s, m->file, off) : NULL;
+	if (name)
+		return name;
+	return intern_fmt(s, "%s+0x%" PRIx64, m->base, off);
+}
