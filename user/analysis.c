@@ -12,76 +12,226 @@
 
 #define PERCENT 100.0
 
+/* Share num / den clamped to [0, 1]; 0 when den is 0. */
+static double share(uint64_t num, uint64_t den)
+{
+	double v = den ? (double)num / (double)den : 0;
+
+	if (v > 1)
+		v = 1;
+	return v > 0 ? v : 0;
+}
+
 void analysis__derive_function(struct report_function *f, uint64_t traced_thread_ns)
 {
-	double impact = 0;
-
 	f->avg_ns = f->count ? f->total_ns / f->count : 0;
 	f->p50_ns = hist__percentile(f->hist, SNAG_HIST_BUCKETS, 0.50, f->min_ns, f->max_ns);
 	f->p90_ns = hist__percentile(f->hist, SNAG_HIST_BUCKETS, 0.90, f->min_ns, f->max_ns);
 	f->p99_ns = hist__percentile(f->hist, SNAG_HIST_BUCKETS, 0.99, f->min_ns, f->max_ns);
-	if (traced_thread_ns)
-		impact = (double)f->inside_ns / (double)traced_thread_ns;
-	if (impact > 1)
-		impact = 1;
-	if (!(impact > 0))
-		impact = 0;
-	f->impact = impact;
-	f->severity = severity__from_impact(impact);
+	f->impact = share(f->inside_ns, traced_thread_ns);
+	f->severity = severity__from_impact(f->impact);
 }
 
-/* qsort_r order on indices into the function array: impact, inside_ns descending, then index. */
-static int cmp_function_idx(const void *a, const void *b, void *ctx)
+struct sort_ctx {
+	const char *base;
+	size_t size;
+	analysis_cmp_fn cmp;
+};
+
+/* qsort_r order on indices into an array: the element order, then the index. */
+static int cmp_index(const void *a, const void *b, void *ctx)
 {
-	const struct report_function *funcs = ctx;
+	const struct sort_ctx *c = ctx;
 	size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
-	const struct report_function *fa = &funcs[ia], *fb = &funcs[ib];
+	int d = c->cmp(c->base + ia * c->size, c->base + ib * c->size);
+
+	if (d)
+		return d;
+	return ia < ib ? -1 : ia > ib;
+}
+
+size_t *analysis__order(const void *base, size_t n, size_t size, analysis_cmp_fn cmp)
+{
+	struct sort_ctx ctx = {base, size, cmp};
+	size_t *order = calloc(n ? n : 1, sizeof(*order));
+	size_t i;
+
+	if (!order) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), cmp_index, &ctx);
+	return order;
+}
+
+/*
+ * Stable-sort the n elements (size bytes each) of the array *base by cmp,
+ * replacing *base with a new array. If new_pos is not NULL, new_pos[i]
+ * receives the new index of element i. Returns 0, or -ENOMEM with *base
+ * unchanged.
+ */
+static int stable_sort(void **base, size_t n, size_t size, analysis_cmp_fn cmp, size_t *new_pos)
+{
+	size_t *order, i;
+	char *sorted;
+
+	if (n < 2) {
+		for (i = 0; new_pos && i < n; i++)
+			new_pos[i] = i;
+		return 0;
+	}
+	order = analysis__order(*base, n, size, cmp);
+	sorted = malloc(n * size);
+	if (!order || !sorted) {
+		free(order);
+		free(sorted);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(sorted + i * size, (const char *)*base + order[i] * size, size);
+		if (new_pos)
+			new_pos[order[i]] = i;
+	}
+	free(*base);
+	*base = sorted;
+	free(order);
+	return 0;
+}
+
+/* Functions: impact, then inside_ns, both descending. */
+static int cmp_function(const void *a, const void *b)
+{
+	const struct report_function *fa = a, *fb = b;
 
 	if (fa->impact != fb->impact)
 		return fa->impact > fb->impact ? -1 : 1;
 	if (fa->inside_ns != fb->inside_ns)
 		return fa->inside_ns > fb->inside_ns ? -1 : 1;
-	return ia < ib ? -1 : ia > ib;
+	return 0;
 }
 
 int analysis__sort_functions(struct report *r)
 {
-	struct report_function *sorted = NULL;
-	size_t *order = NULL, *new_pos = NULL;
+	size_t *new_pos = NULL;
 	size_t i, j, n = r->n_functions;
-	int err = 0;
+	int err;
 
 	if (n < 2)
 		return 0;
-	order = calloc(n, sizeof(*order));
 	new_pos = calloc(n, sizeof(*new_pos));
-	sorted = calloc(n, sizeof(*sorted));
-	if (!order || !new_pos || !sorted) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	for (i = 0; i < n; i++)
-		order[i] = i;
-	qsort_r(order, n, sizeof(*order), cmp_function_idx, r->functions);
-	for (i = 0; i < n; i++) {
-		sorted[i] = r->functions[order[i]];
-		new_pos[order[i]] = i;
-	}
-	free(r->functions);
-	r->functions = sorted;
-	sorted = NULL;
-	for (i = 0; i < r->n_intervals; i++) {
+	if (!new_pos)
+		return -ENOMEM;
+	err = stable_sort((void **)&r->functions, n, sizeof(*r->functions), cmp_function, new_pos);
+	for (i = 0; !err && i < r->n_intervals; i++) {
 		struct report_interval *iv = &r->intervals[i];
 
 		for (j = 0; j < iv->n_funcs; j++)
 			if (iv->funcs[j].func < n)
 				iv->funcs[j].func = new_pos[iv->funcs[j].func];
 	}
-cleanup:
-	free(order);
 	free(new_pos);
-	free(sorted);
 	return err;
+}
+
+void analysis__derive_sched(struct report *r)
+{
+	uint64_t wall = 0;
+	size_t i;
+
+	for (i = 0; r->sched && i < r->n_sched; i++) {
+		struct report_thread_sched *t = &r->sched[i];
+
+		/* No exact min/max run-queue wait is kept: min > max leaves the estimate as is. */
+		t->runq_p50_ns = hist__percentile_sched(t->runq_hist, 0.50, 1, 0);
+		t->runq_p99_ns = hist__percentile_sched(t->runq_hist, 0.99, 1, 0);
+		wall += t->wall_ns;
+	}
+	if (!r->sched_thread_ns)
+		r->sched_thread_ns = wall;
+	for (i = 0; r->offcpu && i < r->n_offcpu; i++) {
+		struct report_offcpu *o = &r->offcpu[i];
+
+		o->impact = share(o->total_ns, r->sched_thread_ns);
+		o->severity = severity__from_impact(o->impact);
+	}
+}
+
+/* Off-CPU entries: impact, then total_ns, both descending. */
+static int cmp_offcpu(const void *a, const void *b)
+{
+	const struct report_offcpu *oa = a, *ob = b;
+
+	if (oa->impact != ob->impact)
+		return oa->impact > ob->impact ? -1 : 1;
+	if (oa->total_ns != ob->total_ns)
+		return oa->total_ns > ob->total_ns ? -1 : 1;
+	return 0;
+}
+
+/* Scheduler rows: pid, then tid, ascending. */
+static int cmp_sched(const void *a, const void *b)
+{
+	const struct report_thread_sched *ta = a, *tb = b;
+
+	if (ta->pid != tb->pid)
+		return ta->pid < tb->pid ? -1 : 1;
+	if (ta->tid != tb->tid)
+		return ta->tid < tb->tid ? -1 : 1;
+	return 0;
+}
+
+int analysis__sort_sched(struct report *r)
+{
+	int err;
+
+	err = stable_sort((void **)&r->offcpu, r->n_offcpu, sizeof(*r->offcpu), cmp_offcpu, NULL);
+	return err
+		   ?: stable_sort((void **)&r->sched, r->n_sched, sizeof(*r->sched), cmp_sched,
+				  NULL);
+}
+
+int analysis__processes(const struct report *r, struct analysis_process **out, size_t *n)
+{
+	struct analysis_process *procs = NULL, *p = NULL;
+	size_t *order, i, np = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!r->sched || !r->n_sched)
+		return 0;
+	order = analysis__order(r->sched, r->n_sched, sizeof(*r->sched), cmp_sched);
+	procs = calloc(r->n_sched, sizeof(*procs)); /* at most one per row */
+	if (!order || !procs) {
+		free(order);
+		free(procs);
+		return -ENOMEM;
+	}
+	for (i = 0; i < r->n_sched; i++) {
+		const struct report_thread_sched *t = &r->sched[order[i]];
+
+		if (!p || p->pid != t->pid) {
+			p = &procs[np++];
+			p->pid = t->pid;
+			p->comm = t->comm;
+		}
+		if (t->tid == t->pid && t->comm)
+			p->comm = t->comm;
+		p->threads++;
+		p->wall_ns += t->wall_ns;
+		p->oncpu_ns += t->oncpu_ns;
+		p->offcpu_ns += t->offcpu_ns;
+		p->blocked_ns += t->blocked_ns;
+		p->preempted_ns += t->preempted_ns;
+		p->runq_total_ns += t->runq_total_ns;
+		p->voluntary_switches += t->voluntary_switches;
+		p->involuntary_switches += t->involuntary_switches;
+	}
+	free(order);
+	*out = procs;
+	*n = np;
+	return 0;
 }
 
 /* Free what one bottleneck owns (not the struct itself). */
@@ -153,6 +303,9 @@ char *analysis__format_count(uint64_t n, char *buf, size_t size)
 	return buf;
 }
 
+#define MAX_EVIDENCE	    6
+#define MAX_RECOMMENDATIONS 4
+
 /* printf into a new string, or NULL. */
 static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *xasprintf(const char *fmt, ...)
@@ -169,8 +322,11 @@ static char *xasprintf(const char *fmt, ...)
 
 static int add_evidence(struct report_bottleneck *b, const char *key, double value)
 {
-	struct report_evidence *e = &b->evidence[b->n_evidence];
+	struct report_evidence *e;
 
+	if (b->n_evidence >= MAX_EVIDENCE)
+		return 0;
+	e = &b->evidence[b->n_evidence];
 	e->key = strdup(key);
 	if (!e->key)
 		return -ENOMEM;
@@ -179,21 +335,42 @@ static int add_evidence(struct report_bottleneck *b, const char *key, double val
 	return 0;
 }
 
-/* Append a recommendation (takes ownership of s). Returns 0 or -ENOMEM (s may be NULL). */
+/*
+ * Append a recommendation (takes ownership of s). Returns 0 or -ENOMEM (s
+ * may be NULL). Beyond MAX_RECOMMENDATIONS the least specific are dropped.
+ */
 static int add_recommendation(struct report_bottleneck *b, char *s)
 {
 	if (!s)
 		return -ENOMEM;
+	if (b->n_recommendations >= MAX_RECOMMENDATIONS) {
+		free(s);
+		return 0;
+	}
 	b->recommendations[b->n_recommendations++] = s;
 	return 0;
 }
 
-#define MAX_EVIDENCE	    6
-#define MAX_RECOMMENDATIONS 3
-
 static const char *str_or(const char *s, const char *fallback)
 {
 	return s ? s : fallback;
+}
+
+/* Start b as a finding of kind about target (taken; may be NULL on ENOMEM). Returns 0 or -ENOMEM.
+ */
+static int bottleneck_init(struct report_bottleneck *b, const char *kind, char *target, int pid,
+			   double impact)
+{
+	b->kind = strdup(kind);
+	b->target = target;
+	b->pid = pid;
+	b->impact = impact;
+	b->severity = severity__from_impact(impact);
+	b->evidence = calloc(MAX_EVIDENCE, sizeof(*b->evidence));
+	b->recommendations = calloc(MAX_RECOMMENDATIONS, sizeof(*b->recommendations));
+	if (!b->kind || !b->target || !b->evidence || !b->recommendations)
+		return -ENOMEM;
+	return 0;
 }
 
 /* Apply the rules to one function; fills recommendations. Returns 0 or -ENOMEM. */
@@ -237,24 +414,21 @@ static int function_bottleneck(struct report_bottleneck *b, const struct report_
 {
 	char p50[ANALYSIS_DURATION_LEN], p99[ANALYSIS_DURATION_LEN], calls[ANALYSIS_COUNT_LEN];
 	const char *name = str_or(f->name, "?"), *binary = str_or(f->binary, "?");
-	int err = 0;
+	int pid = 0, err;
 
-	b->impact = f->impact;
-	b->severity = severity__from_impact(f->impact);
 	/* Functions are aggregated over all traced processes: name one only if there is one. */
 	if (r->target.mode != TARGET_SYSTEM && r->target.n_pids == 1 && r->target.pids)
-		b->pid = r->target.pids[0];
-	b->kind = strdup("function");
-	b->target = xasprintf("%s (%s)", name, binary);
+		pid = r->target.pids[0];
+	err = bottleneck_init(b, "function", xasprintf("%s (%s)", name, binary), pid, f->impact);
+	if (err)
+		return err;
 	analysis__format_count(f->count, calls, sizeof(calls));
 	b->description =
 	    xasprintf("%s in %s takes %.1f%% of traced thread time (%s call%s, p50 %s, p99 %s)",
 		      name, binary, f->impact * PERCENT, calls, f->count == 1 ? "" : "s",
 		      analysis__format_duration(f->p50_ns, p50, sizeof(p50)),
 		      analysis__format_duration(f->p99_ns, p99, sizeof(p99)));
-	b->evidence = calloc(MAX_EVIDENCE, sizeof(*b->evidence));
-	b->recommendations = calloc(MAX_RECOMMENDATIONS, sizeof(*b->recommendations));
-	if (!b->kind || !b->target || !b->description || !b->evidence || !b->recommendations)
+	if (!b->description)
 		return -ENOMEM;
 	err = err ?: add_evidence(b, "count", (double)f->count);
 	err = err ?: add_evidence(b, "total_ns", (double)f->total_ns);
@@ -270,28 +444,372 @@ static int is_bottleneck(const struct report_function *f)
 	return f->count > 0 && f->impact > ANALYSIS_BOTTLENECK_MIN_IMPACT;
 }
 
+/*
+ * Frame patterns, as space-separated lists: a name matches a pattern when it
+ * equals it, or starts with it when the pattern ends in '*'. Only the
+ * symbol's base name counts: a compiler suffix (".isra.0", ".constprop.0")
+ * or offset ("+0x1a") is ignored, so "libc.so.6+0x1234" is "libc".
+ */
+
+/* Scheduler and interrupt plumbing at the top of off-CPU kernel stacks: it never says why. */
+static const char sched_frames[] =
+    "__schedule schedule schedule_idle preempt_schedule* __cond_resched "
+    "_cond_resched finish_task_switch* schedule_preempt_disabled "
+    "irqentry_exit* raw_irqentry_* asm_sysvec_* sysvec_* "
+    "asm_common_interrupt common_interrupt ret_from_intr el1_interrupt "
+    "el0_interrupt __traceiter_*";
+
+/* Library wrappers a user stack enters the kernel through (libc, pthread, C++ runtime). */
+static const char library_frames[] =
+    "__lll_* lll_* pthread_* __pthread_* ___pthread_* __GI_* __futex* "
+    "futex_* do_futex_wait* __new_sem_* sem_* __sem_* __libc_* syscall "
+    "__syscall* __internal_syscall* clock_nanosleep* __clock_nanosleep* "
+    "nanosleep __nanosleep* usleep sleep __sleep read __read* pread64 "
+    "__pread* readv write __write* pwrite64 __pwrite* writev recv recvfrom "
+    "recvmsg __recv* send sendto sendmsg __send* poll __poll* ppoll "
+    "__ppoll* epoll_wait* epoll_pwait* __epoll* select __select* pselect* "
+    "accept accept4 __accept* connect __connect* fsync fdatasync __fsync* "
+    "std::__* std::mutex* std::condition_variable* std::this_thread* libc "
+    "libpthread ld-linux*";
+
+/* Rule "lock": futexes and kernel sleeping locks. */
+static const char lock_frames[] =
+    "futex_* __futex* do_futex __x64_sys_futex* __arm64_sys_futex* "
+    "__mutex_lock* mutex_lock* rwsem_down_* down_read* down_write* __down* "
+    "rt_mutex_* percpu_rwsem_*";
+
+/* Within "lock": the user side is a condition variable wait, not a lock. */
+static const char condvar_frames[] = "pthread_cond_* __pthread_cond_* ___pthread_cond_* "
+				     "std::condition_variable*";
+
+static const char sleep_frames[] =
+    "hrtimer_nanosleep do_nanosleep clock_nanosleep common_nsleep* "
+    "__x64_sys_nanosleep __x64_sys_clock_nanosleep __arm64_sys_nanosleep "
+    "__arm64_sys_clock_nanosleep";
+
+static const char io_frames[] =
+    "io_schedule* blk_* __blk_* folio_wait* __folio_lock* wait_on_page* "
+    "__wait_on_buffer bit_wait_io jbd2_log_wait_commit";
+
+static const char net_frames[] =
+    "sk_wait_data tcp_recvmsg* sk_stream_wait_memory inet_csk_accept "
+    "ep_poll do_epoll_wait do_select core_sys_select do_sys_poll "
+    "unix_stream_read* unix_stream_data_wait __skb_wait_for_more_packets "
+    "__skb_recv_* udp_recvmsg";
+
+static const char pipe_frames[] = "pipe_read pipe_write pipe_wait*";
+
+/* Does the base name of name match one of the patterns? */
+static bool frame_in(const char *name, const char *patterns)
+{
+	size_t len, plen;
+	const char *p;
+
+	if (!name)
+		return false;
+	len = strcspn(name, ".+");
+	for (p = patterns; *p; p += plen) {
+		p += strspn(p, " ");
+		plen = strcspn(p, " ");
+		if (!plen)
+			break;
+		if (p[plen - 1] == '*' ? len >= plen - 1 && !strncmp(name, p, plen - 1)
+				       : len == plen && !strncmp(name, p, plen))
+			return true;
+	}
+	return false;
+}
+
+static bool stack_has(const struct report_stack *st, const char *patterns)
+{
+	size_t i;
+
+	for (i = 0; st->frames && i < st->n_frames; i++)
+		if (frame_in(st->frames[i], patterns))
+			return true;
+	return false;
+}
+
+/* The innermost kernel frame that is not scheduler plumbing, or NULL. */
+static const char *telling_kernel_frame(const struct report_stack *k)
+{
+	size_t i;
+
+	for (i = 0; k->frames && i < k->n_frames; i++)
+		if (k->frames[i] && !frame_in(k->frames[i], sched_frames))
+			return k->frames[i];
+	return NULL;
+}
+
+/*
+ * Index of the first user frame worth naming: past the innermost run of
+ * library wrappers, keeping the outermost of them (the call the program made,
+ * e.g. pthread_mutex_lock). n_frames when the stack is empty.
+ */
+static size_t telling_user_start(const struct report_stack *u)
+{
+	size_t i = 0;
+
+	while (u->frames && i < u->n_frames && frame_in(u->frames[i], library_frames))
+		i++;
+	if (u->frames && i == u->n_frames)
+		return 0; /* all library frames: show them from the innermost */
+	return i ? i - 1 : 0;
+}
+
+/* The innermost program (non-library) user frame, else the innermost user frame, else NULL. */
+static const char *user_caller(const struct report_stack *u)
+{
+	size_t i;
+
+	for (i = 0; u->frames && i < u->n_frames; i++)
+		if (!frame_in(u->frames[i], library_frames))
+			return u->frames[i];
+	return u->frames && u->n_frames ? u->frames[0] : NULL;
+}
+
+/*
+ * The telling frames of an off-CPU entry as "kframe <- uframe <- ...": the
+ * innermost kernel frame that is not scheduler plumbing, then up to
+ * ANALYSIS_OFFCPU_USER_FRAMES user frames from telling_user_start(). With no
+ * user stack (kernel threads), that many more kernel frames instead. A new
+ * string ("" when there are no frames), or NULL.
+ */
+static char *telling_frames(const struct report_offcpu *o)
+{
+	const struct report_stack *k = &o->kernel_stack, *u = &o->user_stack;
+	size_t i, shown = 0, kernel_max = 1, len = 0;
+	char *s = NULL;
+	FILE *m = open_memstream(&s, &len);
+
+	if (!m)
+		return NULL;
+	if (!u->frames || !u->n_frames)
+		kernel_max += ANALYSIS_OFFCPU_USER_FRAMES;
+	for (i = 0; k->frames && i < k->n_frames && shown < kernel_max; i++)
+		if (k->frames[i] && !frame_in(k->frames[i], sched_frames))
+			fprintf(m, "%s%s", shown++ ? " <- " : "", k->frames[i]);
+	shown = 0;
+	for (i = telling_user_start(u); u->frames && i < u->n_frames; i++) {
+		if (shown++ >= ANALYSIS_OFFCPU_USER_FRAMES)
+			break;
+		fprintf(m, "%s%s", ftell(m) ? " <- " : "", str_or(u->frames[i], "?"));
+	}
+	if (fclose(m)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* The waker as "1240 (writer)" (its tid, else its pid) into buf, or "" when unknown. */
+static const char *waker_name(const struct report_offcpu *o, char *buf, size_t size)
+{
+	int id = o->waker_tid ? o->waker_tid : o->waker_pid;
+
+	if (!id)
+		snprintf(buf, size, "%s", "");
+	else if (o->waker_comm)
+		snprintf(buf, size, "%d (%s)", id, o->waker_comm);
+	else
+		snprintf(buf, size, "%d", id);
+	return buf;
+}
+
+#define WAKER_LEN 48
+
+/* Apply the off-CPU rules to one entry; fills recommendations. Returns 0 or -ENOMEM. */
+static int recommend_offcpu(struct report_bottleneck *b, const struct report_offcpu *o)
+{
+	const struct report_stack *k = &o->kernel_stack;
+	const char *caller = user_caller(&o->user_stack);
+	const char *kframe = telling_kernel_frame(k);
+	const char *where = caller ? caller : kframe ? kframe : "this thread";
+	char waker[WAKER_LEN], by[WAKER_LEN + 16] = "";
+	int fired = 0, err = 0;
+
+	if (*waker_name(o, waker, sizeof(waker)))
+		snprintf(by, sizeof(by), " (here %s)", waker);
+	if (o->reason == OFFCPU_PREEMPTED)
+		return add_recommendation(
+		    b, xasprintf("CPU saturation: %s was runnable but waited for a CPU: add CPUs, "
+				 "run fewer busy threads, lower competing work's priority (nice) "
+				 "or raise this one's, and check run-queue latency (RUNQ P99)",
+				 where));
+	if (stack_has(k, lock_frames)) {
+		if (stack_has(&o->user_stack, condvar_frames))
+			err = add_recommendation(
+			    b, xasprintf("waiting on a condition variable in %s: if it waits for "
+					 "work this is idle time; otherwise look at the thread "
+					 "that signals it%s",
+					 where, by));
+		else
+			err = add_recommendation(
+			    b, xasprintf("lock contention in %s: it waits for a lock another "
+					 "thread holds%s; hold the lock for less time, split it "
+					 "(per-key or sharded locks) or use a reader-writer or "
+					 "lock-free structure",
+					 where, by));
+		fired++;
+	}
+	if (!err && stack_has(k, sleep_frames)) {
+		err = add_recommendation(b, xasprintf("sleeping in %s: if this is a polling loop, "
+						      "wait on an event instead (condition "
+						      "variable, eventfd, epoll)",
+						      where));
+		fired++;
+	}
+	if (!err && stack_has(k, io_frames)) {
+		err = add_recommendation(
+		    b, xasprintf("disk-bound: %s waits for block I/O; check the device's latency "
+				 "and queue depth (iostat -x), cache or prefetch hot data, or move "
+				 "the I/O off this thread",
+				 where));
+		fired++;
+	}
+	if (!err && stack_has(k, net_frames)) {
+		err = add_recommendation(
+		    b, xasprintf("waiting for the network or a peer in %s: check the peer's "
+				 "latency, batch or pipeline requests, or use non-blocking I/O to "
+				 "do other work meanwhile (an event loop idling here just has "
+				 "nothing to do)",
+				 where));
+		fired++;
+	}
+	if (!err && stack_has(k, pipe_frames)) {
+		err = add_recommendation(b, xasprintf("waiting on a pipe in %s: the process at "
+						      "the other end is the one to look at%s",
+						      where, by));
+		fired++;
+	}
+	if (!err && !fired)
+		err = add_recommendation(
+		    b, xasprintf("blocked in %s: read its kernel and user stacks (--format folded "
+				 "for a flame graph) to see what it waits for",
+				 kframe ? kframe : where));
+	return err;
+}
+
+/* Fill b for off-CPU entry o. Returns 0 or -ENOMEM (b may be partly filled; free it). */
+static int offcpu_bottleneck(struct report_bottleneck *b, const struct report_offcpu *o)
+{
+	char waker[WAKER_LEN], *frames = telling_frames(o), comm[64] = "";
+	const char *reason = offcpu_reason__name(o->reason);
+	int err;
+
+	if (!frames)
+		return -ENOMEM;
+	if (o->comm)
+		snprintf(comm, sizeof(comm), " (%s)", o->comm);
+	err = bottleneck_init(b, "offcpu",
+			      xasprintf("%s (tid %d%s%s)", *frames ? frames : reason, o->tid,
+					o->comm ? " " : "", str_or(o->comm, "")),
+			      o->pid, o->impact);
+	if (!err) {
+		waker_name(o, waker, sizeof(waker));
+		b->description =
+		    xasprintf("thread %d%s spent %.1f%% of traced thread time %s%s%s%s%s", o->tid,
+			      comm, o->impact * PERCENT, reason, *frames ? " in " : "", frames,
+			      *waker ? ", woken by " : "", waker);
+		if (!b->description)
+			err = -ENOMEM;
+	}
+	free(frames);
+	err = err ?: add_evidence(b, "count", (double)o->count);
+	err = err ?: add_evidence(b, "total_ns", (double)o->total_ns);
+	err = err ?: add_evidence(b, "max_ns", (double)o->max_ns);
+	err = err ?: add_evidence(b, "avg_ns", (double)(o->count ? o->total_ns / o->count : 0));
+	err = err ?: add_evidence(b, "impact", o->impact);
+	return err ?: recommend_offcpu(b, o);
+}
+
+static int is_offcpu_bottleneck(const struct report_offcpu *o)
+{
+	return o->count > 0 && o->impact > ANALYSIS_BOTTLENECK_MIN_IMPACT;
+}
+
+static double runq_share(const struct analysis_process *p)
+{
+	return share(p->runq_total_ns, p->wall_ns);
+}
+
+static int is_runq_bottleneck(const struct analysis_process *p)
+{
+	return p->threads > 0 && runq_share(p) > ANALYSIS_RUNQ_MIN_SHARE;
+}
+
+/* Fill b for process p. Returns 0 or -ENOMEM (b may be partly filled; free it). */
+static int runqueue_bottleneck(struct report_bottleneck *b, const struct analysis_process *p)
+{
+	char runq[ANALYSIS_DURATION_LEN], invol[ANALYSIS_COUNT_LEN], comm[64] = "";
+	double impact = runq_share(p);
+	int err;
+
+	if (p->comm)
+		snprintf(comm, sizeof(comm), " (%s)", p->comm);
+	err = bottleneck_init(b, "runqueue", xasprintf("%s (pid %d)", str_or(p->comm, "?"), p->pid),
+			      p->pid, impact);
+	if (err)
+		return err;
+	analysis__format_count(p->involuntary_switches, invol, sizeof(invol));
+	b->description = xasprintf(
+	    "process %d%s waited for a CPU %.1f%% of its threads' time (%s in the run queue over "
+	    "%zu thread%s, %s involuntary switches)",
+	    p->pid, comm, impact * PERCENT,
+	    analysis__format_duration(p->runq_total_ns, runq, sizeof(runq)), p->threads,
+	    p->threads == 1 ? "" : "s", invol);
+	if (!b->description)
+		return -ENOMEM;
+	err = err ?: add_evidence(b, "threads", (double)p->threads);
+	err = err ?: add_evidence(b, "wall_ns", (double)p->wall_ns);
+	err = err ?: add_evidence(b, "runq_total_ns", (double)p->runq_total_ns);
+	err = err ?: add_evidence(b, "involuntary_switches", (double)p->involuntary_switches);
+	err = err ?: add_evidence(b, "impact", impact);
+	return err
+		   ?: add_recommendation(
+			  b, xasprintf("CPU saturation: runnable threads waited for a CPU; add "
+				       "CPUs, run fewer busy threads (smaller pools), lower "
+				       "competing work's priority (nice) or raise this one's, "
+				       "and see RUNQ P99 per thread"));
+}
+
 int analysis__build_bottlenecks(struct report *r)
 {
-	size_t i, j, n = 0;
+	struct analysis_process *procs = NULL;
+	size_t i, j, n = 0, n_procs = 0;
 	int err = 0;
 
 	analysis__clear_bottlenecks(r);
-	for (i = 0; i < r->n_functions; i++)
+	for (i = 0; r->functions && i < r->n_functions; i++)
 		n += is_bottleneck(&r->functions[i]);
+	for (i = 0; r->offcpu && i < r->n_offcpu; i++)
+		n += is_offcpu_bottleneck(&r->offcpu[i]);
+	err = analysis__processes(r, &procs, &n_procs);
+	if (err)
+		return err;
+	for (i = 0; i < n_procs; i++)
+		n += is_runq_bottleneck(&procs[i]);
 	if (!n)
-		return 0;
+		goto cleanup;
 	r->bottlenecks = calloc(n, sizeof(*r->bottlenecks));
-	if (!r->bottlenecks)
-		return -ENOMEM;
-	for (i = 0; i < r->n_functions; i++) {
-		if (!is_bottleneck(&r->functions[i]))
-			continue;
-		/* Count it first so a partly filled entry is freed with the rest. */
-		err = function_bottleneck(&r->bottlenecks[r->n_bottlenecks++], &r->functions[i], r);
-		if (err) {
-			analysis__clear_bottlenecks(r);
-			return err;
-		}
+	if (!r->bottlenecks) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	/* Count each entry first so a partly filled one is freed with the rest. */
+	for (i = 0; !err && r->functions && i < r->n_functions; i++)
+		if (is_bottleneck(&r->functions[i]))
+			err = function_bottleneck(&r->bottlenecks[r->n_bottlenecks++],
+						  &r->functions[i], r);
+	for (i = 0; !err && r->offcpu && i < r->n_offcpu; i++)
+		if (is_offcpu_bottleneck(&r->offcpu[i]))
+			err = offcpu_bottleneck(&r->bottlenecks[r->n_bottlenecks++], &r->offcpu[i]);
+	for (i = 0; !err && i < n_procs; i++)
+		if (is_runq_bottleneck(&procs[i]))
+			err = runqueue_bottleneck(&r->bottlenecks[r->n_bottlenecks++], &procs[i]);
+	if (err) {
+		analysis__clear_bottlenecks(r);
+		goto cleanup;
 	}
 	/* Stable insertion sort by impact, descending (the list is short and usually sorted). */
 	for (i = 1; i < r->n_bottlenecks; i++) {
@@ -301,5 +819,7 @@ int analysis__build_bottlenecks(struct report *r)
 			r->bottlenecks[j] = r->bottlenecks[j - 1];
 		r->bottlenecks[j] = tmp;
 	}
-	return 0;
+cleanup:
+	free(procs);
+	return err;
 }

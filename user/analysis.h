@@ -19,6 +19,11 @@
 #define ANALYSIS_HOT_MIN_CALLS_PER_SEC 1000.0
 #define ANALYSIS_HOT_MAX_AVG_NS	       10000
 
+/* Run-queue rule: a process whose threads waited for a CPU more than this share of their time. */
+#define ANALYSIS_RUNQ_MIN_SHARE 0.05
+/* User frames the off-CPU descriptions name, innermost first (after one kernel frame). */
+#define ANALYSIS_OFFCPU_USER_FRAMES 3
+
 /* Buffer sizes that always fit analysis__format_duration() / analysis__format_count(). */
 #define ANALYSIS_DURATION_LEN 24
 #define ANALYSIS_COUNT_LEN    32
@@ -38,12 +43,66 @@ void analysis__derive_function(struct report_function *f, uint64_t traced_thread
  */
 int analysis__sort_functions(struct report *r);
 
+/* Order of two array elements; 0 keeps their relative order (analysis__order() is stable). */
+typedef int (*analysis_cmp_fn)(const void *a, const void *b);
+
 /*
- * Replace r->bottlenecks with one "function" entry per function that has
- * calls and impact > ANALYSIS_BOTTLENECK_MIN_IMPACT, with description,
- * evidence and rule-based recommendations, sorted by impact descending.
- * Expects derived fields (analysis__derive_function). Returns 0, or -ENOMEM
- * with r->bottlenecks left empty.
+ * The indices of the n elements (size bytes each) at base in stable cmp
+ * order, as a new array of n indices (the caller free()s it), or NULL with
+ * errno = ENOMEM. base is not modified.
+ */
+size_t *analysis__order(const void *base, size_t n, size_t size, analysis_cmp_fn cmp);
+
+/*
+ * Fill the scheduler-derived fields: every sched row's runq_p50_ns and
+ * runq_p99_ns (from runq_hist), r->sched_thread_ns (the sum of wall_ns,
+ * only when the collector left it 0), and every off-CPU entry's impact
+ * (total_ns / sched_thread_ns, clamped to [0, 1]; 0 when that is 0) and
+ * severity. Idempotent.
+ */
+void analysis__derive_sched(struct report *r);
+
+/*
+ * Sort r->offcpu by impact, then total_ns, both descending (ties keep their
+ * order), and r->sched by (pid, tid). Returns 0, or -ENOMEM with the report
+ * unchanged.
+ */
+int analysis__sort_sched(struct report *r);
+
+/* One process's scheduler rows summed (analysis__processes()). */
+struct analysis_process {
+	int pid;
+	const char *comm; /* the main thread's (tid == pid), else the first thread's; owned by r */
+	size_t threads;
+	uint64_t wall_ns;
+	uint64_t oncpu_ns;
+	uint64_t offcpu_ns;
+	uint64_t blocked_ns;
+	uint64_t preempted_ns;
+	uint64_t runq_total_ns;
+	uint64_t voluntary_switches;
+	uint64_t involuntary_switches;
+};
+
+/*
+ * Sum r->sched per process (pid), in ascending pid order, whether or not the
+ * rows are sorted. Returns 0 with a new array in *out (the caller free()s it;
+ * NULL when *n is 0), or -ENOMEM with *out NULL and *n 0.
+ */
+int analysis__processes(const struct report *r, struct analysis_process **out, size_t *n);
+
+/*
+ * Replace r->bottlenecks with, sorted by impact descending:
+ *  - one "function" entry per function that has calls and impact >
+ *    ANALYSIS_BOTTLENECK_MIN_IMPACT;
+ *  - one "offcpu" entry per off-CPU entry with count > 0 and impact >
+ *    ANALYSIS_BOTTLENECK_MIN_IMPACT;
+ *  - one "runqueue" entry per process whose run-queue share (summed
+ *    runq_total_ns / summed wall_ns) is > ANALYSIS_RUNQ_MIN_SHARE;
+ * each with description, evidence and rule-based recommendations (see
+ * docs/impact.md). Expects derived fields (analysis__derive_function,
+ * analysis__derive_sched). Returns 0, or -ENOMEM with r->bottlenecks left
+ * empty.
  */
 int analysis__build_bottlenecks(struct report *r);
 

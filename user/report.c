@@ -70,6 +70,29 @@ struct report *report__new(void)
 	return r;
 }
 
+/* Free the frames a stack owns and leave it empty. */
+static void stack_clear(struct report_stack *st)
+{
+	size_t i;
+
+	for (i = 0; st->frames && i < st->n_frames; i++)
+		free(st->frames[i]);
+	free(st->frames);
+	st->frames = NULL;
+	st->n_frames = 0;
+	st->truncated = false;
+}
+
+static void offcpu_free(struct report_offcpu *o)
+{
+	free(o->comm);
+	free(o->waker_comm);
+	stack_clear(&o->kernel_stack);
+	stack_clear(&o->user_stack);
+	stack_clear(&o->waker_kernel_stack);
+	stack_clear(&o->waker_user_stack);
+}
+
 void report__free(struct report *r)
 {
 	size_t i;
@@ -99,6 +122,12 @@ void report__free(struct report *r)
 	for (i = 0; i < r->overhead.n_drops; i++)
 		free(r->overhead.drops[i].cause);
 	free(r->overhead.drops);
+	for (i = 0; i < r->n_sched; i++)
+		free(r->sched[i].comm);
+	free(r->sched);
+	for (i = 0; i < r->n_offcpu; i++)
+		offcpu_free(&r->offcpu[i]);
+	free(r->offcpu);
 	free(r);
 }
 
@@ -197,6 +226,94 @@ int report__add_drop(struct report *r, const char *cause, uint64_t count)
 	return 0;
 }
 
+struct report_thread_sched *report__add_sched(struct report *r, int pid, int tid, const char *comm)
+{
+	struct report_thread_sched *t;
+	char *c;
+	int err = 0;
+
+	if (!r) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c = dup_or_null(comm, &err);
+	t = err ? NULL : append_elem((void **)&r->sched, &r->n_sched, sizeof(*t));
+	if (!t) {
+		free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->pid = pid;
+	t->tid = tid;
+	t->comm = c;
+	return t;
+}
+
+struct report_offcpu *report__add_offcpu(struct report *r, int pid, int tid, const char *comm,
+					 enum offcpu_reason reason)
+{
+	struct report_offcpu *o;
+	char *c;
+	int err = 0;
+
+	if (!r) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c = dup_or_null(comm, &err);
+	o = err ? NULL : append_elem((void **)&r->offcpu, &r->n_offcpu, sizeof(*o));
+	if (!o) {
+		free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	o->pid = pid;
+	o->tid = tid;
+	o->comm = c;
+	o->reason = reason;
+	return o;
+}
+
+/* As documented in report.h; a NULL name is stored as "[unknown]". On failure st is unchanged. */
+int report_stack__set(struct report_stack *st, const char *const *frames, size_t n, bool truncated)
+{
+	char **copy = NULL;
+	size_t i;
+
+	if (!st || (n && !frames))
+		return -EINVAL;
+	if (n) {
+		copy = calloc(n, sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		copy[i] = strdup(frames[i] ? frames[i] : "[unknown]");
+		if (!copy[i]) {
+			while (i--)
+				free(copy[i]);
+			free(copy);
+			return -ENOMEM;
+		}
+	}
+	stack_clear(st);
+	st->frames = copy;
+	st->n_frames = n;
+	st->truncated = truncated;
+	return 0;
+}
+
+const char *offcpu_reason__name(enum offcpu_reason r)
+{
+	switch (r) {
+	case OFFCPU_BLOCKED:
+		return "blocked";
+	case OFFCPU_PREEMPTED:
+		return "preempted";
+	}
+	return "unknown";
+}
+
 void report__finish(struct report *r)
 {
 	size_t i;
@@ -205,8 +322,10 @@ void report__finish(struct report *r)
 		return;
 	for (i = 0; i < r->n_functions; i++)
 		analysis__derive_function(&r->functions[i], r->traced_thread_ns);
-	/* Both steps degrade gracefully on ENOMEM: unsorted rows, fewer bottlenecks. */
+	analysis__derive_sched(r);
+	/* These steps degrade gracefully on ENOMEM: unsorted rows, fewer bottlenecks. */
 	analysis__sort_functions(r);
+	analysis__sort_sched(r);
 	analysis__build_bottlenecks(r);
 }
 
@@ -244,14 +363,28 @@ int report_format__parse(const char *s, enum report_format *out)
 		*out = FORMAT_TEXT;
 	else if (!strcmp(s, "json"))
 		*out = FORMAT_JSON;
+	else if (!strcmp(s, "folded"))
+		*out = FORMAT_FOLDED;
 	else
 		return -EINVAL;
 	return 0;
 }
 
-/* As documented in report.h; min > max means "unknown": no clamping, no exact top rank. */
-uint64_t hist__percentile(const uint64_t *buckets, size_t n_buckets, double p, uint64_t min,
-			  uint64_t max)
+/* A bucket layout of bpf/hist.h: its bucket count and sub-bucket bits. */
+struct hist_layout {
+	size_t n_buckets;
+	__u32 sub_bits;
+};
+
+static const struct hist_layout func_layout = {SNAG_HIST_BUCKETS, SNAG_HIST_SUB_BITS};
+static const struct hist_layout sched_layout = {SNAG_SCHED_HIST_BUCKETS, SNAG_SCHED_HIST_SUB_BITS};
+
+/*
+ * hist__percentile() for any layout: n_buckets is capped at the layout's
+ * count. min > max means "unknown": no clamping, no exact top rank.
+ */
+static uint64_t percentile_l(const struct hist_layout *l, const uint64_t *buckets, size_t n_buckets,
+			     double p, uint64_t min, uint64_t max)
 {
 	uint64_t total = 0, rank, cum = 0, lower, width, v = 0;
 	double pos;
@@ -261,8 +394,8 @@ uint64_t hist__percentile(const uint64_t *buckets, size_t n_buckets, double p, u
 		return 0;
 	if (p > 1)
 		p = 1;
-	if (n_buckets > SNAG_HIST_BUCKETS)
-		n_buckets = SNAG_HIST_BUCKETS;
+	if (n_buckets > l->n_buckets)
+		n_buckets = l->n_buckets;
 	for (i = 0; i < n_buckets; i++)
 		total += buckets[i];
 	if (!total)
@@ -274,7 +407,7 @@ uint64_t hist__percentile(const uint64_t *buckets, size_t n_buckets, double p, u
 		rank = 1;
 	if (rank > total)
 		rank = total;
-	/* The top rank is the largest call, which min/max know exactly. */
+	/* The top rank is the largest value, which min/max know exactly. */
 	if (rank == total && min <= max)
 		return max;
 	for (i = 0; i < n_buckets; i++) {
@@ -283,13 +416,13 @@ uint64_t hist__percentile(const uint64_t *buckets, size_t n_buckets, double p, u
 			continue;
 		}
 		/*
-		 * Spread the bucket's calls evenly over [lower, lower + width) and
+		 * Spread the bucket's values evenly over [lower, lower + width) and
 		 * take the middle of the rank's slot, so width-1 buckets stay exact.
 		 */
-		lower = snag_hist_lower((__u32)i);
-		width = snag_hist_width((__u32)i);
+		lower = snag_hist_lower_l((__u32)i, l->sub_bits);
+		width = snag_hist_width_l((__u32)i, l->sub_bits);
 		/* The last bucket is open-ended: it reaches up to the max seen. */
-		if (i == SNAG_HIST_BUCKETS - 1 && min <= max && max >= lower + width)
+		if (i == l->n_buckets - 1 && min <= max && max >= lower + width)
 			width = max - lower + 1;
 		pos = ((double)(rank - cum) - 0.5) / (double)buckets[i];
 		v = lower + (uint64_t)(pos * (double)width);
@@ -304,4 +437,16 @@ uint64_t hist__percentile(const uint64_t *buckets, size_t n_buckets, double p, u
 			v = max;
 	}
 	return v;
+}
+
+/* As documented in report.h; min > max means "unknown": no clamping, no exact top rank. */
+uint64_t hist__percentile(const uint64_t *buckets, size_t n_buckets, double p, uint64_t min,
+			  uint64_t max)
+{
+	return percentile_l(&func_layout, buckets, n_buckets, p, min, max);
+}
+
+uint64_t hist__percentile_sched(const uint64_t *buckets, double p, uint64_t min, uint64_t max)
+{
+	return percentile_l(&sched_layout, buckets, SNAG_SCHED_HIST_BUCKETS, p, min, max);
 }

@@ -251,6 +251,13 @@ enum severity severity__from_impact(double impact);
 uint64_t hist__percentile(const uint64_t *buckets, size_t n_buckets, double p, uint64_t min,
 			  uint64_t max);
 
+/*
+ * hist__percentile() for a scheduler histogram (SNAG_SCHED_HIST_BUCKETS
+ * buckets, snag_sched_hist_* layout). Pass min > max when the exact extremes
+ * are unknown: the estimate is then neither clamped nor pinned to max.
+ */
+uint64_t hist__percentile_sched(const uint64_t *buckets, double p, uint64_t min, uint64_t max);
+
 enum report_format {
 	FORMAT_TEXT,
 	FORMAT_JSON,

@@ -82,4 +82,146 @@ static inline struct report *fixture_model(void)
 	return r;
 }
 
+/* Set a scheduler row's times and switches; offcpu_ns = blocked_ns + runq_ns. */
+static inline struct report_thread_sched *fixture_sched(struct report *r, int pid, int tid,
+							const char *comm, uint64_t wall_ns,
+							uint64_t oncpu_ns, uint64_t blocked_ns,
+							uint64_t runq_ns, uint64_t vol,
+							uint64_t invol)
+{
+	struct report_thread_sched *t = report__add_sched(r, pid, tid, comm);
+
+	if (!t)
+		return NULL;
+	r->sched_enabled = true;
+	t->wall_ns = wall_ns;
+	t->oncpu_ns = oncpu_ns;
+	t->blocked_ns = blocked_ns;
+	t->runq_total_ns = runq_ns;
+	t->offcpu_ns = blocked_ns + runq_ns;
+	t->voluntary_switches = vol;
+	t->involuntary_switches = invol;
+	return t;
+}
+
+/* Record n run-queue waits of v ns in t's histogram (runq_total_ns is set by fixture_sched()). */
+static inline void fixture_runq_waits(struct report_thread_sched *t, uint64_t n, uint64_t v)
+{
+	t->runq_hist[snag_sched_hist_bucket(v)] += n;
+}
+
+/* Number of frames in a NULL-terminated list. */
+static inline size_t fixture_n_frames(const char *const *frames)
+{
+	size_t n = 0;
+
+	while (frames && frames[n])
+		n++;
+	return n;
+}
+
+/*
+ * Append an off-CPU entry with the given NULL-terminated stacks (innermost
+ * first; NULL for none) and return its index, or (size_t)-1.
+ */
+static inline size_t fixture_offcpu(struct report *r, int pid, int tid, const char *comm,
+				    enum offcpu_reason reason, uint64_t count, uint64_t total_ns,
+				    uint64_t max_ns, const char *const *kernel,
+				    const char *const *user)
+{
+	struct report_offcpu *o = report__add_offcpu(r, pid, tid, comm, reason);
+
+	if (!o)
+		return (size_t)-1;
+	r->sched_enabled = true;
+	o->count = count;
+	o->total_ns = total_ns;
+	o->max_ns = max_ns;
+	if (report_stack__set(&o->kernel_stack, kernel, fixture_n_frames(kernel), false) ||
+	    report_stack__set(&o->user_stack, user, fixture_n_frames(user), false))
+		return (size_t)-1;
+	return r->n_offcpu - 1;
+}
+
+/* Set who woke off-CPU entry i, with its stacks (NULL-terminated, may be NULL). */
+static inline int fixture_waker(struct report *r, size_t i, int pid, int tid, const char *comm,
+				const char *const *kernel, const char *const *user)
+{
+	struct report_offcpu *o = &r->offcpu[i];
+
+	o->waker_pid = pid;
+	o->waker_tid = tid;
+	free(o->waker_comm);
+	o->waker_comm = comm ? strdup(comm) : NULL;
+	return report_stack__set(&o->waker_kernel_stack, kernel, fixture_n_frames(kernel), false)
+		   ?: report_stack__set(&o->waker_user_stack, user, fixture_n_frames(user), false);
+}
+
+#define FIXTURE_MS	     1000000ULL
+#define FIXTURE_SCHED_NS     4000000000ULL /* 4 threads x 1 s */
+#define FIXTURE_MIN_BLOCK_NS 100000ULL
+
+static const char *const fixture_futex_kernel[] = {"__schedule",    "schedule", "futex_wait_queue",
+						   "futex_wait",    "do_futex", "__x64_sys_futex",
+						   "do_syscall_64", NULL};
+static const char *const fixture_futex_user[] = {
+    "__lll_lock_wait", "pthread_mutex_lock", "cache_get", "handle_request",
+    "worker_main",     "start_thread",	     NULL};
+static const char *const fixture_wake_kernel[] = {"futex_wake", "do_futex", NULL};
+static const char *const fixture_wake_user[] = {"__lll_lock_wake", "pthread_mutex_unlock",
+						"cache_put", NULL};
+static const char *const fixture_sleep_kernel[] = {
+    "__schedule", "schedule", "do_nanosleep", "hrtimer_nanosleep", "__x64_sys_clock_nanosleep",
+    NULL};
+static const char *const fixture_sleep_user[] = {"clock_nanosleep", "__nanosleep", "poll_loop",
+						 "main", NULL};
+static const char *const fixture_preempt_kernel[] = {"__schedule", "preempt_schedule_irq",
+						     "irqentry_exit", NULL};
+static const char *const fixture_preempt_user[] = {"spin", "main", NULL};
+static const char *const fixture_io_kernel[] = {
+    "__schedule", "schedule", "io_schedule", "folio_wait_bit_common", "filemap_read", NULL};
+static const char *const fixture_io_user[] = {"read", "load_file", NULL};
+
+/*
+ * The scheduler model, before report__finish(): pid 1234 "app" with threads
+ * 1234 (app), 1235 (worker), 1240 (writer), and pid 2000 "busy", each alive
+ * 1 s (sched_thread_ns left 0 for analysis to sum: 4 s). busy spends 40% of
+ * its time in the run queue; app 4% (120 ms of 3 s). Off-CPU entries, added
+ * out of order: app sleeping 600 ms (15%), worker on a futex 640 ms (16%,
+ * woken by 1240 writer), busy preempted 300 ms (7.5%), writer in disk I/O
+ * 40 ms (1%).
+ */
+static inline struct report *fixture_sched_model(void)
+{
+	struct report *r = report__new();
+	struct report_thread_sched *t;
+	const uint64_t ms = FIXTURE_MS;
+	size_t i;
+
+	if (!r)
+		return NULL;
+	r->start_time_ns = FIXTURE_START_NS;
+	r->duration_ns = 1000 * ms;
+	r->target.mode = TARGET_SYSTEM;
+	r->min_block_ns = FIXTURE_MIN_BLOCK_NS;
+	/* Added out of (pid, tid) order. */
+	t = fixture_sched(r, 2000, 2000, "busy", 1000 * ms, 600 * ms, 0, 400 * ms, 10, 4000);
+	fixture_runq_waits(t, 3900, 100000);
+	fixture_runq_waits(t, 100, 2 * ms);
+	t->preempted_ns = 400 * ms;
+	fixture_sched(r, 1234, 1240, "writer", 1000 * ms, 900 * ms, 50 * ms, 50 * ms, 200, 20);
+	fixture_sched(r, 1234, 1235, "worker", 1000 * ms, 300 * ms, 650 * ms, 50 * ms, 2000, 30);
+	fixture_sched(r, 1234, 1234, "app", 1000 * ms, 200 * ms, 780 * ms, 20 * ms, 100, 5);
+	fixture_offcpu(r, 1234, 1234, "app", OFFCPU_BLOCKED, 60, 600 * ms, 10500000,
+		       fixture_sleep_kernel, fixture_sleep_user);
+	fixture_offcpu(r, 1234, 1240, "writer", OFFCPU_BLOCKED, 8, 40 * ms, 9 * ms,
+		       fixture_io_kernel, fixture_io_user);
+	i = fixture_offcpu(r, 1234, 1235, "worker", OFFCPU_BLOCKED, 1000, 640 * ms, 5 * ms,
+			   fixture_futex_kernel, fixture_futex_user);
+	fixture_waker(r, i, 1234, 1240, "writer", fixture_wake_kernel, fixture_wake_user);
+	fixture_offcpu(r, 2000, 2000, "busy", OFFCPU_PREEMPTED, 3000, 300 * ms, 4 * ms,
+		       fixture_preempt_kernel, fixture_preempt_user);
+	return r;
+}
+
 #endif
