@@ -20,6 +20,9 @@ int report__render(const struct report *r, enum report_format fmt, const struct 
 	case FORMAT_JSON:
 		err = render__json(r, out);
 		break;
+	case FORMAT_FOLDED:
+		err = render__folded(r, out);
+		break;
 	default:
 		return -EINVAL;
 	}

@@ -147,16 +147,19 @@ static json_t *interval_json(const struct report *r, const struct report_interva
 			 json_u64(iv->duration_ns), "functions", funcs);
 }
 
-/* Non-empty buckets only, each as its inclusive upper bound and count. */
-static json_t *histogram_json(const uint64_t *hist)
+/*
+ * Non-empty buckets only, each as its inclusive upper bound and count, for a
+ * histogram of n buckets whose bounds upper() gives (a bpf/hist.h layout).
+ */
+static json_t *histogram_json(const uint64_t *hist, __u32 n, __u64 (*upper)(__u32))
 {
 	json_t *arr = json_array();
 	__u32 i;
 
-	for (i = 0; arr && i < SNAG_HIST_BUCKETS; i++) {
+	for (i = 0; arr && i < n; i++) {
 		if (hist[i])
-			append(&arr, json_pack("{s:o, s:o}", "le_ns", json_u64(snag_hist_upper(i)),
-					       "count", json_u64(hist[i])));
+			append(&arr, json_pack("{s:o, s:o}", "le_ns", json_u64(upper(i)), "count",
+					       json_u64(hist[i])));
 	}
 	return arr;
 }
@@ -175,8 +178,59 @@ static json_t *function_json(const struct report_function *f)
 	    json_u64(f->inside_ns), "min_ns", json_u64(f->min_ns), "max_ns", json_u64(f->max_ns),
 	    "avg_ns", json_u64(f->avg_ns), "p50_ns", json_u64(f->p50_ns), "p90_ns",
 	    json_u64(f->p90_ns), "p99_ns", json_u64(f->p99_ns), "histogram",
-	    histogram_json(f->hist), "impact", json_num(f->impact), "severity",
-	    severity__name(f->severity));
+	    histogram_json(f->hist, SNAG_HIST_BUCKETS, snag_hist_upper), "impact",
+	    json_num(f->impact), "severity", severity__name(f->severity));
+}
+
+/* A stack as an array of frame names, innermost first. */
+static json_t *stack_json(const struct report_stack *st)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; arr && st->frames && i < st->n_frames; i++)
+		append(&arr, json_str(st->frames[i]));
+	return arr;
+}
+
+static json_t *sched_json(const struct report_thread_sched *t)
+{
+	/* pid tid comm | switches | wall on off blocked preempted runq p50 p99 | histograms */
+	return json_pack(
+	    "{s:i, s:i, s:o,  s:o, s:o,  s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,  s:o, s:o}", "pid",
+	    t->pid, "tid", t->tid, "comm", json_str(t->comm), "voluntary_switches",
+	    json_u64(t->voluntary_switches), "involuntary_switches",
+	    json_u64(t->involuntary_switches), "wall_ns", json_u64(t->wall_ns), "oncpu_ns",
+	    json_u64(t->oncpu_ns), "offcpu_ns", json_u64(t->offcpu_ns), "blocked_ns",
+	    json_u64(t->blocked_ns), "preempted_ns", json_u64(t->preempted_ns), "runq_total_ns",
+	    json_u64(t->runq_total_ns), "runq_p50_ns", json_u64(t->runq_p50_ns), "runq_p99_ns",
+	    json_u64(t->runq_p99_ns), "runq_histogram",
+	    histogram_json(t->runq_hist, SNAG_SCHED_HIST_BUCKETS, snag_sched_hist_upper),
+	    "offcpu_histogram",
+	    histogram_json(t->offcpu_hist, SNAG_SCHED_HIST_BUCKETS, snag_sched_hist_upper));
+}
+
+/* The thread that woke o, or null when unknown. */
+static json_t *waker_json(const struct report_offcpu *o)
+{
+	if (!o->waker_pid && !o->waker_tid)
+		return json_null();
+	return json_pack("{s:i, s:i, s:o, s:o, s:o}", "pid", o->waker_pid, "tid", o->waker_tid,
+			 "comm", json_str(o->waker_comm), "kernel_stack",
+			 stack_json(&o->waker_kernel_stack), "user_stack",
+			 stack_json(&o->waker_user_stack));
+}
+
+static json_t *offcpu_json(const struct report_offcpu *o)
+{
+	return json_pack("{s:i, s:i, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:s}", "pid",
+			 o->pid, "tid", o->tid, "comm", json_str(o->comm), "reason",
+			 offcpu_reason__name(o->reason), "count", json_u64(o->count), "total_ns",
+			 json_u64(o->total_ns), "max_ns", json_u64(o->max_ns), "kernel_stack",
+			 stack_json(&o->kernel_stack), "user_stack", stack_json(&o->user_stack),
+			 "stack_truncated", o->kernel_stack.truncated || o->user_stack.truncated,
+			 "waker", waker_json(o), "impact", json_num(o->impact), "severity",
+			 severity__name(o->severity));
 }
 
 static json_t *bottleneck_json(const struct report_bottleneck *b)
@@ -239,18 +293,21 @@ int render__json(const struct report *r, FILE *out)
 
 	root = json_pack(
 	    "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-	    "s:o, s:o, s:o}",
+	    "s:o, s:o, s:o, s:o, s:o}",
 	    "schema", REPORT_SCHEMA, "snag_version", json_str(r->snag_version), "hostname",
 	    json_str(r->hostname), "kernel", json_str(r->kernel), "start_time",
 	    json_rfc3339(r->start_time_ns), "duration_ns", json_u64(r->duration_ns), "target",
 	    target_json(&r->target), "traced_threads", json_u64(r->traced_threads),
-	    "traced_thread_ns", json_u64(r->traced_thread_ns), "intervals",
+	    "traced_thread_ns", json_u64(r->traced_thread_ns), "sched_thread_ns",
+	    json_u64(r->sched_thread_ns), "min_block_ns", json_u64(r->min_block_ns), "intervals",
 	    JSON_ARRAY_OF(r->intervals, r->n_intervals, interval_json(r, &r->intervals[_i])),
 	    "functions",
-	    JSON_ARRAY_OF(r->functions, r->n_functions, function_json(&r->functions[_i])),
+	    JSON_ARRAY_OF(r->functions, r->n_functions, function_json(&r->functions[_i])), "offcpu",
+	    JSON_ARRAY_OF(r->offcpu, r->n_offcpu, offcpu_json(&r->offcpu[_i])), "sched",
+	    JSON_ARRAY_OF(r->sched, r->n_sched, sched_json(&r->sched[_i])),
 	    /* Sections whose collectors do not exist yet: present and empty. */
-	    "offcpu", json_array(), "sched", json_array(), "block_io", json_array(), "net_io",
-	    json_array(), "syscall_io", json_array(), "bottlenecks",
+	    "block_io", json_array(), "net_io", json_array(), "syscall_io", json_array(),
+	    "bottlenecks",
 	    JSON_ARRAY_OF(r->bottlenecks, r->n_bottlenecks, bottleneck_json(&r->bottlenecks[_i])),
 	    "overhead", overhead_json(&r->overhead));
 	if (!root)

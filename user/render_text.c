@@ -1,5 +1,5 @@
-/* Text renderer: a header, the function table (optionally with histograms), bottlenecks and snag's
- * own cost. */
+/* Text renderer: a header, the function table (optionally with histograms), where threads' time
+ * went (processes, off-CPU stacks, threads), bottlenecks and snag's own cost. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,6 +20,16 @@
 #define HIST_MAX_ROWS	 20
 #define HIST_BAR_WIDTH	 50
 #define MAX_LISTED_PIDS	 8
+#define PID_WIDTH	 7
+#define COMM_WIDTH	 15 /* TASK_COMM_LEN - 1 */
+#define SCHED_TIME_WIDTH 7  /* "OFF-CPU" */
+#define SHARE_WIDTH	 7  /* "BLOCKED", "100.0%" */
+#define SWITCH_WIDTH	 9  /* "INVOL-SW", "1,234,567" */
+#define TOP_PROCESSES	 20
+#define TOP_STACKS	 10
+#define TOP_THREADS	 20
+#define MAX_FRAMES	 12 /* per stack */
+#define FRAME_INDENT	 "       "
 #define ELLIPSIS	 "..."
 #define PERCENT		 100.0
 
@@ -107,7 +117,7 @@ static const char *time_cell(uint64_t count, uint64_t ns, char *buf, size_t size
 }
 
 /* What was traced, e.g. "pids 12, 34" or "command 'make -j8' (pid 99)", into a new string. */
-static char *describe_target(const struct report_target *t)
+static char *describe_target(const struct report_target *t, bool probes)
 {
 	char *s = NULL;
 	size_t len = 0, i, shown;
@@ -135,28 +145,39 @@ static char *describe_target(const struct report_target *t)
 		break;
 	case TARGET_SYSTEM:
 	default:
-		fputs("all processes running the probed binaries", m);
+		fputs(probes ? "all processes running the probed binaries" : "all processes", m);
 		break;
 	}
 	return memstream_finish(m, &s);
 }
 
-static int print_header(const struct report *r, FILE *out)
+/* The header: what was traced, for how long, and how much thread time each collector saw. */
+static int print_header(const struct report *r, size_t n_procs, FILE *out)
 {
 	char dur[ANALYSIS_DURATION_LEN], thr[ANALYSIS_DURATION_LEN], *target, *line = NULL;
-	size_t i;
-	int n;
+	size_t i, len = 0;
+	FILE *m;
 
-	target = describe_target(&r->target);
-	if (!target)
+	target = describe_target(&r->target, r->n_functions || !r->sched_enabled);
+	m = target ? open_memstream(&line, &len) : NULL;
+	if (!m) {
+		free(target);
 		return -ENOMEM;
-	n = asprintf(
-	    &line, "Traced %s for %s: %zu function%s in %" PRIu64 " thread%s (%s of thread time)",
-	    target, analysis__format_duration(r->duration_ns, dur, sizeof(dur)), r->n_functions,
-	    r->n_functions == 1 ? "" : "s", r->traced_threads, r->traced_threads == 1 ? "" : "s",
-	    analysis__format_duration(r->traced_thread_ns, thr, sizeof(thr)));
+	}
+	fprintf(m, "Traced %s for %s", target,
+		analysis__format_duration(r->duration_ns, dur, sizeof(dur)));
 	free(target);
-	if (n < 0)
+	if (r->n_functions || !r->sched_enabled)
+		fprintf(m, ": %zu function%s in %" PRIu64 " thread%s (%s of thread time)",
+			r->n_functions, r->n_functions == 1 ? "" : "s", r->traced_threads,
+			r->traced_threads == 1 ? "" : "s",
+			analysis__format_duration(r->traced_thread_ns, thr, sizeof(thr)));
+	if (r->sched_enabled)
+		fprintf(m, "%s%zu thread%s in %zu process%s (%s of thread time)",
+			r->n_functions ? "; scheduler: " : ": ", r->n_sched,
+			r->n_sched == 1 ? "" : "s", n_procs, n_procs == 1 ? "" : "es",
+			analysis__format_duration(r->sched_thread_ns, thr, sizeof(thr)));
+	if (!memstream_finish(m, &line))
 		return -ENOMEM;
 	print_wrapped(out, "", "  ", line);
 	free(line);
@@ -226,7 +247,9 @@ static void print_functions(const struct report *r, const struct render_opts *o,
 	char t[N_TIME_COLUMNS][ANALYSIS_DURATION_LEN];
 
 	if (!r->functions || !r->n_functions) {
-		fputs("No functions were traced.\n", out);
+		/* A scheduler-only trace has its own sections: no need to say it. */
+		if (!r->sched_enabled)
+			fputs("No functions were traced.\n", out);
 		return;
 	}
 	for (i = 0; i < r->n_functions; i++) {
@@ -271,6 +294,215 @@ static void print_functions(const struct report *r, const struct render_opts *o,
 	      out);
 }
 
+/* A share of a whole as "12.3%" ("-" when the whole is 0). */
+static const char *pct_cell(uint64_t part, uint64_t whole, char *buf, size_t size)
+{
+	if (!whole)
+		return "-";
+	snprintf(buf, size, "%.1f%%", (double)part / (double)whole * PERCENT);
+	return buf;
+}
+
+/* "... N more <what> (...)" under a table that shows only the top rows. */
+static void print_more(size_t shown, size_t total, const char *what, FILE *out)
+{
+	if (total > shown)
+		fprintf(out, "... %zu more %s (--format json lists them all)\n", total - shown,
+			what);
+}
+
+/* Processes: summed thread wall time, then pid. */
+static int cmp_process_wall(const void *a, const void *b)
+{
+	const struct analysis_process *pa = a, *pb = b;
+
+	if (pa->wall_ns != pb->wall_ns)
+		return pa->wall_ns > pb->wall_ns ? -1 : 1;
+	return pa->pid < pb->pid ? -1 : pa->pid > pb->pid;
+}
+
+/*
+ * "Where time went": per process, the shares of its summed thread time.
+ * lead separates it from what came before ("" right after the header).
+ */
+static int print_processes(const struct analysis_process *procs, size_t n, const char *lead,
+			   FILE *out)
+{
+	char comm[COMM_WIDTH + 1], wall[ANALYSIS_DURATION_LEN], sh[3][16];
+	char vol[ANALYSIS_COUNT_LEN], invol[ANALYSIS_COUNT_LEN];
+	size_t *order, i, shown = n < TOP_PROCESSES ? n : TOP_PROCESSES;
+
+	fprintf(out, "%sWhere time went (shares of each process's summed thread time)\n", lead);
+	if (!n) {
+		fputs("No thread of the target was seen on a CPU.\n", out);
+		return 0;
+	}
+	order = analysis__order(procs, n, sizeof(*procs), cmp_process_wall);
+	if (!order)
+		return -ENOMEM;
+	fprintf(out, "%*s %-*s %*s %*s %*s %*s %*s %*s %*s\n", PID_WIDTH, "PID", COMM_WIDTH, "COMM",
+		PID_WIDTH, "THREADS", SCHED_TIME_WIDTH, "WALL", SHARE_WIDTH, "ON-CPU", SHARE_WIDTH,
+		"RUNQ", SHARE_WIDTH, "BLOCKED", SWITCH_WIDTH, "VOL-SW", SWITCH_WIDTH, "INVOL-SW");
+	for (i = 0; i < shown; i++) {
+		const struct analysis_process *p = &procs[order[i]];
+
+		fprintf(out, "%*d %-*s %*zu %*s %*s %*s %*s %*s %*s\n", PID_WIDTH, p->pid,
+			COMM_WIDTH, fit(str_or_dash(p->comm), COMM_WIDTH, comm, sizeof(comm)),
+			PID_WIDTH, p->threads, SCHED_TIME_WIDTH,
+			analysis__format_duration(p->wall_ns, wall, sizeof(wall)), SHARE_WIDTH,
+			pct_cell(p->oncpu_ns, p->wall_ns, sh[0], sizeof(sh[0])), SHARE_WIDTH,
+			pct_cell(p->runq_total_ns, p->wall_ns, sh[1], sizeof(sh[1])), SHARE_WIDTH,
+			pct_cell(p->blocked_ns, p->wall_ns, sh[2], sizeof(sh[2])), SWITCH_WIDTH,
+			analysis__format_count(p->voluntary_switches, vol, sizeof(vol)),
+			SWITCH_WIDTH,
+			analysis__format_count(p->involuntary_switches, invol, sizeof(invol)));
+	}
+	free(order);
+	print_more(shown, n, "processes", out);
+	return 0;
+}
+
+/* Up to MAX_FRAMES frames of st, innermost first, one per line; kernel ones marked "[k]". */
+static void print_frames(const struct report_stack *st, bool kernel, FILE *out)
+{
+	size_t i, n = st->frames ? st->n_frames : 0, shown = n < MAX_FRAMES ? n : MAX_FRAMES;
+	size_t width = LINE_WIDTH - strlen(FRAME_INDENT "[k] ");
+	char frame[LINE_WIDTH + 1];
+
+	for (i = 0; i < shown; i++)
+		fprintf(out, FRAME_INDENT "%s%s\n", kernel ? "[k] " : "    ",
+			fit(str_or_dash(st->frames[i]), width, frame, sizeof(frame)));
+	if (n > shown)
+		fprintf(out, FRAME_INDENT "    ... %zu more\n", n - shown);
+	if (st->truncated)
+		fputs(FRAME_INDENT "    ... (truncated: the outermost frames were not captured)\n",
+		      out);
+}
+
+/* A thread as "1234/1240 (writer)", or "1234" when the tid is the pid or unknown. */
+static const char *thread_name(int pid, int tid, const char *comm, char *buf, size_t size)
+{
+	char comm_s[COMM_WIDTH + 4] = "";
+
+	if (comm)
+		snprintf(comm_s, sizeof(comm_s), " (%.*s)", COMM_WIDTH, comm);
+	if (tid && tid != pid)
+		snprintf(buf, size, "%d/%d%s", pid, tid, comm_s);
+	else
+		snprintf(buf, size, "%d%s", pid, comm_s);
+	return buf;
+}
+
+/* "Top off-CPU stacks": the TOP_STACKS entries of highest impact (the report's order). */
+static void print_offcpu(const struct report *r, FILE *out)
+{
+	char total[ANALYSIS_DURATION_LEN], max[ANALYSIS_DURATION_LEN], count[ANALYSIS_COUNT_LEN];
+	char thread[64], waker[64], min_block[ANALYSIS_DURATION_LEN];
+	size_t i, n = r->offcpu ? r->n_offcpu : 0, shown = n < TOP_STACKS ? n : TOP_STACKS;
+
+	fputs("\nTop off-CPU stacks (by impact: share of all traced thread time)\n", out);
+	if (r->min_block_ns)
+		fprintf(out,
+			"Note: stacks for blocks >= %s; shorter ones count in the tables only.\n",
+			analysis__format_duration(r->min_block_ns, min_block, sizeof(min_block)));
+	if (!n) {
+		fputs("None recorded.\n", out);
+		return;
+	}
+	for (i = 0; i < shown; i++) {
+		const struct report_offcpu *o = &r->offcpu[i];
+
+		fprintf(out, "%3zu. %-9s total %s  count %s  max %s  impact %.1f%% (%s)\n", i + 1,
+			offcpu_reason__name(o->reason),
+			analysis__format_duration(o->total_ns, total, sizeof(total)),
+			analysis__format_count(o->count, count, sizeof(count)),
+			analysis__format_duration(o->max_ns, max, sizeof(max)), o->impact * PERCENT,
+			severity__name(o->severity));
+		fprintf(out, "     thread %s",
+			thread_name(o->pid, o->tid, o->comm, thread, sizeof(thread)));
+		if (o->waker_pid || o->waker_tid)
+			fprintf(out, ", woken by %s",
+				thread_name(o->waker_pid, o->waker_tid, o->waker_comm, waker,
+					    sizeof(waker)));
+		fputc('\n', out);
+		print_frames(&o->kernel_stack, true, out);
+		print_frames(&o->user_stack, false, out);
+		if (!o->kernel_stack.n_frames && !o->user_stack.n_frames)
+			fputs(FRAME_INDENT "(no stack captured)\n", out);
+		if (o->waker_kernel_stack.n_frames || o->waker_user_stack.n_frames) {
+			fputs("     waker's stack:\n", out);
+			print_frames(&o->waker_kernel_stack, true, out);
+			print_frames(&o->waker_user_stack, false, out);
+		}
+	}
+	print_more(shown, n, "off-CPU stacks", out);
+}
+
+/* Threads: off-CPU time descending, then pid and tid. */
+static int cmp_thread_offcpu(const void *a, const void *b)
+{
+	const struct report_thread_sched *ta = a, *tb = b;
+
+	if (ta->offcpu_ns != tb->offcpu_ns)
+		return ta->offcpu_ns > tb->offcpu_ns ? -1 : 1;
+	if (ta->pid != tb->pid)
+		return ta->pid < tb->pid ? -1 : 1;
+	return ta->tid < tb->tid ? -1 : ta->tid > tb->tid;
+}
+
+/*
+ * "Threads": the TOP_THREADS threads with the most off-CPU time. RUNQ-P99 is
+ * "-" when the run-queue histogram is empty (a real wait is never 0 ns).
+ */
+static int print_threads(const struct report *r, FILE *out)
+{
+	char comm[COMM_WIDTH + 1], t[5][ANALYSIS_DURATION_LEN];
+	char vol[ANALYSIS_COUNT_LEN], invol[ANALYSIS_COUNT_LEN];
+	size_t *order, i, n = r->sched ? r->n_sched : 0, shown = n < TOP_THREADS ? n : TOP_THREADS;
+
+	if (!n)
+		return 0;
+	order = analysis__order(r->sched, n, sizeof(*r->sched), cmp_thread_offcpu);
+	if (!order)
+		return -ENOMEM;
+	fprintf(out, "\nThreads (by off-CPU time)\n");
+	fprintf(out, "%*s %*s %-*s %*s %*s %*s %*s %*s %*s %*s\n", PID_WIDTH, "PID", PID_WIDTH,
+		"TID", COMM_WIDTH, "COMM", SCHED_TIME_WIDTH, "ON-CPU", SCHED_TIME_WIDTH, "OFF-CPU",
+		SCHED_TIME_WIDTH, "BLOCKED", SCHED_TIME_WIDTH, "RUNQ", SCHED_TIME_WIDTH + 1,
+		"RUNQ-P99", SWITCH_WIDTH, "VOL-SW", SWITCH_WIDTH, "INVOL-SW");
+	for (i = 0; i < shown; i++) {
+		const struct report_thread_sched *th = &r->sched[order[i]];
+
+		fprintf(
+		    out, "%*d %*d %-*s %*s %*s %*s %*s %*s %*s %*s\n", PID_WIDTH, th->pid,
+		    PID_WIDTH, th->tid, COMM_WIDTH,
+		    fit(str_or_dash(th->comm), COMM_WIDTH, comm, sizeof(comm)), SCHED_TIME_WIDTH,
+		    analysis__format_duration(th->oncpu_ns, t[0], sizeof(t[0])), SCHED_TIME_WIDTH,
+		    analysis__format_duration(th->offcpu_ns, t[1], sizeof(t[1])), SCHED_TIME_WIDTH,
+		    analysis__format_duration(th->blocked_ns, t[2], sizeof(t[2])), SCHED_TIME_WIDTH,
+		    analysis__format_duration(th->runq_total_ns, t[3], sizeof(t[3])),
+		    SCHED_TIME_WIDTH + 1,
+		    time_cell(th->runq_p99_ns, th->runq_p99_ns, t[4], sizeof(t[4])), SWITCH_WIDTH,
+		    analysis__format_count(th->voluntary_switches, vol, sizeof(vol)), SWITCH_WIDTH,
+		    analysis__format_count(th->involuntary_switches, invol, sizeof(invol)));
+	}
+	free(order);
+	print_more(shown, n, "threads", out);
+	return 0;
+}
+
+/* The scheduler sections: where time went, top off-CPU stacks, threads. */
+static int print_sched(const struct report *r, const struct analysis_process *procs, size_t n_procs,
+		       FILE *out)
+{
+	int err = print_processes(procs, n_procs, r->n_functions ? "\n" : "", out);
+
+	if (err)
+		return err;
+	print_offcpu(r, out);
+	return print_threads(r, out);
+}
+
 /* One evidence item for people: times in units, impact in percent, counts with separators. */
 static void print_evidence_value(const struct report_evidence *e, FILE *out)
 {
@@ -296,10 +528,18 @@ static int print_bottlenecks(const struct report *r, FILE *out)
 {
 	size_t i, j;
 
-	if (!r->bottlenecks || !r->n_bottlenecks) {
+	if ((!r->bottlenecks || !r->n_bottlenecks) && !r->sched_enabled) {
 		fprintf(out,
 			"\nBottlenecks: none (no function above %.0f%% of traced thread time)\n",
 			ANALYSIS_BOTTLENECK_MIN_IMPACT * PERCENT);
+		return 0;
+	}
+	if (!r->bottlenecks || !r->n_bottlenecks) {
+		fprintf(out,
+			"\nBottlenecks: none (no function or off-CPU stack above %.0f%% of thread "
+			"time, no process waiting for a CPU above %.0f%% of its time)\n",
+			ANALYSIS_BOTTLENECK_MIN_IMPACT * PERCENT,
+			ANALYSIS_RUNQ_MIN_SHARE * PERCENT);
 		return 0;
 	}
 	fputs("\nBottlenecks\n", out);
@@ -377,14 +617,29 @@ static int print_overhead(const struct report_overhead *oh, FILE *out)
 
 int render__text(const struct report *r, const struct render_opts *o, FILE *out)
 {
+	struct analysis_process *procs = NULL;
+	size_t n_procs = 0;
 	int err;
 
-	err = print_header(r, out);
+	if (r->sched_enabled) {
+		err = analysis__processes(r, &procs, &n_procs);
+		if (err)
+			return err;
+	}
+	err = print_header(r, n_procs, out);
 	if (err)
-		return err;
+		goto cleanup;
 	print_functions(r, o, out);
+	if (r->sched_enabled) {
+		err = print_sched(r, procs, n_procs, out);
+		if (err)
+			goto cleanup;
+	}
 	err = print_bottlenecks(r, out);
 	if (err)
-		return err;
-	return print_overhead(&r->overhead, out);
+		goto cleanup;
+	err = print_overhead(&r->overhead, out);
+cleanup:
+	free(procs);
+	return err;
 }

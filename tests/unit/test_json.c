@@ -131,9 +131,9 @@ static void test_top_level(void **state)
 
 	(void)state;
 	EXPECT_KEYS(root, "schema", "snag_version", "hostname", "kernel", "start_time",
-		    "duration_ns", "target", "traced_threads", "traced_thread_ns", "intervals",
-		    "functions", "offcpu", "sched", "block_io", "net_io", "syscall_io",
-		    "bottlenecks", "overhead");
+		    "duration_ns", "target", "traced_threads", "traced_thread_ns",
+		    "sched_thread_ns", "min_block_ns", "intervals", "functions", "offcpu", "sched",
+		    "block_io", "net_io", "syscall_io", "bottlenecks", "overhead");
 	expect_str(root, "schema", "snag-report/1");
 	expect_str(root, "snag_version", SNAG_VERSION);
 	expect_str(root, "hostname", r->hostname);
@@ -142,6 +142,9 @@ static void test_top_level(void **state)
 	expect_int(root, "duration_ns", FIXTURE_DURATION_NS);
 	expect_int(root, "traced_threads", 2);
 	expect_int(root, "traced_thread_ns", FIXTURE_THREAD_NS);
+	/* The scheduler collector was off. */
+	expect_int(root, "sched_thread_ns", 0);
+	expect_int(root, "min_block_ns", 0);
 	t = get(root, "target");
 	EXPECT_KEYS(t, "mode", "pids", "command", "specs");
 	expect_str(t, "mode", "pids");
@@ -149,7 +152,7 @@ static void test_top_level(void **state)
 	assert_true(json_is_null(get(t, "command")));
 	assert_string_equal(json_string_value(json_array_get(expect_array(t, "specs", 2), 1)),
 			    "app:fast_*");
-	/* Sections without collectors yet are present and empty. */
+	/* Sections whose collectors were off, or do not exist yet, are present and empty. */
 	expect_array(root, "offcpu", 0);
 	expect_array(root, "sched", 0);
 	expect_array(root, "block_io", 0);
@@ -309,6 +312,226 @@ static void test_nulls_and_odd_input(void **state)
 	report__free(r);
 }
 
+static struct report *finished_sched_model(void)
+{
+	struct report *r = fixture_sched_model();
+
+	assert_non_null(r);
+	report__finish(r);
+	return r;
+}
+
+/* An array of strings equal to want (NULL-terminated). */
+static void expect_strings(const json_t *obj, const char *key, const char *const *want)
+{
+	size_t i, n = fixture_n_frames(want);
+	json_t *arr = expect_array(obj, key, n);
+
+	for (i = 0; i < n; i++) {
+		json_t *v = json_array_get(arr, i);
+
+		if (!json_is_string(v))
+			fail_msg("%s[%zu] is not a string", key, i);
+		assert_string_equal(json_string_value(v), want[i]);
+	}
+}
+
+/* A histogram array against the sched layout's non-empty buckets of hist. */
+static void expect_sched_histogram(const json_t *obj, const char *key, const uint64_t *hist)
+{
+	json_t *arr = get(obj, key), *b;
+	size_t n = 0;
+	__u32 i;
+
+	assert_true(json_is_array(arr));
+	for (i = 0; i < SNAG_SCHED_HIST_BUCKETS; i++) {
+		if (!hist[i])
+			continue;
+		b = json_array_get(arr, n++);
+		assert_non_null(b);
+		EXPECT_KEYS(b, "le_ns", "count");
+		expect_int(b, "le_ns", snag_sched_hist_upper(i));
+		expect_int(b, "count", hist[i]);
+	}
+	assert_int_equal(json_array_size(arr), n);
+}
+
+static void test_sched(void **state)
+{
+	struct report *r = finished_sched_model();
+	json_t *root = render_and_parse(r), *rows, *t;
+	const struct report_thread_sched *busy = &r->sched[3];
+
+	(void)state;
+	expect_int(root, "sched_thread_ns", FIXTURE_SCHED_NS);
+	expect_int(root, "min_block_ns", FIXTURE_MIN_BLOCK_NS);
+	/* One row per thread, by (pid, tid). */
+	rows = expect_array(root, "sched", 4);
+	t = json_array_get(rows, 0);
+	EXPECT_KEYS(t, "pid", "tid", "comm", "voluntary_switches", "involuntary_switches",
+		    "wall_ns", "oncpu_ns", "offcpu_ns", "blocked_ns", "preempted_ns",
+		    "runq_total_ns", "runq_p50_ns", "runq_p99_ns", "runq_histogram",
+		    "offcpu_histogram");
+	expect_int(t, "pid", 1234);
+	expect_int(t, "tid", 1234);
+	expect_str(t, "comm", "app");
+	expect_int(t, "voluntary_switches", 100);
+	expect_int(t, "involuntary_switches", 5);
+	expect_int(t, "wall_ns", 1000 * FIXTURE_MS);
+	expect_int(t, "oncpu_ns", 200 * FIXTURE_MS);
+	expect_int(t, "offcpu_ns", 800 * FIXTURE_MS);
+	expect_int(t, "blocked_ns", 780 * FIXTURE_MS);
+	expect_int(t, "preempted_ns", 0);
+	expect_int(t, "runq_total_ns", 20 * FIXTURE_MS);
+	expect_int(t, "runq_p50_ns", 0);
+	expect_int(t, "runq_p99_ns", 0);
+	expect_array(t, "runq_histogram", 0);
+	expect_array(t, "offcpu_histogram", 0);
+	expect_str(json_array_get(rows, 2), "comm", "writer");
+	t = json_array_get(rows, 3);
+	expect_int(t, "pid", 2000);
+	expect_str(t, "comm", "busy");
+	expect_int(t, "involuntary_switches", 4000);
+	expect_int(t, "preempted_ns", 400 * FIXTURE_MS);
+	expect_int(t, "runq_total_ns", 400 * FIXTURE_MS);
+	expect_int(t, "runq_p50_ns", busy->runq_p50_ns);
+	expect_int(t, "runq_p99_ns", busy->runq_p99_ns);
+	assert_true(busy->runq_p99_ns > 0);
+	expect_array(t, "runq_histogram", 2);
+	expect_sched_histogram(t, "runq_histogram", busy->runq_hist);
+	json_decref(root);
+	report__free(r);
+}
+
+static void test_sched_offcpu_histogram(void **state)
+{
+	struct report *r = report__new();
+	struct report_thread_sched *t;
+	json_t *root, *h;
+
+	(void)state;
+	assert_non_null(r);
+	t = fixture_sched(r, 1, 1, "x", 10, 5, 5, 0, 1, 0);
+	assert_non_null(t);
+	t->offcpu_hist[snag_sched_hist_bucket(5)] = 1;
+	t->offcpu_hist[SNAG_SCHED_HIST_BUCKETS - 1] = 2;
+	report__finish(r);
+	root = render_and_parse(r);
+	h = expect_array(json_array_get(get(root, "sched"), 0), "offcpu_histogram", 2);
+	expect_int(json_array_get(h, 0), "le_ns", 5);
+	expect_int(json_array_get(h, 1), "le_ns",
+		   snag_sched_hist_upper(SNAG_SCHED_HIST_BUCKETS - 1));
+	expect_int(json_array_get(h, 1), "count", 2);
+	json_decref(root);
+	report__free(r);
+}
+
+static void test_offcpu(void **state)
+{
+	struct report *r = finished_sched_model();
+	json_t *root, *arr, *o, *w;
+
+	(void)state;
+	r->offcpu[3].user_stack.truncated = true;
+	root = render_and_parse(r);
+	/* Sorted by impact. */
+	arr = expect_array(root, "offcpu", 4);
+	o = json_array_get(arr, 0);
+	EXPECT_KEYS(o, "pid", "tid", "comm", "reason", "count", "total_ns", "max_ns",
+		    "kernel_stack", "user_stack", "stack_truncated", "waker", "impact", "severity");
+	expect_int(o, "pid", 1234);
+	expect_int(o, "tid", 1235);
+	expect_str(o, "comm", "worker");
+	expect_str(o, "reason", "blocked");
+	expect_int(o, "count", 1000);
+	expect_int(o, "total_ns", 640 * FIXTURE_MS);
+	expect_int(o, "max_ns", 5 * FIXTURE_MS);
+	expect_strings(o, "kernel_stack", fixture_futex_kernel);
+	expect_strings(o, "user_stack", fixture_futex_user);
+	assert_true(json_is_false(get(o, "stack_truncated")));
+	expect_real(o, "impact", 0.16);
+	expect_str(o, "severity", "medium");
+	w = get(o, "waker");
+	EXPECT_KEYS(w, "pid", "tid", "comm", "kernel_stack", "user_stack");
+	expect_int(w, "pid", 1234);
+	expect_int(w, "tid", 1240);
+	expect_str(w, "comm", "writer");
+	expect_strings(w, "kernel_stack", fixture_wake_kernel);
+	expect_strings(w, "user_stack", fixture_wake_user);
+	/* Preempted, no waker. */
+	o = json_array_get(arr, 2);
+	expect_str(o, "reason", "preempted");
+	expect_int(o, "tid", 2000);
+	expect_real(o, "impact", 0.075);
+	expect_str(o, "severity", "low");
+	assert_true(json_is_null(get(o, "waker")));
+	/* Either stack cut short marks the entry. */
+	o = json_array_get(arr, 3);
+	expect_str(o, "comm", "writer");
+	assert_true(json_is_true(get(o, "stack_truncated")));
+	json_decref(root);
+	report__free(r);
+}
+
+static void test_sched_bottlenecks(void **state)
+{
+	struct report *r = finished_sched_model();
+	json_t *root = render_and_parse(r), *b, *ev;
+
+	(void)state;
+	b = json_array_get(expect_array(root, "bottlenecks", 4), 0);
+	expect_str(b, "kind", "runqueue");
+	expect_int(b, "pid", 2000);
+	expect_str(b, "target", "busy (pid 2000)");
+	expect_str(b, "description", r->bottlenecks[0].description);
+	ev = get(b, "evidence");
+	EXPECT_KEYS(ev, "threads", "wall_ns", "runq_total_ns", "involuntary_switches", "impact");
+	expect_int(ev, "runq_total_ns", 400 * FIXTURE_MS);
+	expect_int(ev, "involuntary_switches", 4000);
+	expect_real(ev, "impact", 0.4);
+	b = json_array_get(get(root, "bottlenecks"), 1);
+	expect_str(b, "kind", "offcpu");
+	expect_int(b, "pid", 1234);
+	ev = get(b, "evidence");
+	EXPECT_KEYS(ev, "count", "total_ns", "max_ns", "avg_ns", "impact");
+	expect_int(ev, "avg_ns", 640000);
+	expect_array(b, "recommendations", 1);
+	json_decref(root);
+	report__free(r);
+}
+
+static void test_sched_odd_input(void **state)
+{
+	static const char *const bad[] = {"ok", "bad\xff", NULL};
+	struct report *r = report__new();
+	json_t *root, *o, *w;
+	size_t i;
+
+	(void)state;
+	assert_non_null(r);
+	assert_non_null(fixture_sched(r, 1, 2, NULL, 0, 0, 0, 0, 0, 0));
+	i = fixture_offcpu(r, 1, 2, NULL, OFFCPU_BLOCKED, 1, 1, 1, bad, NULL);
+	assert_int_equal(i, 0);
+	/* A waker known by pid only, with no comm or stacks. */
+	assert_int_equal(fixture_waker(r, i, 77, 0, NULL, NULL, NULL), 0);
+	report__finish(r);
+	root = render_and_parse(r);
+	assert_true(json_is_null(get(json_array_get(get(root, "sched"), 0), "comm")));
+	o = json_array_get(expect_array(root, "offcpu", 1), 0);
+	assert_true(json_is_null(get(o, "comm")));
+	assert_string_equal(json_string_value(json_array_get(get(o, "kernel_stack"), 1)), "bad?");
+	expect_array(o, "user_stack", 0);
+	/* Impact 0 when nothing is known about thread time. */
+	expect_real(o, "impact", 0);
+	w = get(o, "waker");
+	expect_int(w, "pid", 77);
+	expect_int(w, "tid", 0);
+	assert_true(json_is_null(get(w, "comm")));
+	expect_array(w, "kernel_stack", 0);
+	json_decref(root);
+	report__free(r);
+}
+
 static void test_write_failure(void **state)
 {
 	struct report *r = finished_model();
@@ -321,6 +544,10 @@ static void test_write_failure(void **state)
 	}
 	assert_true(report__render(r, FORMAT_JSON, NULL, full) < 0);
 	assert_true(report__render(r, FORMAT_TEXT, NULL, full) < 0);
+	report__free(r);
+	/* Folded output of a model with off-CPU stacks fails the same way. */
+	r = finished_sched_model();
+	assert_true(report__render(r, FORMAT_FOLDED, NULL, full) < 0);
 	fclose(full);
 	assert_int_equal(report__render(r, (enum report_format)42, NULL, stdout), -EINVAL);
 	assert_int_equal(report__render(NULL, FORMAT_JSON, NULL, stdout), -EINVAL);
@@ -335,6 +562,11 @@ int main(void)
 	    cmocka_unit_test(test_intervals),
 	    cmocka_unit_test(test_bottlenecks_and_overhead),
 	    cmocka_unit_test(test_nulls_and_odd_input),
+	    cmocka_unit_test(test_sched),
+	    cmocka_unit_test(test_sched_offcpu_histogram),
+	    cmocka_unit_test(test_offcpu),
+	    cmocka_unit_test(test_sched_bottlenecks),
+	    cmocka_unit_test(test_sched_odd_input),
 	    cmocka_unit_test(test_write_failure),
 	};
 
