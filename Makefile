@@ -45,6 +45,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 INTEG_SRCS := $(wildcard tests/integration/test_*.c)
 INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(INTEG_SRCS))
 TEST_COMMON := $(BUILD)/tests/obj/testutil.o
+INTEG_COMMON := $(BUILD)/tests/obj/integration/itest.o
 TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/tests/targets/%,$(TARGET_SRCS))
 # Test ELFs for the symbol reader: PIE and non-PIE executables, shared library, stripped copy.
@@ -53,7 +54,7 @@ ELF_FIXTURES := $(BUILD)/tests/elf/fixture-pie $(BUILD)/tests/elf/libfixture.so 
 	$(BUILD)/tests/elf/fixture-nopie
 
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS) $(SKELS) $(TEST_COMMON)
+.SECONDARY: $(BPF_OBJS) $(SKELS) $(TEST_COMMON) $(INTEG_COMMON)
 .PHONY: all deps run test test-unit test-integration test-asan bench format format-check clean
 
 all: $(SNAG)
@@ -90,17 +91,17 @@ $(SNAG): $(BUILD)/obj/main.o $(LIBSNAG)
 $(BUILD)/tests/obj/%.o: tests/%.c | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests -Itests/integration -c $< -o $@
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBSNAG) $(TEST_COMMON) | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(TEST_COMMON) $(LIBSNAG) $(LDLIBS) -lcmocka -ldl -o $@
 
-$(BUILD)/tests/integration/%: tests/integration/%.c $(LIBSNAG) $(TEST_COMMON) | $(SKELS)
+$(BUILD)/tests/integration/%: tests/integration/%.c $(LIBSNAG) $(TEST_COMMON) $(INTEG_COMMON) | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(TEST_COMMON) $(LIBSNAG) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests -Itests/integration $(LDFLAGS) $< $(TEST_COMMON) $(INTEG_COMMON) $(LIBSNAG) $(LDLIBS) -lcmocka -o $@
 
 # Targets are what the tests trace: frame pointers on, no inlining or cloning of probed functions.
 $(BUILD)/tests/targets/%: tests/targets/%.c
@@ -153,4 +154,4 @@ format-check:
 clean:
 	rm -rf build
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/bpf/*.d $(BUILD)/tests/obj/*.d $(BUILD)/tests/*/*.d)
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/bpf/*.d $(BUILD)/tests/obj/*.d $(BUILD)/tests/obj/*/*.d $(BUILD)/tests/*/*.d)

@@ -44,4 +44,106 @@ struct snag_counters {
 	__u64 exited_thread_ns; /* their alive time within the trace */
 };
 
+/* ---- Scheduler collector (sched.bpf.c) ---- */
+
+/* Frames kept per captured stack; deeper stacks are marked truncated. */
+#define SNAG_STACK_DEPTH 64
+
+/* What a thread is doing, as of its last event. */
+enum snag_thread_state {
+	SNAG_TS_UNKNOWN = 0,
+	SNAG_TS_ON = 1,	       /* on a CPU since last_ts */
+	SNAG_TS_BLOCKED = 2,   /* left the CPU voluntarily at last_ts */
+	SNAG_TS_PREEMPTED = 3, /* descheduled while runnable at last_ts */
+	SNAG_TS_EXITED = 4,
+};
+
+/* Per-thread account, the value of the threads map (key: tid). */
+struct snag_thread {
+	__u64 start_ns;	 /* entered the trace window (thread start or trace start) */
+	__u64 exit_ns;	 /* 0 while alive */
+	__u64 last_ts;	 /* last switch-in (state ON) or switch-out */
+	__u64 wakeup_ts; /* woken since the last switch-out at this time, else 0 */
+	__u32 tgid;
+	__u32 state; /* enum snag_thread_state */
+	__u64 voluntary;
+	__u64 involuntary;
+	__u64 oncpu_ns;
+	__u64 offcpu_ns;    /* switch-out to switch-in */
+	__u64 blocked_ns;   /* switch-out to wakeup, voluntary switches */
+	__u64 preempted_ns; /* switch-out to switch-in, involuntary switches */
+	__u64 runq_ns;	    /* runnable to switch-in: wakeup or preemption */
+	__u32 waker_tgid;   /* of the last wakeup */
+	__u32 waker_tid;
+	char comm[16];
+	char waker_comm[16];
+	__u64 runq_hist[SNAG_SCHED_HIST_BUCKETS];
+	__u64 offcpu_hist[SNAG_SCHED_HIST_BUCKETS];
+};
+
+enum snag_offcpu_reason {
+	SNAG_OFFCPU_BLOCKED = 0,
+	SNAG_OFFCPU_PREEMPTED = 1,
+};
+
+/* Off-CPU aggregation key: one thread, one reason, one waker, one set of stacks. */
+struct snag_offcpu_key {
+	__u32 tgid;
+	__u32 tid;
+	__u32 reason;	  /* enum snag_offcpu_reason */
+	__u32 gen;	  /* exec generation of tgid when the user stack was taken */
+	__u32 waker_tgid; /* 0 when unknown or preempted */
+	__u32 waker_tid;
+	__u64 kstack_hash;
+	__u64 ustack_hash;
+	__u64 waker_hash; /* of the waker's kernel and user stacks */
+};
+
+/* Stack lengths are in bytes as bpf_get_task_stack() returns them; <= 0 means none. */
+struct snag_offcpu_val {
+	__u64 count;
+	__u64 total_ns;
+	__u64 max_ns;
+	char comm[16];
+	char waker_comm[16];
+	__s32 klen;
+	__s32 ulen;
+	__s32 wklen;
+	__s32 wulen;
+	__u64 kstack[SNAG_STACK_DEPTH];
+	__u64 ustack[SNAG_STACK_DEPTH];
+	__u64 wkstack[SNAG_STACK_DEPTH];
+	__u64 wustack[SNAG_STACK_DEPTH];
+};
+
+enum snag_sched_drop {
+	SNAG_SDROP_THREADS_FULL = 0, /* threads map full: a thread went unaccounted */
+	SNAG_SDROP_OFFCPU_FULL,	     /* offcpu map full: a long block's stacks were lost */
+	SNAG_SDROP_PENDING_FULL,     /* no room to hold a long block until its user stack */
+	SNAG_SDROP_STACK_BUSY,	     /* a long block while the last one's user stack was pending */
+	SNAG_SDROP_NO_USER_STACK, /* user stack could not be scheduled (kernel without task work) */
+	SNAG_SDROP_EVENTS_LOST,	  /* ring buffer full: a process's maps may not be snapshotted */
+	SNAG_SDROP__COUNT,
+};
+
+struct snag_sched_counters {
+	__u64 drops[SNAG_SDROP__COUNT];
+	__u64 switches; /* traced context switches (either side traced) */
+	__u64 long_blocks;
+};
+
+enum snag_event_type {
+	SNAG_EV_NEW_PROCESS = 1, /* first sight of a tgid: snapshot its mappings */
+	SNAG_EV_EXEC = 2,	 /* tgid exec'd: new generation, new mappings */
+	SNAG_EV_STACK =
+	    3, /* a new user stack of tgid: its libraries may be newer than the snapshot */
+};
+
+struct snag_event {
+	__u32 type;
+	__u32 tgid;
+	__u32 gen;
+	__u32 pad;
+};
+
 #endif /* SNAG_ABI_H */

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "bpfutil.h"
 #include "errors.h"
 #include "funclat.h"
 #include "funclat.skel.h"
@@ -41,32 +42,6 @@ static const char *const drop_names[SNAG_DROP__COUNT] = {
 const char *funclat__drop_name(enum snag_drop d)
 {
 	return d < SNAG_DROP__COUNT ? drop_names[d] : "unknown";
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-/*
- * tp_btf needs the tracepoint's btf_trace_* typedef in the kernel BTF; kernels
- * that lack it still have the raw tracepoint.
- */
-static bool btf_has_tracepoint(const char *btf_path, const char *tp)
-{
-	struct btf *btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
-	char name[128];
-	bool found;
-
-	if (!btf)
-		return false;
-	snprintf(name, sizeof(name), "btf_trace_%s", tp);
-	found = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
-	btf__free(btf);
-	return found;
 }
 
 struct funclat *funclat__new(const struct funclat_opts *o)
@@ -116,7 +91,7 @@ struct funclat *funclat__new(const struct funclat_opts *o)
 		    fl->skel->progs.handle_uretprobe,
 		    (enum bpf_attach_type)SNAG_BPF_TRACE_UPROBE_MULTI);
 	}
-	tp_btf = btf_has_tracepoint(o->btf_path, "sched_process_exit");
+	tp_btf = bpfutil__btf_has_tracepoint(o->btf_path, "sched_process_exit");
 	bpf_program__set_autoload(fl->skel->progs.handle_sched_process_exit, tp_btf);
 	bpf_program__set_autoload(fl->skel->progs.handle_sched_process_exit_raw, !tp_btf);
 	return fl;
@@ -241,7 +216,7 @@ int funclat__attach(struct funclat *fl, const struct probe_set *ps)
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	fl->start_ns = monotonic_ns();
+	fl->start_ns = bpfutil__monotonic_ns();
 	fl->skel->bss->trace_start_ns = fl->start_ns;
 	fl->exit_link = bpf_program__attach(exit_prog);
 	if (!fl->exit_link) {
@@ -343,26 +318,9 @@ int funclat__thread_time(struct funclat *fl, uint64_t now_ns, uint64_t *threads,
 	return 0;
 }
 
-int funclat__prog_stats(struct funclat *fl, struct funclat_prog_stats *out, size_t max)
+int funclat__add_prog_stats(struct funclat *fl, struct report *r)
 {
-	struct bpf_program *prog;
-	size_t n = 0;
-
-	bpf_object__for_each_program (prog, fl->skel->obj) {
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-
-		if (n >= max || bpf_program__fd(prog) < 0)
-			continue;
-		memset(&info, 0, sizeof(info));
-		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
-			return -errno;
-		out[n].name = bpf_program__name(prog);
-		out[n].runs = info.run_cnt;
-		out[n].run_time_ns = info.run_time_ns;
-		n++;
-	}
-	return (int)n;
+	return bpfutil__add_prog_stats(fl->skel->obj, r);
 }
 
 void funclat__free(struct funclat *fl)

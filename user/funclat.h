@@ -63,15 +63,10 @@ int funclat__read_counters(struct funclat *fl, struct snag_counters *out);
 int funclat__thread_time(struct funclat *fl, uint64_t now_ns, uint64_t *threads,
 			 uint64_t *thread_ns);
 
-/* BPF run statistics of each loaded program (needs BPF stats enabled). */
-struct funclat_prog_stats {
-	const char *name;
-	uint64_t runs;
-	uint64_t run_time_ns;
-};
+struct report;
 
-/* Fill up to max entries; returns the number filled or -errno. */
-int funclat__prog_stats(struct funclat *fl, struct funclat_prog_stats *out, size_t max);
+/* Append each loaded program's run statistics to the report. Returns 0 or -errno. */
+int funclat__add_prog_stats(struct funclat *fl, struct report *r);
 
 /* Detach everything and free. NULL is a no-op. */
 void funclat__free(struct funclat *fl);

@@ -14,6 +14,9 @@ enum {
 	OPT_HISTOGRAM,
 	OPT_MAX_FUNCS,
 	OPT_BTF,
+	OPT_OFFCPU,
+	OPT_MIN_BLOCK,
+	OPT_KERNEL_THREADS,
 };
 
 static const struct option long_opts[] = {
@@ -27,54 +30,70 @@ static const struct option long_opts[] = {
     {"histogram", no_argument, NULL, OPT_HISTOGRAM},
     {"max-funcs", required_argument, NULL, OPT_MAX_FUNCS},
     {"btf", required_argument, NULL, OPT_BTF},
+    {"offcpu", no_argument, NULL, OPT_OFFCPU},
+    {"min-block", required_argument, NULL, OPT_MIN_BLOCK},
+    {"kernel-threads", no_argument, NULL, OPT_KERNEL_THREADS},
     {"help", no_argument, NULL, 'h'},
     {},
 };
 
 void record_opts__usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "usage: snag [record] [-p PID[,PID..]] [-c 'CMD ARGS'] [-u SPEC].. [-d SECONDS]\n"
-	    "                     [-i SECONDS] [-o FILE] [--format text|json] [--histogram]\n"
-	    "\n"
-	    "Measure the latency of functions in live processes with uprobes, without\n"
-	    "restarting them, and rank them by their share of the traced threads' time.\n"
-	    "\n"
-	    "What to trace:\n"
+	static const char *const text[] = {
+	    "usage: snag [record] [-p PID[,PID..]] [-c 'CMD ARGS'] [-u SPEC].. [-d SECONDS]",
+	    "                     [-i SECONDS] [-o FILE] [--format text|json|folded]",
+	    "",
+	    "Trace live processes without restarting them: time functions with uprobes (-u),",
+	    "and see where threads wait when they are off the CPU: blocked (with kernel and",
+	    "user stacks and who woke them) or waiting for a CPU. Findings are ranked by",
+	    "their share of the traced threads' time.",
+	    "",
+	    "What to trace (nothing: every process on the system, off-CPU analysis):",
 	    "  -p, --pid PID[,PID..]   running processes (repeatable); they keep running after "
-	    "snag\n"
-	    "  -c, --command 'CMD ARGS'\n"
-	    "                          start CMD and trace it from its first instruction;\n"
-	    "                          snag stops when it exits (at -d, it leaves it running)\n"
-	    "  -u, --uprobe SPEC       functions to time (repeatable). SPEC is one of:\n"
-	    "                            FUNC_GLOB           in the main binary of -p/-c\n"
+	    "snag",
+	    "  -c, --command 'CMD ARGS'",
+	    "                          start CMD and trace it from its first instruction;",
+	    "                          snag stops when it exits (at -d, it leaves it running)",
+	    "  -u, --uprobe SPEC       functions to time (repeatable). SPEC is one of:",
+	    "                            FUNC_GLOB           in the main binary of -p/-c",
 	    "                            LIB:FUNC_GLOB       in a library: libc, libssl.so.3, a "
-	    "path\n"
-	    "                            /path/bin:FUNC_GLOB in every process running that file\n"
-	    "                          Each matching function gets its own row.\n"
-	    "\n"
-	    "How long and what to write:\n"
-	    "  -d, --duration SECONDS  stop after this long (default: Ctrl-C, or when the\n"
-	    "                          traced processes exit)\n"
+	    "path",
+	    "                            /path/bin:FUNC_GLOB in every process running that file",
+	    "                          Each matching function gets its own row.",
+	    "",
+	    "Off-CPU analysis (the default when no -u is given):",
+	    "      --offcpu            add it to -u function timing",
+	    "      --min-block DUR     blocks at least this long get stacks (default 100us);",
+	    "                          shorter ones still count in each thread's totals",
+	    "      --kernel-threads    include kernel threads (system-wide tracing)",
+	    "",
+	    "How long and what to write:",
+	    "  -d, --duration SECONDS  stop after this long (default: Ctrl-C, or when the",
+	    "                          traced processes exit)",
 	    "  -i, --interval SECONDS  length of each interval in the report's time series "
-	    "(default 1)\n"
-	    "  -o, --output FILE       write the report to FILE (written whole, or not at all)\n"
-	    "      --format FMT        text (default) or json (schema snag-report/1)\n"
-	    "      --histogram         text: print each function's latency distribution\n"
-	    "      --max-funcs N       refuse specs matching more than N functions (default %d)\n"
-	    "      --btf FILE          kernel BTF to use when /sys/kernel/btf/vmlinux is missing\n"
-	    "  -h, --help              this help\n"
-	    "\n"
-	    "Examples:\n"
-	    "  snag -p 1234 -u 'handle_*' -d 10              functions of a running service\n"
-	    "  snag -c './server --port 8080' -u 'libc:malloc' -u 'parse_*'\n"
-	    "  snag -u '/usr/bin/python3.11:PyEval_*' -d 5   every python3.11 process\n"
-	    "  snag list -p 1234 'handle_*'                  what a glob would match\n"
-	    "\n"
-	    "Ctrl-C, SIGTERM and the end of -d all write the complete report. Needs root\n"
-	    "(or CAP_BPF and CAP_PERFMON).\n",
-	    DEFAULT_MAX_FUNCS);
+	    "(default 1)",
+	    "  -o, --output FILE       write the report to FILE (written whole, or not at all)",
+	    "      --format FMT        text (default), json (schema snag-report/1), or folded",
+	    "                          (off-CPU stacks for flamegraph.pl, inferno, speedscope)",
+	    "      --histogram         text: print each function's latency distribution",
+	    "      --max-funcs N       refuse specs matching more than N functions (default 1000)",
+	    "      --btf FILE          kernel BTF to use when /sys/kernel/btf/vmlinux is missing",
+	    "  -h, --help              this help",
+	    "",
+	    "Examples:",
+	    "  snag -d 10                                    where the whole system waits",
+	    "  snag -p 1234 -d 10 --format folded -o out.folded   off-CPU flame graph input",
+	    "  snag -p 1234 -u 'handle_*' -d 10              functions of a running service",
+	    "  snag -c './server --port 8080' -u 'libc:malloc' -u 'parse_*' --offcpu",
+	    "  snag -u '/usr/bin/python3.11:PyEval_*' -d 5   every python3.11 process",
+	    "  snag list -p 1234 'handle_*'                  what a glob would match",
+	    "",
+	    "Ctrl-C, SIGTERM and the end of -d all write the complete report. Needs root",
+	    "(or CAP_BPF and CAP_PERFMON).",
+	};
+
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+		fprintf(f, "%s\n", text[i]);
 }
 
 int parse_seconds(const char *s, uint64_t *ns)
@@ -88,6 +107,10 @@ int parse_seconds(const char *s, uint64_t *ns)
 		return -EINVAL;
 	if (!strcmp(end, "ms"))
 		scale = 1e6;
+	else if (!strcmp(end, "us"))
+		scale = 1e3;
+	else if (!strcmp(end, "ns"))
+		scale = 1;
 	else if (*end && strcmp(end, "s"))
 		return -EINVAL;
 	if (!(v > 0) || !isfinite(v) || v * scale > 1e18 || v * scale < 1)
@@ -170,6 +193,7 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->interval_ns = DEFAULT_INTERVAL_NS;
 	o->max_funcs = DEFAULT_MAX_FUNCS;
+	o->min_block_ns = DEFAULT_MIN_BLOCK_NS;
 	o->format = FORMAT_TEXT;
 	optind = 1;
 	opterr = 0;
@@ -231,6 +255,21 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 			}
 			break;
 		}
+		case OPT_OFFCPU:
+			o->offcpu = true;
+			break;
+		case OPT_MIN_BLOCK:
+			if (parse_seconds(optarg, &o->min_block_ns)) {
+				snag_set_error(
+				    "invalid --min-block '%s': give a positive duration, "
+				    "e.g. --min-block 100us or --min-block 2ms",
+				    optarg);
+				err = -EINVAL;
+			}
+			break;
+		case OPT_KERNEL_THREADS:
+			o->kernel_threads = true;
+			break;
 		case OPT_BTF:
 			err = set_string(&o->btf_path, optarg, "--btf");
 			break;
@@ -260,11 +299,8 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 			       "or start one with -c");
 		return -EINVAL;
 	}
-	if (!o->n_specs) {
-		snag_set_error("nothing to trace: give functions with -u SPEC, e.g. -u 'handle_*' "
-			       "('snag list -p PID' shows what can be traced)");
-		return -EINVAL;
-	}
+	/* Without functions to time, the scheduler collector is the job: off-CPU analysis. */
+	o->offcpu |= o->n_specs == 0;
 	return 0;
 }
 

@@ -7,8 +7,9 @@
 #include <stdint.h>
 #include "report.h"
 
-#define DEFAULT_INTERVAL_NS 1000000000ull
-#define DEFAULT_MAX_FUNCS   1000
+#define DEFAULT_INTERVAL_NS  1000000000ull
+#define DEFAULT_MAX_FUNCS    1000
+#define DEFAULT_MIN_BLOCK_NS 100000ull
 
 struct record_opts {
 	int *pids; /* -p, in order given, deduplicated */
@@ -23,6 +24,9 @@ struct record_opts {
 	bool histogram;
 	size_t max_funcs;
 	char *btf_path;
+	bool offcpu;	       /* scheduler collector: on without -u, or with --offcpu */
+	uint64_t min_block_ns; /* --min-block: blocks this long get stacks */
+	bool kernel_threads;   /* --kernel-threads */
 	bool help;
 };
 
@@ -38,7 +42,8 @@ void record_opts__free(struct record_opts *o);
 void record_opts__usage(FILE *f);
 
 /*
- * Parse a positive number of seconds ("5", "0.5", "2s", "250ms") into ns.
+ * Parse a positive duration into ns: seconds ("5", "0.5", "2s") or with a
+ * unit ("250ms", "100us", "5000ns").
  * Returns 0 or -EINVAL.
  */
 int parse_seconds(const char *s, uint64_t *ns);

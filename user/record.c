@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "bpfutil.h"
 #include "commands.h"
 #include "errors.h"
 #include "funclat.h"
@@ -21,6 +22,8 @@
 #include "preflight.h"
 #include "report.h"
 #include "resolve.h"
+#include "sched.h"
+#include "symbolizer.h"
 #include "target.h"
 
 struct session {
@@ -30,8 +33,10 @@ struct session {
 	struct targets targets;
 	bool have_targets;
 	struct probe_set probes;
-	struct funclat *fl;
+	struct funclat *fl;		 /* -u: function latencies */
 	struct funclat_func *cur, *prev; /* n_funcs snapshots for interval deltas */
+	struct sched_collector *sc;	 /* off-CPU analysis */
+	struct symbolizer *sym;
 	struct report *report;
 	int stats_fd;
 	int sig_fd;
@@ -41,14 +46,6 @@ struct session {
 	int stop_signal;
 	bool stop_signal_from_process;
 };
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -201,6 +198,9 @@ static int take_interval(struct session *s, uint64_t now)
 	struct funclat_func *tmp;
 	int err;
 
+	if (!s->fl)
+		return report__add_interval(s->report, s->interval_start_ns - s->start_ns,
+					    now - s->interval_start_ns, NULL, 0);
 	err = funclat__read(s->fl, s->cur);
 	if (err)
 		return err;
@@ -252,8 +252,8 @@ static int trace_loop(struct session *s)
 	uint64_t deadline = s->opts.duration_ns ? s->start_ns + s->opts.duration_ns : UINT64_MAX;
 
 	for (;;) {
-		struct pollfd pfd[1 + s->targets.n];
-		uint64_t now = monotonic_ns(), until;
+		struct pollfd pfd[2 + s->targets.n];
+		uint64_t now = bpfutil__monotonic_ns(), until;
 		size_t n = 0;
 		int err;
 
@@ -268,15 +268,22 @@ static int trace_loop(struct session *s)
 		if (until > deadline)
 			until = deadline;
 		pfd[n++] = (struct pollfd){s->sig_fd, POLLIN, 0};
+		if (s->sc)
+			pfd[n++] = (struct pollfd){sched__event_fd(s->sc), POLLIN, 0};
 		for (size_t i = 0; i < s->targets.n; i++)
 			if (!s->targets.command && !s->targets.procs[i].exited &&
 			    s->targets.procs[i].pidfd >= 0)
 				pfd[n++] = (struct pollfd){s->targets.procs[i].pidfd, POLLIN, 0};
 		if (poll(pfd, n, (int)((until - now + 999999) / 1000000)) < 0 && errno != EINTR)
 			return -errno;
+		if (s->sc) {
+			err = sched__poll(s->sc, s->sym);
+			if (err)
+				return err;
+		}
 		if (handle_signals(s))
 			return 0;
-		if (n > 1 && s->have_targets && targets__update(&s->targets))
+		if (s->have_targets && !s->targets.command && targets__update(&s->targets))
 			return 0;
 	}
 }
@@ -290,8 +297,11 @@ static const char *target_mode_desc(struct session *s, char *buf, size_t len)
 		for (size_t i = 0; i < s->opts.n_pids && off < len; i++)
 			off +=
 			    snprintf(buf + off, len - off, "%s%d", i ? "," : " ", s->opts.pids[i]);
+	} else if (s->opts.n_specs) {
+		snprintf(buf, len, "every process running the probed binaries%s",
+			 s->opts.offcpu ? ", and off-CPU time system-wide" : "");
 	} else {
-		snprintf(buf, len, "every process running the probed binaries");
+		snprintf(buf, len, "the whole system");
 	}
 	return buf;
 }
@@ -323,19 +333,13 @@ static int fill_target(struct session *s)
 	return 0;
 }
 
-/* Final read of every map into the report. */
-static int collect(struct session *s)
+/* Function rows from the final totals (in prev after the last take_interval). */
+static int collect_functions(struct session *s)
 {
-	struct funclat_prog_stats progs[8];
-	struct snag_counters c;
 	const struct probe_point **first;
-	int n, err;
+	struct snag_counters c;
+	int err = 0;
 
-	s->end_ns = monotonic_ns();
-	err = take_interval(s, s->end_ns);
-	if (err)
-		return err;
-	/* take_interval swapped: prev holds the final totals. */
 	first = calloc(s->probes.n_funcs, sizeof(*first));
 	if (!first)
 		return -ENOMEM;
@@ -348,8 +352,8 @@ static int collect(struct session *s)
 
 		f = report__add_function(s->report, p->binary, p->name, p->address);
 		if (!f) {
-			free(first);
-			return -ENOMEM;
+			err = -ENOMEM;
+			break;
 		}
 		f->count = s->prev[id].count;
 		f->total_ns = s->prev[id].total_ns;
@@ -359,59 +363,113 @@ static int collect(struct session *s)
 		memcpy(f->hist, s->prev[id].hist, sizeof(f->hist));
 	}
 	free(first);
-	s->report->duration_ns = s->end_ns - s->start_ns;
-	err = funclat__thread_time(s->fl, s->end_ns, &s->report->traced_threads,
-				   &s->report->traced_thread_ns);
-	if (err)
-		return err;
-	err = funclat__read_counters(s->fl, &c);
-	if (err)
-		return err;
-	for (int d = 0; d < SNAG_DROP__COUNT; d++) {
+	if (!err)
+		err = funclat__thread_time(s->fl, s->end_ns, &s->report->traced_threads,
+					   &s->report->traced_thread_ns);
+	if (!err)
+		err = funclat__read_counters(s->fl, &c);
+	for (int d = 0; !err && d < SNAG_DROP__COUNT; d++)
 		err = report__add_drop(s->report, funclat__drop_name(d), c.drops[d]);
+	if (!err && s->stats_fd >= 0)
+		err = funclat__add_prog_stats(s->fl, s->report);
+	return err;
+}
+
+/* Final read of every map into the report. */
+static int collect(struct session *s)
+{
+	int err;
+
+	s->end_ns = bpfutil__monotonic_ns();
+	err = take_interval(s, s->end_ns);
+	if (err)
+		return err;
+	s->report->duration_ns = s->end_ns - s->start_ns;
+	if (s->fl) {
+		err = collect_functions(s);
 		if (err)
 			return err;
 	}
-	if (s->stats_fd >= 0) {
-		n = funclat__prog_stats(s->fl, progs, sizeof(progs) / sizeof(progs[0]));
-		for (int i = 0; i < n; i++) {
-			err = report__add_program(s->report, progs[i].name, progs[i].runs,
-						  progs[i].run_time_ns);
-			if (err)
-				return err;
-		}
+	if (s->sc) {
+		err = sched__collect(s->sc, s->end_ns, s->sym, s->report);
+		if (err)
+			return err;
 	}
 	return fill_target(s);
 }
 
+/* Sched filter: the -p pids or the -c child; none for system-wide. */
+static struct sched_opts sched_opts(struct session *s, int *pids)
+{
+	struct sched_opts so = {
+	    .btf_path = s->opts.btf_path,
+	    .min_block_ns = s->opts.min_block_ns,
+	    .kernel_threads = s->opts.kernel_threads,
+	    .wait_exec = s->opts.command != NULL,
+	    .pids = pids,
+	};
+
+	for (size_t i = 0; i < s->targets.n; i++)
+		pids[so.n_pids++] = s->targets.procs[i].pid;
+	return so;
+}
+
 static int start_tracing(struct session *s)
 {
-	struct funclat_opts fo = {
-	    .n_funcs = s->probes.n_funcs,
-	    .btf_path = s->opts.btf_path,
-	};
 	struct timespec rt;
 	int err;
 
-	s->fl = funclat__new(&fo);
-	if (!s->fl)
-		return -errno;
-	err = funclat__load(s->fl);
-	if (err)
-		return err;
-	s->cur = calloc(s->probes.n_funcs, sizeof(*s->cur));
-	s->prev = calloc(s->probes.n_funcs, sizeof(*s->prev));
 	s->report = report__new();
-	if (!s->cur || !s->prev || !s->report)
+	if (!s->report)
 		return -ENOMEM;
+	if (s->n_specs) {
+		struct funclat_opts fo = {
+		    .n_funcs = s->probes.n_funcs,
+		    .btf_path = s->opts.btf_path,
+		};
+
+		s->fl = funclat__new(&fo);
+		if (!s->fl)
+			return -errno;
+		err = funclat__load(s->fl);
+		if (err)
+			return err;
+		s->cur = calloc(s->probes.n_funcs, sizeof(*s->cur));
+		s->prev = calloc(s->probes.n_funcs, sizeof(*s->prev));
+		if (!s->cur || !s->prev)
+			return -ENOMEM;
+	}
+	if (s->opts.offcpu) {
+		int pids[s->targets.n + 1];
+		struct sched_opts so = sched_opts(s, pids);
+
+		s->sym = symbolizer__new(NULL);
+		if (!s->sym)
+			return -errno;
+		s->sc = sched__new(&so);
+		if (!s->sc)
+			return -errno;
+		err = sched__load(s->sc);
+		if (err)
+			return err;
+	}
 	/* Program run-time statistics for the report's overhead section, only while snag runs. */
 	s->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	err = funclat__attach(s->fl, &s->probes);
-	if (err)
-		return err;
+	s->start_ns = bpfutil__monotonic_ns();
+	if (s->fl) {
+		err = funclat__attach(s->fl, &s->probes);
+		if (err)
+			return err;
+		s->start_ns = funclat__start_ns(s->fl);
+	}
+	if (s->sc) {
+		err = sched__attach(s->sc, s->start_ns);
+		if (err)
+			return err;
+	}
+	s->interval_start_ns = s->start_ns;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	s->report->start_time_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
-	s->start_ns = s->interval_start_ns = funclat__start_ns(s->fl);
 	return 0;
 }
 
@@ -419,6 +477,8 @@ static void free_session(struct session *s)
 {
 	discard_output(s);
 	funclat__free(s->fl);
+	sched__free(s->sc);
+	symbolizer__free(s->sym);
 	if (s->have_targets)
 		targets__free(&s->targets);
 	probe_set__free(&s->probes);
@@ -440,13 +500,9 @@ int cmd_record(int argc, char **argv)
 	struct session s = {.stats_fd = -1, .sig_fd = -1};
 	struct render_opts ro;
 	int status = SNAG_EXIT_USAGE, err;
-	char desc[256];
+	char desc[256], what[64] = "";
 
 	libbpf_set_print(libbpf_print);
-	if (argc <= 1) {
-		record_opts__usage(stderr);
-		return SNAG_EXIT_USAGE;
-	}
 	err = record_opts__parse(argc, argv, &s.opts);
 	if (err)
 		goto out;
@@ -474,7 +530,7 @@ int cmd_record(int argc, char **argv)
 	else if (s.opts.n_pids)
 		err = targets__open_pids(&s.targets, s.opts.pids, s.opts.n_pids);
 	s.have_targets = s.opts.command || s.opts.n_pids;
-	if (!err)
+	if (!err && s.n_specs)
 		err = resolve_probes(&s);
 	if (!err)
 		err = open_output(&s);
@@ -489,8 +545,11 @@ int cmd_record(int argc, char **argv)
 	err = targets__release(&s.targets);
 	if (err)
 		goto out;
-	fprintf(stderr, "snag: tracing %u function%s in %s%s\n", s.probes.n_funcs,
-		s.probes.n_funcs == 1 ? "" : "s", target_mode_desc(&s, desc, sizeof(desc)),
+	if (s.n_specs)
+		snprintf(what, sizeof(what), "%u function%s", s.probes.n_funcs,
+			 s.probes.n_funcs == 1 ? "" : "s");
+	fprintf(stderr, "snag: tracing %s%s%s in %s%s\n", what, s.n_specs && s.sc ? " and " : "",
+		s.sc ? "off-CPU time" : "", target_mode_desc(&s, desc, sizeof(desc)),
 		s.opts.duration_ns ? "" : "; Ctrl-C to stop");
 	status = SNAG_EXIT_RUNTIME;
 	err = trace_loop(&s);
@@ -504,6 +563,8 @@ int cmd_record(int argc, char **argv)
 	/* Stop probing before the report is written; the -c command may go on without snag. */
 	funclat__free(s.fl);
 	s.fl = NULL;
+	sched__free(s.sc);
+	s.sc = NULL;
 	if (s.stop_signal && s.stop_signal_from_process)
 		targets__signal_command(&s.targets, s.stop_signal);
 	report__finish(s.report);

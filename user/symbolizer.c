@@ -564,6 +564,47 @@ int symbolizer__snapshot(struct symbolizer *s, int pid, uint32_t gen)
 	return snap->err;
 }
 
+static bool overlaps(const struct snap_map *m, const struct snapshot *snap)
+{
+	for (size_t i = 0; i < snap->n; i++)
+		if (m->start < snap->maps[i].end && snap->maps[i].start < m->end)
+			return true;
+	return false;
+}
+
+int symbolizer__refresh(struct symbolizer *s, int pid, uint32_t gen)
+{
+	struct snapshot *snap = snapshot__find(s, pid, gen), now = {.pid = pid, .gen = gen};
+	struct snap_map *maps;
+	size_t n;
+	int err;
+
+	if (!snap)
+		return symbolizer__snapshot(s, pid, gen);
+	err = snapshot__read(s, &now);
+	if (err) {
+		free(now.maps);
+		return err == -ENOMEM ? err : 0; /* gone: keep what was seen */
+	}
+	/* Today's mappings, plus earlier ones since unmapped (a dlclose'd library's stacks). */
+	maps = realloc(now.maps, (now.n + snap->n) * sizeof(*maps));
+	if (!maps) {
+		free(now.maps);
+		return -ENOMEM;
+	}
+	now.maps = maps;
+	n = now.n;
+	for (size_t i = 0; i < snap->n; i++)
+		if (!overlaps(&snap->maps[i], &now))
+			maps[n++] = snap->maps[i];
+	qsort(maps, n, sizeof(*maps), cmp_snap_map);
+	free(snap->maps);
+	snap->maps = maps;
+	snap->n = n;
+	snap->err = 0;
+	return 0;
+}
+
 /* User addresses ------------------------------------------------------------------ */
 
 static const struct snap_map *snapshot__map(const struct snapshot *snap, uint64_t addr)

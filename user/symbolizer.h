@@ -38,6 +38,14 @@ int symbolizer__snapshot(struct symbolizer *s, int pid, uint32_t gen);
 int symbolizer__load_kernel(struct symbolizer *s);
 
 /*
+ * Re-read the mappings of (pid, gen) and add those mapped since the snapshot
+ * (libraries the loader or dlopen() mapped after exec); earlier mappings stay.
+ * Only for the current generation: after an exec, take a new one instead.
+ * Returns 0 (also when the process is gone: what was seen stays), or -ENOMEM.
+ */
+int symbolizer__refresh(struct symbolizer *s, int pid, uint32_t gen);
+
+/*
  * Name of a kernel text address: "function" (no offset, so stacks
  * aggregate), or "[kernel]+0xADDR" when no symbol covers it. The string is
  * owned by the symbolizer and lives until symbolizer__free().

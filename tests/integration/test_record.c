@@ -15,73 +15,7 @@
 #include <jansson.h>
 #include <bpf/libbpf.h>
 #include "hist.h"
-#include "testutil.h"
-
-#define MS 1000000.0
-#define US 1000.0
-
-static char snag_path[4096], target_path[4096], workdir[] = "/tmp/snag-it-XXXXXX";
-
-/*
- * Tests that need BPF skip when it is unavailable, unless SNAG_REQUIRE_BPF=1
- * (CI), where that is a failure: a test that skips on CI does not exist.
- */
-static void require_bpf(void)
-{
-	const char *req = getenv("SNAG_REQUIRE_BPF");
-	bool required = req && !strcmp(req, "1");
-	const char *why = NULL;
-
-	if (geteuid() != 0)
-		why = "not root";
-	else if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_KPROBE, NULL) != 1)
-		why = "the kernel refuses BPF kprobe/uprobe programs";
-	if (!why)
-		return;
-	if (required)
-		fail_msg("BPF is required (SNAG_REQUIRE_BPF=1) but unavailable: %s", why);
-	print_message("skipping: BPF unavailable (%s)\n", why);
-	skip();
-}
-
-static const char *out_path(const char *name)
-{
-	static char buf[4200];
-
-	snprintf(buf, sizeof(buf), "%s/%s", workdir, name);
-	return buf;
-}
-
-/* Run snag with the given arguments (NULL-terminated), expecting exit 0; returns the parsed JSON
- * report at -o. */
-static json_t *run_snag_json(const char *report, ...)
-{
-	char *argv[64];
-	int argc = 0;
-	struct test_run r;
-	va_list ap;
-	json_error_t jerr;
-	json_t *root;
-	char *a;
-
-	argv[argc++] = snag_path;
-	va_start(ap, report);
-	while ((a = va_arg(ap, char *)) && argc < 60)
-		argv[argc++] = a;
-	va_end(ap);
-	argv[argc++] = "-o";
-	argv[argc++] = (char *)report;
-	argv[argc++] = "--format=json";
-	argv[argc] = NULL;
-	assert_int_equal(test_run(argv, 60, &r), 0);
-	if (r.status != 0)
-		fail_msg("snag exited %d: %s", r.status, r.err);
-	test_run__free(&r);
-	root = json_load_file(report, 0, &jerr);
-	if (!root)
-		fail_msg("report %s is not JSON: %s (line %d)", report, jerr.text, jerr.line);
-	return root;
-}
+#include "itest.h"
 
 static json_t *find_function(json_t *root, const char *name)
 {
@@ -96,38 +30,6 @@ static json_t *find_function(json_t *root, const char *name)
 	}
 	fail_msg("function %s not in the report", name);
 	return NULL;
-}
-
-static double num(json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!json_is_number(v))
-		fail_msg("field %s missing or not a number", key);
-	return json_number_value(v);
-}
-
-static void assert_near(double got, double want, double tolerance, const char *what)
-{
-	double err = got / want - 1;
-
-	if (err < -tolerance || err > tolerance)
-		fail_msg("%s = %.0f, want %.0f within %.0f%% (off by %+.1f%%)", what, got, want,
-			 tolerance * 100, err * 100);
-}
-
-/* Nothing may be dropped or mismatched in a clean run. */
-static void assert_no_drops(json_t *root)
-{
-	json_t *dropped = json_object_get(json_object_get(root, "overhead"), "dropped"), *v;
-	const char *cause;
-
-	assert_true(json_is_object(dropped));
-	json_object_foreach(dropped, cause, v)
-	{
-		if (json_integer_value(v) != 0)
-			fail_msg("dropped %s = %lld", cause, (long long)json_integer_value(v));
-	}
 }
 
 static void assert_histogram_sums_to_count(json_t *f)
@@ -277,17 +179,6 @@ static void test_library_function(void **state)
 	assert_int_equal((long long)num(f, "count"), 100);
 	assert_non_null(strstr(json_string_value(json_object_get(f, "binary")), "libc.so"));
 	json_decref(root);
-}
-
-/* Wait until snag says it is tracing; fails the test with snag's stderr otherwise. */
-static void wait_tracing(struct test_proc *snag)
-{
-	if (!test_wait_line(snag->err_fd, "snag: tracing", 20000)) {
-		char *err = test_read_for(snag->err_fd, 200);
-
-		kill(snag->pid, SIGKILL);
-		fail_msg("snag did not start tracing: %s", err);
-	}
 }
 
 static void test_pid_attach_leaves_target_running(void **state)
@@ -515,7 +406,6 @@ static void test_bad_inputs(void **state)
 			   (char *[]){"-c", cmd, "-u", "x", "--format", "xml", NULL});
 	expect_usage_error("-p and -c", (char *[]){"-p", "1", "-c", cmd, "-u", "x", NULL});
 	expect_usage_error("unknown option", (char *[]){"--bogus", NULL});
-	expect_usage_error("nothing to trace", (char *[]){"-c", cmd, NULL});
 	expect_usage_error("more than the limit", (char *[]){"-c", cmd, "-u", libc_all, NULL});
 	expect_usage_error(
 	    "BTF", (char *[]){"-c", cmd, "-u", "sleep_2ms", "--btf", "/nonexistent/vmlinux", NULL});
@@ -567,23 +457,13 @@ static void test_without_privileges(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	if (!realpath(test_build_path("snag"), snag_path) ||
-	    !realpath(test_build_path("tests/targets/latency"), target_path)) {
-		fprintf(stderr, "build the tests first (make test)\n");
-		return -1;
-	}
-	if (!mkdtemp(workdir))
-		return -1;
-	return 0;
+	return itest_setup("latency");
 }
 
 static int teardown(void **state)
 {
-	char cmd[4200];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", workdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return itest_teardown();
 }
 
 int main(void)

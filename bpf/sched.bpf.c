@@ -1,0 +1,601 @@
+/* Where threads wait: per-thread on-CPU, off-CPU and run-queue accounting, with stacks for long
+ * blocks. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "snag_abi.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define PF_KTHREAD 0x00200000
+#define EEXIST	   17
+
+/* Set by the loader before load. */
+const volatile __u64 min_block_ns = 100000;
+const volatile __u32 filter_tgid = 0;	   /* one target process (-p PID, -c) */
+const volatile bool filter_by_map = false; /* several targets, in the targets map */
+const volatile bool include_kthreads = false;
+/* -c: the target is snag's own fork until it execs the command; trace it from the exec on. */
+const volatile bool wait_exec = false;
+
+/* Set by the loader right before attaching: monotonic ns at trace start. */
+__u64 trace_start_ns = 0;
+
+/*
+ * User stacks are taken in the thread's own context when it next returns to
+ * user space (BPF task work, kernel 6.18+): taking them at every switch-out,
+ * as offcputime does, costs microseconds per switch, and a woken thread's
+ * user stack cannot be read from another context. Weak, so older kernels
+ * load the program and lose only the user stacks.
+ */
+extern int bpf_task_work_schedule_resume_impl(struct task_struct *task, struct bpf_task_work *tw,
+					      void *map__map, bpf_task_work_callback_t callback,
+					      void *aux__prog) __ksym __weak;
+
+/* x86-64 kernel stacks are 16 KiB (32 KiB with KASAN, which only widens the window below). */
+#define THREAD_SIZE (16 * 1024)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct snag_thread);
+} threads SEC(".maps");
+
+/* Exec generation of each traced process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u32);
+} tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, struct snag_offcpu_key);
+	__type(value, struct snag_offcpu_val);
+} offcpu SEC(".maps");
+
+/* A long block waiting for its thread's user stack (key: tid). */
+struct pending {
+	struct bpf_task_work tw;
+	__u32 busy; /* task work scheduled, callback not yet run */
+	__u32 pad;
+	__u64 waker_ts; /* wakeup whose waker stacks are in val */
+	__u64 duration;
+	struct snag_offcpu_key key;
+	struct snag_offcpu_val val;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+/* Zeroed templates for new map values, too big for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pending);
+} pending_zero SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct snag_thread);
+} thread_zero SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct snag_sched_counters);
+} sched_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} events SEC(".maps");
+
+static __always_inline struct snag_sched_counters *counters(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&sched_counters, &zero);
+}
+
+/* Per-CPU slots, but sched_wakeup may run in an interrupt over another program on this CPU. */
+static __always_inline void count_drop(enum snag_sched_drop cause)
+{
+	struct snag_sched_counters *c = counters();
+
+	if (c && cause < SNAG_SDROP__COUNT)
+		__sync_fetch_and_add(&c->drops[cause], 1);
+}
+
+static __always_inline void emit(__u32 type, __u32 tgid, __u32 gen)
+{
+	struct snag_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count_drop(SNAG_SDROP_EVENTS_LOST);
+		return;
+	}
+	e->type = type;
+	e->tgid = tgid;
+	e->gen = gen;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline bool traced(struct task_struct *t, __u32 tgid, __u32 tid)
+{
+	if (!tid)
+		return false; /* idle */
+	if (filter_tgid)
+		return tgid == filter_tgid && (!wait_exec || bpf_map_lookup_elem(&tgids, &tgid));
+	if (filter_by_map)
+		return bpf_map_lookup_elem(&targets, &tgid) != NULL;
+	if (!include_kthreads && (BPF_CORE_READ(t, flags) & PF_KTHREAD))
+		return false;
+	return true;
+}
+
+static __always_inline __u32 generation(__u32 tgid)
+{
+	__u32 *gen = bpf_map_lookup_elem(&tgids, &tgid);
+
+	return gen ? *gen : 0;
+}
+
+/*
+ * The thread's account, created on first sight. The time since it entered the
+ * trace window is attributed by what the first event says it was doing, so
+ * on-CPU + off-CPU covers the whole window.
+ */
+/*
+ * A wakeup from a timer or device interrupt runs on top of whatever task the
+ * interrupt hit: that task is not the waker, and its stacks are noise.
+ * Interrupts run on the per-CPU interrupt stack, so a BPF stack slot outside
+ * the current task's kernel stack means interrupt context. (The per-CPU
+ * preempt count would say so too, but it is not in kallsyms here, so BPF
+ * cannot take its address.)
+ */
+static __always_inline bool in_interrupt(struct task_struct *cur)
+{
+	volatile __u64 here = 0;
+	__u64 sp = (__u64)(unsigned long)&here;
+	__u64 base = (__u64)(unsigned long)BPF_CORE_READ(cur, stack);
+
+	return sp < base || sp >= base + THREAD_SIZE;
+}
+
+static __always_inline struct snag_thread *get_thread(struct task_struct *t, __u32 tgid, __u32 tid,
+						      __u64 now, __u32 first_state)
+{
+	struct snag_thread *th = bpf_map_lookup_elem(&threads, &tid);
+	__u32 zero = 0, gen = 0;
+	__u64 start;
+	long err;
+
+	if (th)
+		return th;
+	th = bpf_map_lookup_elem(&thread_zero, &zero);
+	if (!th)
+		return NULL;
+	start = BPF_CORE_READ(t, start_time);
+	if (start < trace_start_ns)
+		start = trace_start_ns;
+	if (start > now)
+		start = now;
+	th->start_ns = start;
+	th->last_ts = start;
+	th->tgid = tgid;
+	th->state = first_state;
+	BPF_CORE_READ_STR_INTO(&th->comm, t, comm);
+	err = bpf_map_update_elem(&threads, &tid, th, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		count_drop(SNAG_SDROP_THREADS_FULL);
+		return NULL;
+	}
+	if (!bpf_map_update_elem(&tgids, &tgid, &gen, BPF_NOEXIST))
+		emit(SNAG_EV_NEW_PROCESS, tgid, 0);
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+static __always_inline void hist_add(__u64 *hist, __u64 v)
+{
+	__u64 b = snag_sched_hist_bucket(v);
+
+	/* Keep the bounds check and the index in one register: clang otherwise checks a copy. */
+	barrier_var(b);
+	if (b < SNAG_SCHED_HIST_BUCKETS)
+		hist[b]++;
+}
+
+static __always_inline __u64 hash_stack(const __u64 *ips, __s32 len)
+{
+	__u64 h = 0xcbf29ce484222325ull;
+	__u32 n = len > 0 ? (__u32)len / 8 : 0;
+
+	for (__u32 i = 0; i < SNAG_STACK_DEPTH && i < n; i++)
+		h = (h ^ ips[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Fold a finished long block into the offcpu map. */
+static __always_inline void aggregate(struct pending *p)
+{
+	struct snag_offcpu_val *v;
+	long err;
+
+	p->key.kstack_hash = hash_stack(p->val.kstack, p->val.klen);
+	p->key.ustack_hash = hash_stack(p->val.ustack, p->val.ulen);
+	p->key.waker_hash = hash_stack(p->val.wkstack, p->val.wklen) ^
+			    (hash_stack(p->val.wustack, p->val.wulen) * 31);
+	v = bpf_map_lookup_elem(&offcpu, &p->key);
+	if (v) {
+		__sync_fetch_and_add(&v->count, 1);
+		__sync_fetch_and_add(&v->total_ns, p->duration);
+		if (p->duration > v->max_ns)
+			v->max_ns = p->duration;
+		return;
+	}
+	p->val.count = 1;
+	p->val.total_ns = p->duration;
+	p->val.max_ns = p->duration;
+	err = bpf_map_update_elem(&offcpu, &p->key, &p->val, BPF_NOEXIST);
+	if (!err && p->val.ulen > 0)
+		emit(SNAG_EV_STACK, p->key.tgid, p->key.gen);
+	if (err == -EEXIST) {
+		v = bpf_map_lookup_elem(&offcpu, &p->key);
+		if (v) {
+			__sync_fetch_and_add(&v->count, 1);
+			__sync_fetch_and_add(&v->total_ns, p->duration);
+		}
+	} else if (err) {
+		count_drop(SNAG_SDROP_OFFCPU_FULL);
+	}
+}
+
+/* Runs in the thread's own context on its way back to user space: take its user stack. */
+static int take_user_stack(struct bpf_map *map, void *key, void *value)
+{
+	struct pending *p = value;
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	(void)map;
+	(void)key;
+	p->val.ulen =
+	    bpf_get_task_stack(task, p->val.ustack, sizeof(p->val.ustack), BPF_F_USER_STACK);
+	p->key.gen = generation(p->key.tgid);
+	aggregate(p);
+	p->busy = 0;
+	return 0;
+}
+
+static __always_inline struct pending *get_pending(__u32 tid)
+{
+	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+	__u32 zero = 0;
+
+	if (p)
+		return p;
+	p = bpf_map_lookup_elem(&pending_zero, &zero);
+	if (!p || bpf_map_update_elem(&pending, &tid, p, BPF_NOEXIST)) {
+		count_drop(SNAG_SDROP_PENDING_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&pending, &tid);
+}
+
+/*
+ * A long block ended: next is about to run. Take its kernel stack now (it is
+ * not running, so its saved stack is stable) and its user stack when it
+ * returns to user space.
+ */
+static __always_inline void long_block(struct task_struct *next, struct snag_thread *th, __u32 tid,
+				       __u64 duration, __u32 reason, bool user)
+{
+	struct pending *p = get_pending(tid);
+	struct snag_sched_counters *c = counters();
+
+	if (c)
+		__sync_fetch_and_add(&c->long_blocks, 1);
+	if (!p)
+		return;
+	if (p->busy) {
+		count_drop(SNAG_SDROP_STACK_BUSY);
+		return;
+	}
+	p->duration = duration;
+	p->key.tgid = th->tgid;
+	p->key.tid = tid;
+	p->key.reason = reason;
+	p->key.gen = generation(th->tgid);
+	__builtin_memcpy(p->val.comm, th->comm, sizeof(p->val.comm));
+	if (reason == SNAG_OFFCPU_BLOCKED && th->wakeup_ts) {
+		p->key.waker_tgid = th->waker_tgid;
+		p->key.waker_tid = th->waker_tid;
+		__builtin_memcpy(p->val.waker_comm, th->waker_comm, sizeof(p->val.waker_comm));
+	} else {
+		p->key.waker_tgid = 0;
+		p->key.waker_tid = 0;
+		p->val.waker_comm[0] = 0;
+	}
+	/* Waker stacks belong to this block only if they were taken at its wakeup. */
+	if (p->waker_ts != th->wakeup_ts || !th->wakeup_ts) {
+		p->val.wklen = 0;
+		p->val.wulen = 0;
+	}
+	p->val.klen = bpf_get_task_stack(next, p->val.kstack, sizeof(p->val.kstack), 0);
+	p->val.ulen = 0;
+	if (user && bpf_task_work_schedule_resume_impl) {
+		p->busy = 1;
+		if (!bpf_task_work_schedule_resume_impl(next, &p->tw, &pending, take_user_stack,
+							NULL))
+			return;
+		p->busy = 0;
+	}
+	if (user)
+		count_drop(SNAG_SDROP_NO_USER_STACK);
+	aggregate(p);
+}
+
+static __always_inline void switch_out(struct task_struct *prev, bool preempt, __u32 prev_state,
+				       __u64 now)
+{
+	__u32 tid = BPF_CORE_READ(prev, pid), tgid = BPF_CORE_READ(prev, tgid);
+	struct snag_thread *th;
+	bool voluntary;
+
+	if (!traced(prev, tgid, tid))
+		return;
+	th = get_thread(prev, tgid, tid, now, SNAG_TS_ON);
+	if (!th || th->state == SNAG_TS_EXITED)
+		return;
+	if (th->state == SNAG_TS_ON && now > th->last_ts)
+		th->oncpu_ns += now - th->last_ts;
+	/* The kernel's own rule for nvcsw/nivcsw (kernel/sched/core.c). */
+	voluntary = !preempt && prev_state != 0;
+	if (voluntary)
+		th->voluntary++;
+	else
+		th->involuntary++;
+	th->state = voluntary ? SNAG_TS_BLOCKED : SNAG_TS_PREEMPTED;
+	th->last_ts = now;
+	th->wakeup_ts = 0;
+}
+
+static __always_inline void switch_in(struct task_struct *next, __u64 now, bool stacks)
+{
+	__u32 tid = BPF_CORE_READ(next, pid), tgid = BPF_CORE_READ(next, tgid);
+	struct snag_thread *th;
+	__u64 off, runnable_since;
+	__u32 reason;
+
+	if (!traced(next, tgid, tid))
+		return;
+	/* First sight while switching in: it was waiting since the trace began, reason unknown. */
+	th = get_thread(next, tgid, tid, now, SNAG_TS_PREEMPTED);
+	if (!th || th->state == SNAG_TS_EXITED)
+		return;
+	if (th->state == SNAG_TS_ON || th->state == SNAG_TS_UNKNOWN) {
+		th->state = SNAG_TS_ON;
+		th->last_ts = now;
+		return;
+	}
+	off = now > th->last_ts ? now - th->last_ts : 0;
+	reason = th->state == SNAG_TS_BLOCKED ? SNAG_OFFCPU_BLOCKED : SNAG_OFFCPU_PREEMPTED;
+	runnable_since = th->last_ts;
+	if (reason == SNAG_OFFCPU_BLOCKED) {
+		/* A wakeup can race ahead of the switch-out that recorded last_ts. */
+		if (th->wakeup_ts > th->last_ts) {
+			runnable_since = th->wakeup_ts;
+			th->blocked_ns += th->wakeup_ts - th->last_ts;
+		} else {
+			runnable_since = now; /* woken without a traced wakeup */
+			th->blocked_ns += off;
+		}
+	} else {
+		th->preempted_ns += off;
+	}
+	if (now > runnable_since) {
+		th->runq_ns += now - runnable_since;
+		hist_add(th->runq_hist, now - runnable_since);
+	}
+	th->offcpu_ns += off;
+	hist_add(th->offcpu_hist, off);
+	if (stacks && off >= min_block_ns)
+		long_block(next, th, tid, off, reason, !(BPF_CORE_READ(next, flags) & PF_KTHREAD));
+	th->state = SNAG_TS_ON;
+	th->last_ts = now;
+}
+
+static __always_inline void on_switch(bool preempt, struct task_struct *prev,
+				      struct task_struct *next, __u32 prev_state, bool stacks)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	switch_out(prev, preempt, prev_state, now);
+	switch_in(next, now, stacks);
+}
+
+/*
+ * Who woke a blocked thread; for a long block also the waker's stacks (this
+ * runs in the waker's context), as offwaketime does, but only when they pay.
+ */
+static __always_inline void on_wakeup(struct task_struct *p, bool stacks, void *ctx)
+{
+	__u32 tid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
+	__u64 now = bpf_ktime_get_ns();
+	struct task_struct *cur;
+	struct snag_thread *th;
+	struct pending *pd;
+
+	if (!traced(p, tgid, tid))
+		return;
+	th = get_thread(p, tgid, tid, now, SNAG_TS_BLOCKED);
+	if (!th || th->state != SNAG_TS_BLOCKED || th->wakeup_ts)
+		return;
+	th->wakeup_ts = now;
+	cur = bpf_get_current_task_btf();
+	if (in_interrupt(cur)) {
+		/* Woken by an interrupt (a timer, a device): no waker task, no waker stacks. */
+		th->waker_tid = 0;
+		th->waker_tgid = 0;
+		__builtin_memcpy(th->waker_comm, "[interrupt]", 12);
+		return;
+	}
+	th->waker_tid = BPF_CORE_READ(cur, pid);
+	th->waker_tgid = BPF_CORE_READ(cur, tgid);
+	bpf_get_current_comm(th->waker_comm, sizeof(th->waker_comm));
+	if (!stacks || now - th->last_ts < min_block_ns)
+		return;
+	pd = get_pending(tid);
+	if (!pd || pd->busy)
+		return;
+	pd->waker_ts = now;
+	pd->val.wklen = bpf_get_stack(ctx, pd->val.wkstack, sizeof(pd->val.wkstack), 0);
+	pd->val.wulen = 0;
+	if (!(BPF_CORE_READ(cur, flags) & PF_KTHREAD) && th->waker_tid)
+		pd->val.wulen =
+		    bpf_get_stack(ctx, pd->val.wustack, sizeof(pd->val.wustack), BPF_F_USER_STACK);
+}
+
+static __always_inline void on_exit(struct task_struct *p)
+{
+	__u32 tid = BPF_CORE_READ(p, pid);
+	struct snag_thread *th = bpf_map_lookup_elem(&threads, &tid);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!th || th->state == SNAG_TS_EXITED)
+		return;
+	if (th->state == SNAG_TS_ON && now > th->last_ts)
+		th->oncpu_ns += now - th->last_ts;
+	th->state = SNAG_TS_EXITED;
+	th->exit_ns = now;
+	th->last_ts = now;
+}
+
+static __always_inline void on_exec(struct task_struct *p)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid), tid = BPF_CORE_READ(p, pid), one = 1;
+	__u32 *gen = bpf_map_lookup_elem(&tgids, &tgid);
+	struct snag_thread *th = bpf_map_lookup_elem(&threads, &tid);
+	__u64 now;
+
+	if (wait_exec && tgid == filter_tgid && !gen) {
+		/* The -c command starts now: generation 1, on the CPU, its clock from here. */
+		if (bpf_map_update_elem(&tgids, &tgid, &one, BPF_NOEXIST))
+			return;
+		emit(SNAG_EV_EXEC, tgid, 1);
+		now = bpf_ktime_get_ns();
+		th = get_thread(p, tgid, tid, now, SNAG_TS_ON);
+		if (th) {
+			th->start_ns = now;
+			th->last_ts = now;
+		}
+		return;
+	}
+	/* The new program's name, not the one the thread had when first seen. */
+	if (th)
+		BPF_CORE_READ_STR_INTO(&th->comm, p, comm);
+	if (!gen)
+		return; /* not traced yet: its first event snapshots the new image */
+	__sync_fetch_and_add(gen, 1);
+	emit(SNAG_EV_EXEC, tgid, *gen);
+}
+
+/* tp_btf: trusted task pointers, so stacks can be taken. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	on_switch(preempt, prev, next, prev_state, true);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(handle_sched_wakeup, struct task_struct *p)
+{
+	on_wakeup(p, true, ctx);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(handle_sched_wakeup_new, struct task_struct *p)
+{
+	on_wakeup(p, false, ctx);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(handle_sched_process_exit, struct task_struct *p)
+{
+	on_exit(p);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_sched_process_exec, struct task_struct *p)
+{
+	on_exec(p);
+	return 0;
+}
+
+/*
+ * raw_tp fallback for kernels whose BTF lacks the tracepoints: the same
+ * accounting, but task pointers are untrusted there, so no stacks.
+ */
+SEC("raw_tp/sched_switch")
+int BPF_PROG(handle_sched_switch_raw, bool preempt, struct task_struct *prev,
+	     struct task_struct *next, unsigned int prev_state)
+{
+	on_switch(preempt, prev, next, prev_state, false);
+	return 0;
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(handle_sched_wakeup_raw, struct task_struct *p)
+{
+	on_wakeup(p, false, ctx);
+	return 0;
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(handle_sched_wakeup_new_raw, struct task_struct *p)
+{
+	on_wakeup(p, false, ctx);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(handle_sched_process_exit_raw, struct task_struct *p)
+{
+	on_exit(p);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(handle_sched_process_exec_raw, struct task_struct *p)
+{
+	on_exec(p);
+	return 0;
+}

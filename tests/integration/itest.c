@@ -1,0 +1,144 @@
+/* Helpers for the integration tests: paths, BPF availability, running snag, reading its JSON. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <bpf/libbpf.h>
+#include "itest.h"
+
+char snag_path[4096], target_path[4096];
+static char workdir[] = "/tmp/snag-it-XXXXXX";
+
+/*
+ * Tests that need BPF skip when it is unavailable, unless SNAG_REQUIRE_BPF=1
+ * (CI), where that is a failure: a test that skips on CI does not exist.
+ */
+void require_bpf(void)
+{
+	const char *req = getenv("SNAG_REQUIRE_BPF");
+	bool required = req && !strcmp(req, "1");
+	const char *why = NULL;
+
+	if (geteuid() != 0)
+		why = "not root";
+	else if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_KPROBE, NULL) != 1)
+		why = "the kernel refuses BPF kprobe/uprobe programs";
+	if (!why)
+		return;
+	if (required)
+		fail_msg("BPF is required (SNAG_REQUIRE_BPF=1) but unavailable: %s", why);
+	print_message("skipping: BPF unavailable (%s)\n", why);
+	skip();
+}
+
+const char *out_path(const char *name)
+{
+	static char buf[4200];
+
+	snprintf(buf, sizeof(buf), "%s/%s", workdir, name);
+	return buf;
+}
+
+/* Run snag with the given arguments (NULL-terminated), expecting exit 0; returns the parsed JSON
+ * report at -o. */
+json_t *run_snag_json(const char *report, ...)
+{
+	char *argv[64];
+	int argc = 0;
+	struct test_run r;
+	va_list ap;
+	json_error_t jerr;
+	json_t *root;
+	char *a;
+
+	argv[argc++] = snag_path;
+	va_start(ap, report);
+	while ((a = va_arg(ap, char *)) && argc < 60)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc++] = "-o";
+	argv[argc++] = (char *)report;
+	argv[argc++] = "--format=json";
+	argv[argc] = NULL;
+	assert_int_equal(test_run(argv, 60, &r), 0);
+	if (r.status != 0)
+		fail_msg("snag exited %d: %s", r.status, r.err);
+	test_run__free(&r);
+	root = json_load_file(report, 0, &jerr);
+	if (!root)
+		fail_msg("report %s is not JSON: %s (line %d)", report, jerr.text, jerr.line);
+	return root;
+}
+
+double num(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!json_is_number(v))
+		fail_msg("field %s missing or not a number", key);
+	return json_number_value(v);
+}
+
+void assert_near(double got, double want, double tolerance, const char *what)
+{
+	double err = got / want - 1;
+
+	if (err < -tolerance || err > tolerance)
+		fail_msg("%s = %.0f, want %.0f within %.0f%% (off by %+.1f%%)", what, got, want,
+			 tolerance * 100, err * 100);
+}
+
+/* Nothing may be dropped or mismatched in a clean run. */
+void assert_no_drops(json_t *root)
+{
+	json_t *dropped = json_object_get(json_object_get(root, "overhead"), "dropped"), *v;
+	const char *cause;
+
+	assert_true(json_is_object(dropped));
+	json_object_foreach(dropped, cause, v)
+	{
+		if (json_integer_value(v) != 0)
+			fail_msg("dropped %s = %lld", cause, (long long)json_integer_value(v));
+	}
+}
+
+/* Wait until snag says it is tracing; fails the test with snag's stderr otherwise. */
+void wait_tracing(struct test_proc *snag)
+{
+	if (!test_wait_line(snag->err_fd, "snag: tracing", 20000)) {
+		char *err = test_read_for(snag->err_fd, 200);
+
+		kill(snag->pid, SIGKILL);
+		fail_msg("snag did not start tracing: %s", err);
+	}
+}
+
+int itest_setup(const char *target)
+{
+	char rel[256];
+
+	snprintf(rel, sizeof(rel), "tests/targets/%s", target);
+	if (!realpath(test_build_path("snag"), snag_path) ||
+	    !realpath(test_build_path(rel), target_path)) {
+		fprintf(stderr, "build the tests first (make test)\n");
+		return -1;
+	}
+	if (!mkdtemp(workdir))
+		return -1;
+	return 0;
+}
+
+int itest_teardown(void)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", workdir);
+	return system(cmd) == 0 ? 0 : -1;
+}

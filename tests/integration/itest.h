@@ -1,0 +1,40 @@
+/* Helpers for the integration tests: paths, BPF availability, running snag, reading its JSON. */
+#ifndef SNAG_ITEST_H
+#define SNAG_ITEST_H
+
+#include <jansson.h>
+#include "testutil.h"
+
+#define MS 1000000.0
+#define US 1000.0
+
+/* Absolute paths, filled by itest_setup(). */
+extern char snag_path[4096];
+extern char target_path[4096]; /* tests/targets/<name> given to itest_setup() */
+
+/* cmocka group setup/teardown: resolve paths (target: a tests/targets name), make a work dir. */
+int itest_setup(const char *target);
+int itest_teardown(void);
+
+/* Skip when BPF is unavailable, or fail instead when SNAG_REQUIRE_BPF=1 (CI). */
+void require_bpf(void);
+
+/* "<work dir>/<name>" in a static buffer. */
+const char *out_path(const char *name);
+
+/* Run snag with the NULL-terminated arguments plus -o report --format=json; expects exit 0. */
+json_t *run_snag_json(const char *report, ...);
+
+/* Wait until a background snag says it is tracing; fails with its stderr otherwise. */
+void wait_tracing(struct test_proc *snag);
+
+/* A number field; fails the test when missing. */
+double num(json_t *obj, const char *key);
+
+/* Fails unless got is within tolerance (a fraction) of want. */
+void assert_near(double got, double want, double tolerance, const char *what);
+
+/* Fails if any cause in overhead.dropped is non-zero. */
+void assert_no_drops(json_t *root);
+
+#endif

@@ -1,0 +1,273 @@
+/* Integration tests: off-CPU, run-queue and context-switch analysis of real targets in the real
+ * kernel. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "itest.h"
+
+/* Does any frame of the stack array contain needle? */
+static bool stack_has(json_t *stack, const char *needle)
+{
+	json_t *frame;
+	size_t i;
+
+	json_array_foreach(stack, i, frame)
+	{
+		if (json_is_string(frame) && strstr(json_string_value(frame), needle))
+			return true;
+	}
+	return false;
+}
+
+static json_t *sched_row(json_t *root, long tid)
+{
+	json_t *rows = json_object_get(root, "sched"), *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row)
+	{
+		if ((long)num(row, "tid") == tid)
+			return row;
+	}
+	fail_msg("thread %ld not in sched[]", tid);
+	return NULL;
+}
+
+/* Thread ids and rusage switch counts the target printed: "<who> tid=N voluntary=N involuntary=N".
+ */
+struct self_report {
+	long tid, voluntary, involuntary;
+};
+
+static int parse_self_reports(const char *out, const char *who, struct self_report *rep, int max)
+{
+	int n = 0;
+
+	for (const char *p = strstr(out, who); p && n < max; p = strstr(p + 1, who))
+		if (sscanf(p + strlen(who), " tid=%ld voluntary=%ld involuntary=%ld", &rep[n].tid,
+			   &rep[n].voluntary, &rep[n].involuntary) == 3)
+			n++;
+	return n;
+}
+
+/* Run snag -c 'offcpu ARGS' to a JSON report, capturing the target's stdout in *out. */
+static json_t *trace_command(const char *args, const char *report, char **out, ...)
+{
+	char cmd[8300], *argv[32];
+	int argc = 0;
+	struct test_run r;
+	json_error_t jerr;
+	json_t *root;
+	va_list ap;
+	char *a;
+
+	snprintf(cmd, sizeof(cmd), "%s %s", target_path, args);
+	argv[argc++] = snag_path;
+	argv[argc++] = "-c";
+	argv[argc++] = cmd;
+	va_start(ap, out);
+	while ((a = va_arg(ap, char *)) && argc < 24)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc++] = "-o";
+	argv[argc++] = (char *)report;
+	argv[argc++] = "--format=json";
+	argv[argc] = NULL;
+	assert_int_equal(test_run(argv, 60, &r), 0);
+	if (r.status != 0)
+		fail_msg("snag exited %d: %s", r.status, r.err);
+	root = json_load_file(report, 0, &jerr);
+	if (!root)
+		fail_msg("report is not JSON: %s", jerr.text);
+	*out = r.out;
+	r.out = NULL;
+	test_run__free(&r);
+	return root;
+}
+
+/* Sum of off-CPU time with the given reason for one thread, and its biggest entry. */
+static double offcpu_total(json_t *root, long tid, const char *reason, json_t **biggest)
+{
+	json_t *entries = json_object_get(root, "offcpu"), *e;
+	double total = 0, best = -1;
+	size_t i;
+
+	*biggest = NULL;
+	json_array_foreach(entries, i, e)
+	{
+		if ((long)num(e, "tid") != tid ||
+		    strcmp(json_string_value(json_object_get(e, "reason")), reason))
+			continue;
+		total += num(e, "total_ns");
+		if (num(e, "total_ns") > best) {
+			best = num(e, "total_ns");
+			*biggest = e;
+		}
+	}
+	return total;
+}
+
+/* 20 x 10 ms in wait_for_timer(): 200 ms blocked, with both stacks. */
+static void test_known_sleeps(void **state)
+{
+	struct self_report rep[1];
+	json_t *root, *row, *e;
+	char *out;
+
+	(void)state;
+	require_bpf();
+	root = trace_command("sleeper 20 10", out_path("sleeps.json"), &out, NULL);
+	assert_int_equal(parse_self_reports(out, "sleeper", rep, 1), 1);
+	row = sched_row(root, rep[0].tid);
+	assert_true(num(row, "voluntary_switches") >= 20);
+	assert_near(offcpu_total(root, rep[0].tid, "blocked", &e), 200 * MS, 0.15,
+		    "blocked off-CPU total");
+	assert_non_null(e);
+	if (!stack_has(json_object_get(e, "user_stack"), "wait_for_timer"))
+		fail_msg("user stack lacks wait_for_timer: %s",
+			 json_dumps(json_object_get(e, "user_stack"), 0));
+	if (!stack_has(json_object_get(e, "kernel_stack"), "nanosleep"))
+		fail_msg("kernel stack lacks a nanosleep frame: %s",
+			 json_dumps(json_object_get(e, "kernel_stack"), 0));
+	assert_true(num(e, "count") >= 20);
+	assert_string_equal(json_string_value(json_object_get(e, "comm")), "offcpu");
+	assert_no_drops(root);
+	free(out);
+	json_decref(root);
+}
+
+/* Two threads bounce a byte 2000 times: each leaves the CPU about once per round trip. */
+static void test_pipe_pingpong_switch_counts(void **state)
+{
+	struct self_report rep[4];
+	json_t *root, *row;
+	int n;
+	char *out;
+
+	(void)state;
+	require_bpf();
+	root = trace_command("pingpong 2000", out_path("pingpong.json"), &out, NULL);
+	n = parse_self_reports(out, "ponger", rep, 1);
+	n += parse_self_reports(out, "pinger", rep + n, 1);
+	assert_int_equal(n, 2);
+	for (int i = 0; i < n; i++) {
+		double vol, invol;
+
+		row = sched_row(root, rep[i].tid);
+		vol = num(row, "voluntary_switches");
+		invol = num(row, "involuntary_switches");
+		assert_near(vol + invol, 2000, 0.10, "switches per thread");
+		/* The kernel's own count for the thread (getrusage), give or take its start-up. */
+		if (vol < rep[i].voluntary - 3 || vol > rep[i].voluntary)
+			fail_msg("tid %ld: snag counted %.0f voluntary switches, the kernel %ld",
+				 rep[i].tid, vol, rep[i].voluntary);
+	}
+	free(out);
+	json_decref(root);
+}
+
+/* Two CPU hogs pinned to one CPU for 1 s: each waits for the other, preempted. */
+static void test_runqueue_contention(void **state)
+{
+	struct self_report rep[2];
+	json_t *root, *row, *e;
+	char *out;
+
+	(void)state;
+	require_bpf();
+	root = trace_command("hogs 1000", out_path("hogs.json"), &out, NULL);
+	assert_int_equal(parse_self_reports(out, "hog", rep, 2), 2);
+	for (int i = 0; i < 2; i++) {
+		row = sched_row(root, rep[i].tid);
+		assert_true(num(row, "involuntary_switches") >= 5);
+		/* Half of each hog's life is spent waiting for the CPU the other one holds. */
+		assert_true(num(row, "runq_total_ns") > 200 * MS);
+		assert_true(num(row, "preempted_ns") > 200 * MS);
+		assert_true(offcpu_total(root, rep[i].tid, "preempted", &e) > 200 * MS);
+		if (!stack_has(json_object_get(e, "user_stack"), "burn_cpu"))
+			fail_msg("preempted user stack lacks burn_cpu: %s",
+				 json_dumps(json_object_get(e, "user_stack"), 0));
+	}
+	free(out);
+	json_decref(root);
+}
+
+/* System-wide: a process that starts after snag and exits long before the report. */
+static void test_short_lived_process_keeps_stacks(void **state)
+{
+	struct test_proc snag;
+	struct test_run r;
+	struct self_report rep[1];
+	json_t *root, *e;
+	json_error_t jerr;
+
+	(void)state;
+	require_bpf();
+	char *sargv[] = {snag_path,  "-d",   "3", "-o", (char *)out_path("system.json"),
+			 "--format", "json", NULL};
+	assert_int_equal(test_spawn(sargv, &snag), 0);
+	wait_tracing(&snag);
+	char *targv[] = {target_path, "sleeper", "5", "20", NULL};
+	assert_int_equal(test_run(targv, 10, &r), 0);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(parse_self_reports(r.out, "sleeper", rep, 1), 1);
+	test_run__free(&r);
+	assert_int_equal(test_proc_wait(&snag, 30), 0);
+	root = json_load_file(out_path("system.json"), 0, &jerr);
+	assert_non_null(root);
+	assert_near(offcpu_total(root, rep[0].tid, "blocked", &e), 100 * MS, 0.15,
+		    "blocked off-CPU total");
+	if (!stack_has(json_object_get(e, "user_stack"), "wait_for_timer"))
+		fail_msg("exited process's user stack is not symbolized: %s",
+			 json_dumps(json_object_get(e, "user_stack"), 0));
+	json_decref(root);
+}
+
+static void test_folded_output(void **state)
+{
+	char cmd[8300];
+	struct test_run r;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s sleeper 5 10", target_path);
+	char *argv[] = {snag_path, "-c", cmd, "--format", "folded", NULL};
+	assert_int_equal(test_run(argv, 60, &r), 0);
+	assert_int_equal(r.status, 0);
+	if (!strstr(r.out, "offcpu-blocked;") || !strstr(r.out, "wait_for_timer") ||
+	    !strstr(r.out, "_[k]"))
+		fail_msg("folded output lacks the sleeper's stack:\n%s", r.out);
+	test_run__free(&r);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return itest_setup("offcpu");
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return itest_teardown();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_known_sleeps),
+	    cmocka_unit_test(test_pipe_pingpong_switch_counts),
+	    cmocka_unit_test(test_runqueue_contention),
+	    cmocka_unit_test(test_short_lived_process_keeps_stacks),
+	    cmocka_unit_test(test_folded_output),
+	};
+
+	return cmocka_run_group_tests_name("offcpu", tests, setup, teardown);
+}

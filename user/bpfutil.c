@@ -1,0 +1,54 @@
+/* Helpers every collector shares: the trace clock, feature probes, program run statistics. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "bpfutil.h"
+#include "report.h"
+
+uint64_t bpfutil__monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+bool bpfutil__btf_has_tracepoint(const char *btf_path, const char *tp)
+{
+	struct btf *btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
+	char name[128];
+	bool found;
+
+	if (!btf)
+		return false;
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	found = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
+	btf__free(btf);
+	return found;
+}
+
+int bpfutil__add_prog_stats(struct bpf_object *obj, struct report *r)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program (prog, obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int err;
+
+		if (bpf_program__fd(prog) < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			return -errno;
+		err =
+		    report__add_program(r, bpf_program__name(prog), info.run_cnt, info.run_time_ns);
+		if (err)
+			return err;
+	}
+	return 0;
+}

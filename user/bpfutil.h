@@ -1,0 +1,28 @@
+/* Helpers every collector shares: the trace clock, feature probes, program run statistics. */
+#ifndef SNAG_BPFUTIL_H
+#define SNAG_BPFUTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bpf_object;
+struct report;
+
+/* CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns(). */
+uint64_t bpfutil__monotonic_ns(void);
+
+/*
+ * Whether the kernel BTF (btf_path, or the running kernel's when NULL) has
+ * the tracepoint tp (e.g. "sched_switch") for tp_btf programs; when it does
+ * not, collectors fall back to raw_tp.
+ */
+bool bpfutil__btf_has_tracepoint(const char *btf_path, const char *tp);
+
+/*
+ * Append the run count and run time of every loaded program of obj to the
+ * report's overhead section (BPF stats must be enabled for non-zero times).
+ * Returns 0 or -errno.
+ */
+int bpfutil__add_prog_stats(struct bpf_object *obj, struct report *r);
+
+#endif

@@ -1,0 +1,347 @@
+/* Scheduler collector: loads sched.bpf.c, reads per-thread accounts and off-CPU stacks into the
+ * report. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "bpfutil.h"
+#include "errors.h"
+#include "report.h"
+#include "sched.h"
+#include "sched.skel.h"
+#include "snag_abi.h"
+#include "symbolizer.h"
+
+struct sched_collector {
+	struct sched_bpf *skel;
+	struct ring_buffer *events;
+	struct symbolizer *sym; /* for the event callback, set during sched__poll() */
+	bool tp_btf;
+	int ncpus;
+};
+
+static const char *const drop_names[SNAG_SDROP__COUNT] = {
+    [SNAG_SDROP_THREADS_FULL] = "sched_thread_table_full",
+    [SNAG_SDROP_OFFCPU_FULL] = "offcpu_table_full",
+    [SNAG_SDROP_PENDING_FULL] = "pending_table_full",
+    [SNAG_SDROP_STACK_BUSY] = "offcpu_stack_busy",
+    [SNAG_SDROP_NO_USER_STACK] = "offcpu_no_user_stack",
+    [SNAG_SDROP_EVENTS_LOST] = "process_events_lost",
+};
+
+/* The tp_btf programs and their raw_tp twins, in the same order. */
+static void select_programs(struct sched_bpf *skel, bool tp_btf)
+{
+	struct bpf_program *btf_progs[] = {
+	    skel->progs.handle_sched_switch,	   skel->progs.handle_sched_wakeup,
+	    skel->progs.handle_sched_wakeup_new,   skel->progs.handle_sched_process_exit,
+	    skel->progs.handle_sched_process_exec,
+	};
+	struct bpf_program *raw_progs[] = {
+	    skel->progs.handle_sched_switch_raw,       skel->progs.handle_sched_wakeup_raw,
+	    skel->progs.handle_sched_wakeup_new_raw,   skel->progs.handle_sched_process_exit_raw,
+	    skel->progs.handle_sched_process_exec_raw,
+	};
+
+	for (size_t i = 0; i < sizeof(btf_progs) / sizeof(btf_progs[0]); i++) {
+		bpf_program__set_autoload(btf_progs[i], tp_btf);
+		bpf_program__set_autoload(raw_progs[i], !tp_btf);
+	}
+}
+
+struct sched_collector *sched__new(const struct sched_opts *o)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
+	struct sched_collector *sc = calloc(1, sizeof(*sc));
+	int err = 0;
+
+	if (!sc)
+		return NULL;
+	sc->skel = sched_bpf__open_opts(&open_opts);
+	if (!sc->skel) {
+		err = -errno;
+		snag_set_error("cannot open the sched BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	sc->skel->rodata->min_block_ns = o->min_block_ns;
+	sc->skel->rodata->include_kthreads = o->kernel_threads;
+	sc->skel->rodata->wait_exec = o->wait_exec && o->n_pids == 1;
+	if (o->n_pids == 1)
+		sc->skel->rodata->filter_tgid = (__u32)o->pids[0];
+	else if (o->n_pids > 1)
+		sc->skel->rodata->filter_by_map = true;
+	sc->tp_btf = bpfutil__btf_has_tracepoint(o->btf_path, "sched_switch");
+	select_programs(sc->skel, sc->tp_btf);
+	return sc;
+fail:
+	sched__free(sc);
+	errno = -err;
+	return NULL;
+}
+
+int sched__load(struct sched_collector *sc)
+{
+	int err = sched_bpf__load(sc->skel);
+
+	if (err) {
+		snag_set_error("cannot load the sched BPF programs into the kernel: %s "
+			       "(run with SNAG_DEBUG=1 for the verifier log)",
+			       strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int handle_event(void *ctx, void *data, size_t len)
+{
+	struct sched_collector *sc = ctx;
+	const struct snag_event *e = data;
+
+	if (len < sizeof(*e) || !sc->sym)
+		return 0;
+	/*
+	 * A process that is already gone cannot be snapshotted; its frames fall
+	 * back to module+offset. A snapshot taken at exec predates the libraries
+	 * the loader maps next, so a new stack refreshes it.
+	 */
+	if (e->type == SNAG_EV_STACK)
+		symbolizer__refresh(sc->sym, (int)e->tgid, e->gen);
+	else
+		symbolizer__snapshot(sc->sym, (int)e->tgid, e->gen);
+	return 0;
+}
+
+int sched__attach(struct sched_collector *sc, uint64_t trace_start_ns)
+{
+	int err;
+
+	sc->skel->bss->trace_start_ns = trace_start_ns;
+	sc->events = ring_buffer__new(bpf_map__fd(sc->skel->maps.events), handle_event, sc, NULL);
+	if (!sc->events) {
+		err = -errno;
+		snag_set_error("cannot open the sched event ring buffer: %s", strerror(-err));
+		return err;
+	}
+	err = sched_bpf__attach(sc->skel);
+	if (err) {
+		snag_set_error("cannot attach the scheduler tracepoints: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int sched__event_fd(struct sched_collector *sc)
+{
+	return sc->events ? ring_buffer__epoll_fd(sc->events) : -1;
+}
+
+int sched__poll(struct sched_collector *sc, struct symbolizer *sym)
+{
+	int n;
+
+	if (!sc->events)
+		return 0;
+	sc->sym = sym;
+	n = ring_buffer__consume(sc->events);
+	sc->sym = NULL;
+	return n < 0 ? n : 0;
+}
+
+/* Close the interval a live thread is in at end_ns, as switch-in/out would have. */
+static void close_open_interval(struct snag_thread *th, uint64_t end_ns)
+{
+	uint64_t since = th->last_ts;
+
+	if (end_ns <= since)
+		return;
+	switch (th->state) {
+	case SNAG_TS_ON:
+		th->oncpu_ns += end_ns - since;
+		break;
+	case SNAG_TS_BLOCKED:
+		th->offcpu_ns += end_ns - since;
+		if (th->wakeup_ts > since) {
+			th->blocked_ns += th->wakeup_ts - since;
+			th->runq_ns += end_ns - th->wakeup_ts;
+		} else {
+			th->blocked_ns += end_ns - since;
+		}
+		break;
+	case SNAG_TS_PREEMPTED:
+		th->offcpu_ns += end_ns - since;
+		th->preempted_ns += end_ns - since;
+		th->runq_ns += end_ns - since;
+		break;
+	default:
+		break;
+	}
+}
+
+static int collect_threads(struct sched_collector *sc, uint64_t end_ns, struct report *r)
+{
+	int fd = bpf_map__fd(sc->skel->maps.threads);
+	struct snag_thread *th = malloc(sizeof(*th));
+	__u32 key, next, *prev = NULL;
+	int err = 0;
+
+	if (!th)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct report_thread_sched *row;
+		char comm[sizeof(th->comm) + 1];
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, th))
+			continue;
+		close_open_interval(th, end_ns);
+		memcpy(comm, th->comm, sizeof(th->comm));
+		comm[sizeof(th->comm)] = '\0';
+		row = report__add_sched(r, (int)th->tgid, (int)key, comm);
+		if (!row) {
+			err = -ENOMEM;
+			break;
+		}
+		row->voluntary_switches = th->voluntary;
+		row->involuntary_switches = th->involuntary;
+		row->wall_ns = (th->exit_ns ? th->exit_ns : end_ns) - th->start_ns;
+		row->oncpu_ns = th->oncpu_ns;
+		row->offcpu_ns = th->offcpu_ns;
+		row->blocked_ns = th->blocked_ns;
+		row->preempted_ns = th->preempted_ns;
+		row->runq_total_ns = th->runq_ns;
+		memcpy(row->runq_hist, th->runq_hist, sizeof(row->runq_hist));
+		memcpy(row->offcpu_hist, th->offcpu_hist, sizeof(row->offcpu_hist));
+		r->sched_thread_ns += row->wall_ns;
+	}
+	free(th);
+	return err;
+}
+
+/* Names of a captured stack, innermost first; len is in bytes, as the kernel returned it. */
+static int set_stack(struct report_stack *st, struct symbolizer *sym, const __u64 *ips, __s32 len,
+		     bool kernel, int pid, uint32_t gen)
+{
+	const char *names[SNAG_STACK_DEPTH];
+	size_t n = len > 0 ? (size_t)len / sizeof(__u64) : 0;
+
+	if (n > SNAG_STACK_DEPTH)
+		n = SNAG_STACK_DEPTH;
+	for (size_t i = 0; i < n; i++)
+		names[i] = kernel ? symbolizer__kernel(sym, ips[i])
+				  : symbolizer__user(sym, pid, gen, ips[i]);
+	return report_stack__set(st, names, n, n == SNAG_STACK_DEPTH);
+}
+
+static void comm_copy(char *dst, const char *src)
+{
+	memcpy(dst, src, 16);
+	dst[16] = '\0';
+}
+
+static int collect_offcpu(struct sched_collector *sc, struct symbolizer *sym, struct report *r)
+{
+	int fd = bpf_map__fd(sc->skel->maps.offcpu);
+	struct snag_offcpu_val *v = malloc(sizeof(*v));
+	struct snag_offcpu_key key, next, *prev = NULL;
+	int err = 0;
+
+	if (!v)
+		return -ENOMEM;
+	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
+		struct report_offcpu *e;
+		char comm[17], waker_comm[17];
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, v))
+			continue;
+		comm_copy(comm, v->comm);
+		e = report__add_offcpu(r, (int)key.tgid, (int)key.tid, comm,
+				       key.reason == SNAG_OFFCPU_PREEMPTED ? OFFCPU_PREEMPTED
+									   : OFFCPU_BLOCKED);
+		if (!e) {
+			err = -ENOMEM;
+			break;
+		}
+		e->count = v->count;
+		e->total_ns = v->total_ns;
+		e->max_ns = v->max_ns;
+		err = set_stack(&e->kernel_stack, sym, v->kstack, v->klen, true, 0, 0);
+		if (!err)
+			err = set_stack(&e->user_stack, sym, v->ustack, v->ulen, false,
+					(int)key.tgid, key.gen);
+		if (err || !key.waker_tid)
+			continue;
+		comm_copy(waker_comm, v->waker_comm);
+		e->waker_pid = (int)key.waker_tgid;
+		e->waker_tid = (int)key.waker_tid;
+		e->waker_comm = strdup(waker_comm);
+		if (!e->waker_comm)
+			err = -ENOMEM;
+		if (!err)
+			err = set_stack(&e->waker_kernel_stack, sym, v->wkstack, v->wklen, true, 0,
+					0);
+		/* The waker's generation is unknown; its current mappings are the best guess. */
+		if (!err)
+			err = set_stack(&e->waker_user_stack, sym, v->wustack, v->wulen, false,
+					(int)key.waker_tgid, 0);
+	}
+	free(v);
+	return err;
+}
+
+static int collect_drops(struct sched_collector *sc, struct report *r)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct snag_sched_counters *percpu;
+	__u64 sums[SNAG_SDROP__COUNT] = {0};
+	__u32 zero = 0;
+	int err = 0;
+
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	percpu = calloc(ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(sc->skel->maps.sched_counters), &zero, percpu))
+		err = -errno;
+	for (int c = 0; !err && c < ncpus; c++)
+		for (int d = 0; d < SNAG_SDROP__COUNT; d++)
+			sums[d] += percpu[c].drops[d];
+	for (int d = 0; !err && d < SNAG_SDROP__COUNT; d++)
+		err = report__add_drop(r, drop_names[d], sums[d]);
+	free(percpu);
+	return err;
+}
+
+int sched__collect(struct sched_collector *sc, uint64_t end_ns, struct symbolizer *sym,
+		   struct report *r)
+{
+	int err;
+
+	/* Events still queued name processes whose stacks are about to be symbolized. */
+	err = sched__poll(sc, sym);
+	if (err)
+		return err;
+	r->sched_enabled = true;
+	r->min_block_ns = sc->skel->rodata->min_block_ns;
+	err = collect_threads(sc, end_ns, r);
+	if (!err)
+		err = collect_offcpu(sc, sym, r);
+	if (!err)
+		err = collect_drops(sc, r);
+	if (!err)
+		err = bpfutil__add_prog_stats(sc->skel->obj, r);
+	return err;
+}
+
+void sched__free(struct sched_collector *sc)
+{
+	if (!sc)
+		return;
+	ring_buffer__free(sc->events);
+	sched_bpf__destroy(sc->skel);
+	free(sc);
+}

@@ -1,0 +1,52 @@
+/* Scheduler collector: loads sched.bpf.c, reads per-thread accounts and off-CPU stacks into the
+ * report. */
+#ifndef SNAG_SCHED_H
+#define SNAG_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sched_collector;
+struct symbolizer;
+struct report;
+
+struct sched_opts {
+	const char *btf_path;  /* custom kernel BTF, or NULL */
+	uint64_t min_block_ns; /* blocks at least this long get stacks */
+	const int *pids;       /* trace only these processes (n_pids > 0), else all */
+	size_t n_pids;
+	bool kernel_threads; /* system-wide: include kernel threads */
+	bool wait_exec;	     /* -c: the one pid is snag's fork until it execs; start there */
+};
+
+/* Open the BPF object and configure it. Returns NULL with errno and snag_set_error() set. */
+struct sched_collector *sched__new(const struct sched_opts *o);
+
+/* Load into the kernel. Returns 0 or -errno with snag_set_error(). */
+int sched__load(struct sched_collector *sc);
+
+/* Start the trace clock (trace_start) and attach. Returns 0 or -errno with snag_set_error(). */
+int sched__attach(struct sched_collector *sc, uint64_t trace_start_ns);
+
+/* The fd to poll for process events (new process, exec); readable when sched__poll() has work. */
+int sched__event_fd(struct sched_collector *sc);
+
+/*
+ * Consume pending process events: snapshot the mappings of new and exec'd
+ * processes in sym, so they can be symbolized after they exit. Returns 0 or -errno.
+ */
+int sched__poll(struct sched_collector *sc, struct symbolizer *sym);
+
+/*
+ * Read every thread account and off-CPU stack into r (sched[], offcpu[],
+ * min_block_ns, sched_thread_ns, drop counts, program statistics), closing
+ * still-open intervals at end_ns. Returns 0 or -errno.
+ */
+int sched__collect(struct sched_collector *sc, uint64_t end_ns, struct symbolizer *sym,
+		   struct report *r);
+
+/* Detach and free. NULL is a no-op. */
+void sched__free(struct sched_collector *sc);
+
+#endif
