@@ -16,6 +16,9 @@ const volatile __u64 min_block_ns = 100000;
 const volatile __u32 filter_tgid = 0;	   /* one target process (-p PID, -c) */
 const volatile bool filter_by_map = false; /* several targets, in the targets map */
 const volatile bool include_kthreads = false;
+/* --cgroup: only tasks in this cgroup v2 (kernfs id) or below it, at this depth. */
+const volatile __u64 cgroup_id = 0;
+const volatile __u32 cgroup_level = 0;
 /* -c: the target is snag's own fork until it execs the command; trace it from the exec on. */
 const volatile bool wait_exec = false;
 
@@ -144,10 +147,23 @@ static __always_inline void emit(__u32 type, __u32 tgid, __u32 gen)
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* Is t in the --cgroup cgroup or a descendant? Its ancestor at that depth must be it. */
+static __always_inline bool in_cgroup(struct task_struct *t)
+{
+	struct cgroup *cgrp = BPF_CORE_READ(t, cgroups, dfl_cgrp), *anc = NULL;
+
+	if (!cgrp || BPF_CORE_READ(cgrp, level) < (int)cgroup_level)
+		return false;
+	bpf_core_read(&anc, sizeof(anc), &cgrp->ancestors[cgroup_level]);
+	return anc && BPF_CORE_READ(anc, kn, id) == cgroup_id;
+}
+
 static __always_inline bool traced(struct task_struct *t, __u32 tgid, __u32 tid)
 {
 	if (!tid)
 		return false; /* idle */
+	if (cgroup_id && !in_cgroup(t))
+		return false;
 	if (filter_tgid)
 		return tgid == filter_tgid && (!wait_exec || bpf_map_lookup_elem(&tgids, &tgid));
 	if (filter_by_map)

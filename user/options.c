@@ -17,6 +17,7 @@ enum {
 	OPT_OFFCPU,
 	OPT_MIN_BLOCK,
 	OPT_KERNEL_THREADS,
+	OPT_CGROUP,
 };
 
 static const struct option long_opts[] = {
@@ -33,6 +34,7 @@ static const struct option long_opts[] = {
     {"offcpu", no_argument, NULL, OPT_OFFCPU},
     {"min-block", required_argument, NULL, OPT_MIN_BLOCK},
     {"kernel-threads", no_argument, NULL, OPT_KERNEL_THREADS},
+    {"cgroup", required_argument, NULL, OPT_CGROUP},
     {"help", no_argument, NULL, 'h'},
     {},
 };
@@ -66,6 +68,7 @@ void record_opts__usage(FILE *f)
 	    "      --min-block DUR     blocks at least this long get stacks (default 100us);",
 	    "                          shorter ones still count in each thread's totals",
 	    "      --kernel-threads    include kernel threads (system-wide tracing)",
+	    "      --cgroup PATH       only tasks in this cgroup v2 directory and below it",
 	    "",
 	    "How long and what to write:",
 	    "  -d, --duration SECONDS  stop after this long (default: Ctrl-C, or when the",
@@ -270,6 +273,9 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 		case OPT_KERNEL_THREADS:
 			o->kernel_threads = true;
 			break;
+		case OPT_CGROUP:
+			err = set_string(&o->cgroup, optarg, "--cgroup");
+			break;
 		case OPT_BTF:
 			err = set_string(&o->btf_path, optarg, "--btf");
 			break;
@@ -299,6 +305,11 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 			       "or start one with -c");
 		return -EINVAL;
 	}
+	if (o->cgroup && o->n_specs && !o->offcpu) {
+		snag_set_error("--cgroup filters the off-CPU analysis, not -u probes: add --offcpu "
+			       "(or use -p to limit -u to processes)");
+		return -EINVAL;
+	}
 	/* Without functions to time, the scheduler collector is the job: off-CPU analysis. */
 	o->offcpu |= o->n_specs == 0;
 	return 0;
@@ -313,5 +324,6 @@ void record_opts__free(struct record_opts *o)
 	free(o->command);
 	free(o->output);
 	free(o->btf_path);
+	free(o->cgroup);
 	memset(o, 0, sizeof(*o));
 }

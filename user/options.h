@@ -27,6 +27,7 @@ struct record_opts {
 	bool offcpu;	       /* scheduler collector: on without -u, or with --offcpu */
 	uint64_t min_block_ns; /* --min-block: blocks this long get stacks */
 	bool kernel_threads;   /* --kernel-threads */
+	char *cgroup;	       /* --cgroup PATH */
 	bool help;
 };
 

@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpfutil.h"
+#include "cgroup.h"
 #include "commands.h"
 #include "errors.h"
 #include "funclat.h"
@@ -36,6 +37,8 @@ struct session {
 	struct funclat *fl;		 /* -u: function latencies */
 	struct funclat_func *cur, *prev; /* n_funcs snapshots for interval deltas */
 	struct sched_collector *sc;	 /* off-CPU analysis */
+	uint64_t cgroup_id;		 /* --cgroup, resolved */
+	uint32_t cgroup_level;
 	struct symbolizer *sym;
 	struct report *report;
 	int stats_fd;
@@ -300,6 +303,8 @@ static const char *target_mode_desc(struct session *s, char *buf, size_t len)
 	} else if (s->opts.n_specs) {
 		snprintf(buf, len, "every process running the probed binaries%s",
 			 s->opts.offcpu ? ", and off-CPU time system-wide" : "");
+	} else if (s->opts.cgroup) {
+		snprintf(buf, len, "cgroup %s", s->opts.cgroup);
 	} else {
 		snprintf(buf, len, "the whole system");
 	}
@@ -320,6 +325,8 @@ static int fill_target(struct session *s)
 		t->n_pids = s->targets.n;
 	}
 	if (s->opts.command && !(t->command = strdup(s->opts.command)))
+		return -ENOMEM;
+	if (s->opts.cgroup && !(t->cgroup = strdup(s->opts.cgroup)))
 		return -ENOMEM;
 	t->specs = calloc(s->opts.n_specs, sizeof(*t->specs));
 	if (!t->specs)
@@ -406,6 +413,8 @@ static struct sched_opts sched_opts(struct session *s, int *pids)
 	    .min_block_ns = s->opts.min_block_ns,
 	    .kernel_threads = s->opts.kernel_threads,
 	    .wait_exec = s->opts.command != NULL,
+	    .cgroup_id = s->cgroup_id,
+	    .cgroup_level = s->cgroup_level,
 	    .pids = pids,
 	};
 
@@ -512,6 +521,8 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	}
 	err = parse_specs(&s);
+	if (!err && s.opts.cgroup)
+		err = cgroup__resolve(s.opts.cgroup, &s.cgroup_id, &s.cgroup_level);
 	if (!err)
 		err = preflight__privileges();
 	if (!err)

@@ -123,8 +123,9 @@ static json_t *target_json(const struct report_target *t)
 		append(&pids, json_integer(t->pids[i]));
 	for (i = 0; specs && t->specs && i < t->n_specs; i++)
 		append(&specs, json_str(t->specs[i]));
-	return json_pack("{s:s, s:o, s:o, s:o}", "mode", target_mode_name(t->mode), "pids", pids,
-			 "command", json_str(t->command), "specs", specs);
+	return json_pack("{s:s, s:o, s:o, s:o, s:o}", "mode", target_mode_name(t->mode), "pids",
+			 pids, "command", json_str(t->command), "specs", specs, "cgroup",
+			 json_str(t->cgroup));
 }
 
 static json_t *interval_json(const struct report *r, const struct report_interval *iv)

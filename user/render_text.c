@@ -148,6 +148,8 @@ static char *describe_target(const struct report_target *t, bool probes)
 		fputs(probes ? "all processes running the probed binaries" : "all processes", m);
 		break;
 	}
+	if (t->cgroup)
+		fprintf(m, " in cgroup %s", t->cgroup);
 	return memstream_finish(m, &s);
 }
 

@@ -104,6 +104,7 @@ void report__free(struct report *r)
 	free(r->kernel);
 	free(r->target.pids);
 	free(r->target.command);
+	free(r->target.cgroup);
 	for (i = 0; i < r->target.n_specs; i++)
 		free(r->target.specs[i]);
 	free(r->target.specs);

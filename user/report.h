@@ -30,6 +30,7 @@ struct report_target {
 	char *command; /* -c string, or NULL */
 	char **specs;  /* -u specs as given */
 	size_t n_specs;
+	char *cgroup; /* --cgroup path, or NULL */
 };
 
 struct report_function {

@@ -66,6 +66,8 @@ struct sched_collector *sched__new(const struct sched_opts *o)
 	}
 	sc->skel->rodata->min_block_ns = o->min_block_ns;
 	sc->skel->rodata->include_kthreads = o->kernel_threads;
+	sc->skel->rodata->cgroup_id = o->cgroup_id;
+	sc->skel->rodata->cgroup_level = o->cgroup_level;
 	sc->skel->rodata->wait_exec = o->wait_exec && o->n_pids == 1;
 	if (o->n_pids == 1)
 		sc->skel->rodata->filter_tgid = (__u32)o->pids[0];

@@ -16,8 +16,10 @@ struct sched_opts {
 	uint64_t min_block_ns; /* blocks at least this long get stacks */
 	const int *pids;       /* trace only these processes (n_pids > 0), else all */
 	size_t n_pids;
-	bool kernel_threads; /* system-wide: include kernel threads */
-	bool wait_exec;	     /* -c: the one pid is snag's fork until it execs; start there */
+	bool kernel_threads;   /* system-wide: include kernel threads */
+	uint64_t cgroup_id;    /* --cgroup: cgroup v2 id (its directory's inode), 0 for none */
+	uint32_t cgroup_level; /* its depth below the cgroup2 root */
+	bool wait_exec;	       /* -c: the one pid is snag's fork until it execs; start there */
 };
 
 /* Open the BPF object and configure it. Returns NULL with errno and snag_set_error() set. */

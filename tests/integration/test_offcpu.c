@@ -1,6 +1,8 @@
 /* Integration tests: off-CPU, run-queue and context-switch analysis of real targets in the real
  * kernel. */
+#include <errno.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -247,6 +249,83 @@ static void test_folded_output(void **state)
 	test_run__free(&r);
 }
 
+/* The cgroup2 mount point (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid systems). */
+static bool cgroup2_mount(char *buf, size_t len)
+{
+	char dev[256], dir[4096], type[64];
+	FILE *f = fopen("/proc/self/mounts", "r");
+	bool found = false;
+
+	while (f && !found && fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3)
+		if (!strcmp(type, "cgroup2")) {
+			snprintf(buf, len, "%s", dir);
+			found = true;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static bool has_pid(json_t *root, long pid)
+{
+	json_t *rows = json_object_get(root, "sched"), *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row)
+	{
+		if ((long)num(row, "pid") == pid)
+			return true;
+	}
+	return false;
+}
+
+/* --cgroup: a sleeper inside the cgroup is traced, an identical one outside it is not. */
+static void test_cgroup_filter(void **state)
+{
+	char mount[4096], cg[4200], procs[4300], *out;
+	struct test_proc inside, outside, snag;
+	json_error_t jerr;
+	json_t *root;
+	FILE *f;
+
+	(void)state;
+	require_bpf();
+	if (!cgroup2_mount(mount, sizeof(mount)))
+		fail_msg("no cgroup2 mount on this machine");
+	snprintf(cg, sizeof(cg), "%s/snag-it-%d", mount, getpid());
+	if (mkdir(cg, 0755))
+		fail_msg("cannot create cgroup %s: %s", cg, strerror(errno));
+	char *targv[] = {target_path, "sleeper", "300", "10", NULL};
+	assert_int_equal(test_spawn(targv, &inside), 0);
+	assert_int_equal(test_spawn(targv, &outside), 0);
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+	f = fopen(procs, "w");
+	assert_non_null(f);
+	fprintf(f, "%d\n", inside.pid);
+	assert_int_equal(fclose(f), 0);
+	char *sargv[] = {
+	    snag_path,	"--cgroup", cg,	 "-d", "1", "-o", (char *)out_path("cgroup.json"),
+	    "--format", "json",	    NULL};
+	assert_int_equal(test_spawn(sargv, &snag), 0);
+	wait_tracing(&snag);
+	assert_int_equal(test_proc_wait(&snag, 20), 0);
+	kill(inside.pid, SIGKILL);
+	kill(outside.pid, SIGKILL);
+	test_proc_wait(&inside, 5);
+	test_proc_wait(&outside, 5);
+	rmdir(cg);
+	root = json_load_file(out_path("cgroup.json"), 0, &jerr);
+	assert_non_null(root);
+	out = json_dumps(json_object_get(root, "sched"), JSON_COMPACT);
+	if (!has_pid(root, inside.pid) || has_pid(root, outside.pid))
+		fail_msg("want pid %d (inside) and not %d (outside) in sched[]: %s", inside.pid,
+			 outside.pid, out);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(root, "target"), "cgroup")), cg);
+	free(out);
+	json_decref(root);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -267,6 +346,7 @@ int main(void)
 	    cmocka_unit_test(test_runqueue_contention),
 	    cmocka_unit_test(test_short_lived_process_keeps_stacks),
 	    cmocka_unit_test(test_folded_output),
+	    cmocka_unit_test(test_cgroup_filter),
 	};
 
 	return cmocka_run_group_tests_name("offcpu", tests, setup, teardown);

@@ -406,6 +406,10 @@ static void test_bad_inputs(void **state)
 			   (char *[]){"-c", cmd, "-u", "x", "--format", "xml", NULL});
 	expect_usage_error("-p and -c", (char *[]){"-p", "1", "-c", cmd, "-u", "x", NULL});
 	expect_usage_error("unknown option", (char *[]){"--bogus", NULL});
+	expect_usage_error("no cgroup", (char *[]){"--cgroup", "/nonexistent/cg", NULL});
+	expect_usage_error("not a cgroup v2", (char *[]){"--cgroup", "/tmp", NULL});
+	expect_usage_error("--offcpu", (char *[]){"-c", cmd, "-u", "x", "--cgroup", "/tmp", NULL});
+	expect_usage_error("invalid --min-block", (char *[]){"--min-block", "0", NULL});
 	expect_usage_error("more than the limit", (char *[]){"-c", cmd, "-u", libc_all, NULL});
 	expect_usage_error(
 	    "BTF", (char *[]){"-c", cmd, "-u", "sleep_2ms", "--btf", "/nonexistent/vmlinux", NULL});

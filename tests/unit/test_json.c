@@ -146,10 +146,11 @@ static void test_top_level(void **state)
 	expect_int(root, "sched_thread_ns", 0);
 	expect_int(root, "min_block_ns", 0);
 	t = get(root, "target");
-	EXPECT_KEYS(t, "mode", "pids", "command", "specs");
+	EXPECT_KEYS(t, "mode", "pids", "command", "specs", "cgroup");
 	expect_str(t, "mode", "pids");
 	assert_int_equal(json_integer_value(json_array_get(expect_array(t, "pids", 1), 0)), 1234);
 	assert_true(json_is_null(get(t, "command")));
+	assert_true(json_is_null(get(t, "cgroup")));
 	assert_string_equal(json_string_value(json_array_get(expect_array(t, "specs", 2), 1)),
 			    "app:fast_*");
 	/* Sections whose collectors were off, or do not exist yet, are present and empty. */
