@@ -582,9 +582,10 @@ int symbolizer__refresh(struct symbolizer *s, int pid, uint32_t gen)
 	if (!snap)
 		return symbolizer__snapshot(s, pid, gen);
 	err = snapshot__read(s, &now);
-	if (err) {
+	if (err || !now.n) {
+		/* Gone, or exiting (an empty maps file): keep what was seen. */
 		free(now.maps);
-		return err == -ENOMEM ? err : 0; /* gone: keep what was seen */
+		return err == -ENOMEM ? err : 0;
 	}
 	/* Today's mappings, plus earlier ones since unmapped (a dlclose'd library's stacks). */
 	maps = realloc(now.maps, (now.n + snap->n) * sizeof(*maps));

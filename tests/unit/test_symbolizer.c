@@ -371,6 +371,46 @@ static void test_generations(void **state)
 	symbolizer__free(s);
 }
 
+/*
+ * A snapshot taken at exec predates the libraries the loader maps next;
+ * refresh adds them and keeps the old mappings. An exiting process's maps
+ * file reads empty: refresh keeps what was seen.
+ */
+static void test_refresh(void **state)
+{
+	char pie[PATH_MAX], lib[PATH_MAX];
+	struct symbolizer *s = new_fake();
+	uint64_t pie_fn, lib_fn;
+	FILE *f;
+
+	(void)state;
+	abs_build_path("tests/elf/fixture-pie", pie);
+	abs_build_path("tests/elf/libfixture.so", lib);
+	pie_fn = PIE_BASE + sym_addr(pie, "fixture_add", NULL);
+	lib_fn = LIB_BASE + sym_addr(lib, "libfixture_add", NULL);
+	f = maps_open(1050);
+	map_elf(f, pie, PIE_BASE);
+	fclose(f);
+	assert_int_equal(symbolizer__snapshot(s, 1050, 1), 0);
+	assert_string_not_equal(symbolizer__user(s, 1050, 1, lib_fn), "libfixture_add");
+	f = maps_open(1050);
+	map_elf(f, lib, LIB_BASE);
+	fclose(f);
+	assert_int_equal(symbolizer__refresh(s, 1050, 1), 0);
+	assert_user(s, 1050, 1, lib_fn, "libfixture_add");
+	assert_user(s, 1050, 1, pie_fn, "fixture_add"); /* unmapped since, still known */
+	fclose(maps_open(1050));			/* exiting: empty maps */
+	assert_int_equal(symbolizer__refresh(s, 1050, 1), 0);
+	assert_user(s, 1050, 1, lib_fn, "libfixture_add");
+	assert_user(s, 1050, 1, pie_fn, "fixture_add");
+	/* Seen only while exiting, refreshed while still exiting: nothing to add, no crash. */
+	fclose(maps_open(1051));
+	assert_int_equal(symbolizer__snapshot(s, 1051, 1), 0);
+	assert_int_equal(symbolizer__refresh(s, 1051, 1), 0);
+	assert_int_equal(symbolizer__refresh(s, 1051, 1), 0);
+	symbolizer__free(s);
+}
+
 static void test_demangle(void **state)
 {
 	char pie[PATH_MAX];
@@ -511,9 +551,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fixture_tree),    cmocka_unit_test(test_shared_by_identity),
 	    cmocka_unit_test(test_replaced_binary), cmocka_unit_test(test_stripped),
-	    cmocka_unit_test(test_generations),	    cmocka_unit_test(test_demangle),
-	    cmocka_unit_test(test_missing_process), cmocka_unit_test(test_kernel),
-	    cmocka_unit_test(test_live_self),	    cmocka_unit_test(test_exited_child),
+	    cmocka_unit_test(test_generations),	    cmocka_unit_test(test_refresh),
+	    cmocka_unit_test(test_demangle),	    cmocka_unit_test(test_missing_process),
+	    cmocka_unit_test(test_kernel),	    cmocka_unit_test(test_live_self),
+	    cmocka_unit_test(test_exited_child),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
