@@ -36,9 +36,6 @@ extern int bpf_task_work_schedule_resume_impl(struct task_struct *task, struct b
 					      void *map__map, bpf_task_work_callback_t callback,
 					      void *aux__prog) __ksym __weak;
 
-/* x86-64 kernel stacks are 16 KiB (32 KiB with KASAN, which only widens the window below). */
-#define THREAD_SIZE (16 * 1024)
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -187,19 +184,80 @@ static __always_inline __u32 generation(__u32 tgid)
  */
 /*
  * A wakeup from a timer or device interrupt runs on top of whatever task the
- * interrupt hit: that task is not the waker, and its stacks are noise.
- * Interrupts run on the per-CPU interrupt stack, so a BPF stack slot outside
- * the current task's kernel stack means interrupt context. (The per-CPU
- * preempt count would say so too, but it is not in kallsyms here, so BPF
- * cannot take its address.)
+ * interrupt hit: that task is not the waker, and its stacks are noise. The
+ * per-CPU preempt count would tell, but it is not in kallsyms here (so BPF
+ * cannot take its address), and BPF programs may run on a private stack (so
+ * comparing stack addresses does not work either). Instead the interrupt,
+ * softirq and hrtimer tracepoints keep a per-CPU nesting depth: a few dozen
+ * ns per interrupt.
  */
-static __always_inline bool in_interrupt(struct task_struct *cur)
-{
-	volatile __u64 here = 0;
-	__u64 sp = (__u64)(unsigned long)&here;
-	__u64 base = (__u64)(unsigned long)BPF_CORE_READ(cur, stack);
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s64);
+} irq_depth SEC(".maps");
 
-	return sp < base || sp >= base + THREAD_SIZE;
+static __always_inline void irq_enter_exit(__s64 delta)
+{
+	__u32 zero = 0;
+	__s64 *d = bpf_map_lookup_elem(&irq_depth, &zero);
+
+	if (!d)
+		return;
+	*d += delta;
+	if (*d < 0)
+		*d = 0; /* an exit whose entry came before snag attached */
+}
+
+static __always_inline bool in_interrupt(void)
+{
+	__u32 zero = 0;
+	__s64 *d = bpf_map_lookup_elem(&irq_depth, &zero);
+
+	return d && *d > 0;
+}
+
+SEC("tp_btf/irq_handler_entry")
+int BPF_PROG(handle_irq_handler_entry)
+{
+	irq_enter_exit(1);
+	return 0;
+}
+
+SEC("tp_btf/irq_handler_exit")
+int BPF_PROG(handle_irq_handler_exit)
+{
+	irq_enter_exit(-1);
+	return 0;
+}
+
+SEC("tp_btf/softirq_entry")
+int BPF_PROG(handle_softirq_entry)
+{
+	irq_enter_exit(1);
+	return 0;
+}
+
+SEC("tp_btf/softirq_exit")
+int BPF_PROG(handle_softirq_exit)
+{
+	irq_enter_exit(-1);
+	return 0;
+}
+
+SEC("tp_btf/hrtimer_expire_entry")
+int BPF_PROG(handle_hrtimer_expire_entry)
+{
+	irq_enter_exit(1);
+	return 0;
+}
+
+SEC("tp_btf/hrtimer_expire_exit")
+int BPF_PROG(handle_hrtimer_expire_exit)
+{
+	irq_enter_exit(-1);
+	return 0;
 }
 
 static __always_inline struct snag_thread *get_thread(struct task_struct *t, __u32 tgid, __u32 tid,
@@ -279,6 +337,8 @@ static __always_inline void aggregate(struct pending *p)
 	err = bpf_map_update_elem(&offcpu, &p->key, &p->val, BPF_NOEXIST);
 	if (!err && p->val.ulen > 0)
 		emit(SNAG_EV_STACK, p->key.tgid, p->key.gen);
+	if (!err && p->val.wulen > 0 && p->key.waker_tgid != p->key.tgid)
+		emit(SNAG_EV_STACK, p->key.waker_tgid, p->key.waker_gen);
 	if (err == -EEXIST) {
 		v = bpf_map_lookup_elem(&offcpu, &p->key);
 		if (v) {
@@ -349,10 +409,12 @@ static __always_inline void long_block(struct task_struct *next, struct snag_thr
 	if (reason == SNAG_OFFCPU_BLOCKED && th->wakeup_ts) {
 		p->key.waker_tgid = th->waker_tgid;
 		p->key.waker_tid = th->waker_tid;
+		p->key.waker_gen = generation(th->waker_tgid);
 		__builtin_memcpy(p->val.waker_comm, th->waker_comm, sizeof(p->val.waker_comm));
 	} else {
 		p->key.waker_tgid = 0;
 		p->key.waker_tid = 0;
+		p->key.waker_gen = 0;
 		p->val.waker_comm[0] = 0;
 	}
 	/* Waker stacks belong to this block only if they were taken at its wakeup. */
@@ -472,7 +534,7 @@ static __always_inline void on_wakeup(struct task_struct *p, bool stacks, void *
 		return;
 	th->wakeup_ts = now;
 	cur = bpf_get_current_task_btf();
-	if (in_interrupt(cur)) {
+	if (in_interrupt()) {
 		/* Woken by an interrupt (a timer, a device): no waker task, no waker stacks. */
 		th->waker_tid = 0;
 		th->waker_tgid = 0;

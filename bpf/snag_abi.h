@@ -94,6 +94,8 @@ struct snag_offcpu_key {
 	__u32 gen;	  /* exec generation of tgid when the user stack was taken */
 	__u32 waker_tgid; /* 0 when unknown or preempted */
 	__u32 waker_tid;
+	__u32 waker_gen; /* exec generation of waker_tgid */
+	__u32 pad;
 	__u64 kstack_hash;
 	__u64 ustack_hash;
 	__u64 waker_hash; /* of the waker's kernel and user stacks */

@@ -44,10 +44,20 @@ static void select_programs(struct sched_bpf *skel, bool tp_btf)
 	    skel->progs.handle_sched_process_exec_raw,
 	};
 
+	/* Interrupt nesting, to tell interrupt wakeups from task ones: tp_btf only (no raw twins).
+	 */
+	struct bpf_program *irq_progs[] = {
+	    skel->progs.handle_irq_handler_entry,    skel->progs.handle_irq_handler_exit,
+	    skel->progs.handle_softirq_entry,	     skel->progs.handle_softirq_exit,
+	    skel->progs.handle_hrtimer_expire_entry, skel->progs.handle_hrtimer_expire_exit,
+	};
+
 	for (size_t i = 0; i < sizeof(btf_progs) / sizeof(btf_progs[0]); i++) {
 		bpf_program__set_autoload(btf_progs[i], tp_btf);
 		bpf_program__set_autoload(raw_progs[i], !tp_btf);
 	}
+	for (size_t i = 0; i < sizeof(irq_progs) / sizeof(irq_progs[0]); i++)
+		bpf_program__set_autoload(irq_progs[i], tp_btf);
 }
 
 struct sched_collector *sched__new(const struct sched_opts *o)
@@ -221,19 +231,28 @@ static int collect_threads(struct sched_collector *sc, uint64_t end_ns, struct r
 	return err;
 }
 
+/* A stack taken in the waker's context starts inside the tracepoint and snag's BPF program. */
+static bool tracing_frame(const char *name)
+{
+	return !strncmp(name, "bpf_prog_", 9) || !strncmp(name, "bpf_trace_run", 13) ||
+	       !strncmp(name, "__traceiter_", 12);
+}
+
 /* Names of a captured stack, innermost first; len is in bytes, as the kernel returned it. */
 static int set_stack(struct report_stack *st, struct symbolizer *sym, const __u64 *ips, __s32 len,
 		     bool kernel, int pid, uint32_t gen)
 {
 	const char *names[SNAG_STACK_DEPTH];
-	size_t n = len > 0 ? (size_t)len / sizeof(__u64) : 0;
+	size_t n = len > 0 ? (size_t)len / sizeof(__u64) : 0, first = 0;
 
 	if (n > SNAG_STACK_DEPTH)
 		n = SNAG_STACK_DEPTH;
 	for (size_t i = 0; i < n; i++)
 		names[i] = kernel ? symbolizer__kernel(sym, ips[i])
 				  : symbolizer__user(sym, pid, gen, ips[i]);
-	return report_stack__set(st, names, n, n == SNAG_STACK_DEPTH);
+	while (kernel && first < n && tracing_frame(names[first]))
+		first++;
+	return report_stack__set(st, names + first, n - first, n == SNAG_STACK_DEPTH);
 }
 
 static void comm_copy(char *dst, const char *src)
@@ -285,10 +304,9 @@ static int collect_offcpu(struct sched_collector *sc, struct symbolizer *sym, st
 		if (!err)
 			err = set_stack(&e->waker_kernel_stack, sym, v->wkstack, v->wklen, true, 0,
 					0);
-		/* The waker's generation is unknown; its current mappings are the best guess. */
 		if (!err)
 			err = set_stack(&e->waker_user_stack, sym, v->wustack, v->wulen, false,
-					(int)key.waker_tgid, 0);
+					(int)key.waker_tgid, key.waker_gen);
 	}
 	free(v);
 	return err;

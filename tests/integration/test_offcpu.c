@@ -140,6 +140,10 @@ static void test_known_sleeps(void **state)
 			 json_dumps(json_object_get(e, "kernel_stack"), 0));
 	assert_true(num(e, "count") >= 20);
 	assert_string_equal(json_string_value(json_object_get(e, "comm")), "offcpu");
+	/* A timer interrupt woke it: whatever task the interrupt hit is not its waker. */
+	if (!json_is_null(json_object_get(e, "waker")))
+		fail_msg("a timer wakeup has a waker: %s",
+			 json_dumps(json_object_get(e, "waker"), JSON_COMPACT));
 	assert_no_drops(root);
 	free(out);
 	json_decref(root);
@@ -171,6 +175,36 @@ static void test_pipe_pingpong_switch_counts(void **state)
 			fail_msg("tid %ld: snag counted %.0f voluntary switches, the kernel %ld",
 				 rep[i].tid, vol, rep[i].voluntary);
 	}
+	free(out);
+	json_decref(root);
+}
+
+/* With stacks for every block, each ping-pong thread is woken by the other one, in its write. */
+static void test_pingpong_wakers(void **state)
+{
+	struct self_report pinger, ponger;
+	json_t *root, *e, *waker;
+	char *out;
+
+	(void)state;
+	require_bpf();
+	root = trace_command("pingpong 300", out_path("wakers.json"), &out, "--min-block", "1us",
+			     NULL);
+	assert_int_equal(parse_self_reports(out, "pinger", &pinger, 1), 1);
+	assert_int_equal(parse_self_reports(out, "ponger", &ponger, 1), 1);
+	offcpu_total(root, pinger.tid, "blocked", &e);
+	assert_non_null(e);
+	waker = json_object_get(e, "waker");
+	if (!json_is_object(waker) || (long)num(waker, "tid") != ponger.tid)
+		fail_msg("pinger's waker should be ponger (tid %ld): %s", ponger.tid,
+			 json_dumps(waker, JSON_COMPACT));
+	if (!stack_has(json_object_get(waker, "user_stack"), "ponger") ||
+	    !stack_has(json_object_get(waker, "kernel_stack"), "pipe_write"))
+		fail_msg("waker stacks lack ponger/pipe_write: %s",
+			 json_dumps(waker, JSON_COMPACT));
+	if (!stack_has(json_object_get(e, "kernel_stack"), "pipe_read"))
+		fail_msg("pinger's kernel stack lacks pipe_read: %s",
+			 json_dumps(json_object_get(e, "kernel_stack"), JSON_COMPACT));
 	free(out);
 	json_decref(root);
 }
@@ -343,6 +377,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_known_sleeps),
 	    cmocka_unit_test(test_pipe_pingpong_switch_counts),
+	    cmocka_unit_test(test_pingpong_wakers),
 	    cmocka_unit_test(test_runqueue_contention),
 	    cmocka_unit_test(test_short_lived_process_keeps_stacks),
 	    cmocka_unit_test(test_folded_output),
