@@ -143,6 +143,7 @@ run: deps all $(TARGET_BINS)
 
 bench: all $(TARGET_BINS)
 	$(Q)tools/bench-funclat.sh $(BUILD)
+	$(Q)tools/bench-sched.sh $(BUILD)
 
 FORMAT_FILES = $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tests/*.c tests/*.h tests/*/*.c tests/*/*.h tests/*/*/*.c)
 format:
