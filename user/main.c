@@ -9,7 +9,7 @@ static const struct command {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-    {"record", cmd_record, "trace processes and report where time goes (the default)"},
+    {"record", cmd_record, "time functions, and see where threads wait off the CPU (default)"},
     {"list", cmd_list, "list the functions that can be traced in a binary or process"},
 };
 
