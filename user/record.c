@@ -127,8 +127,12 @@ static int finish_output(struct session *s)
 		err = -errno ? -errno : -EIO;
 	if (!s->tmp_path)
 		return err;
-	if (!err && fsync(fileno(s->out)))
-		err = -errno;
+	/*
+	 * No fsync: the rename already makes the report appear whole or not at
+	 * all to every reader; fsync only adds power-loss durability, and on
+	 * ext4 it can wait for the journal to write out every dirty file on the
+	 * machine (minutes here after a big build).
+	 */
 	if (fclose(s->out) && !err)
 		err = -errno;
 	s->out = NULL;

@@ -83,7 +83,9 @@ struct sched_collector *sched__new(const struct sched_opts *o)
 		sc->skel->rodata->filter_tgid = (__u32)o->pids[0];
 	else if (o->n_pids > 1)
 		sc->skel->rodata->filter_by_map = true;
-	sc->tp_btf = bpfutil__btf_has_tracepoint(o->btf_path, "sched_switch");
+	/* SNAG_FORCE_RAW_TP=1 exercises the fallback on kernels that have tp_btf (for tests). */
+	sc->tp_btf = !getenv("SNAG_FORCE_RAW_TP") &&
+		     bpfutil__btf_has_tracepoint(o->btf_path, "sched_switch");
 	select_programs(sc->skel, sc->tp_btf);
 	return sc;
 fail:

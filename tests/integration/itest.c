@@ -48,21 +48,17 @@ const char *out_path(const char *name)
 
 /* Run snag with the given arguments (NULL-terminated), expecting exit 0; returns the parsed JSON
  * report at -o. */
-json_t *run_snag_json(const char *report, ...)
+json_t *run_snag_jsonv(const char *report, char **out, char *const args[])
 {
 	char *argv[64];
 	int argc = 0;
 	struct test_run r;
-	va_list ap;
 	json_error_t jerr;
 	json_t *root;
-	char *a;
 
 	argv[argc++] = snag_path;
-	va_start(ap, report);
-	while ((a = va_arg(ap, char *)) && argc < 60)
-		argv[argc++] = a;
-	va_end(ap);
+	for (int i = 0; args[i] && argc < 60; i++)
+		argv[argc++] = args[i];
 	argv[argc++] = "-o";
 	argv[argc++] = (char *)report;
 	argv[argc++] = "--format=json";
@@ -70,11 +66,30 @@ json_t *run_snag_json(const char *report, ...)
 	assert_int_equal(test_run(argv, 60, &r), 0);
 	if (r.status != 0)
 		fail_msg("snag exited %d: %s", r.status, r.err);
+	if (out) {
+		*out = r.out;
+		r.out = NULL;
+	}
 	test_run__free(&r);
 	root = json_load_file(report, 0, &jerr);
 	if (!root)
 		fail_msg("report %s is not JSON: %s (line %d)", report, jerr.text, jerr.line);
 	return root;
+}
+
+json_t *run_snag_json(const char *report, ...)
+{
+	char *args[60];
+	int n = 0;
+	va_list ap;
+	char *a;
+
+	va_start(ap, report);
+	while ((a = va_arg(ap, char *)) && n < 59)
+		args[n++] = a;
+	va_end(ap);
+	args[n] = NULL;
+	return run_snag_jsonv(report, NULL, args);
 }
 
 double num(json_t *obj, const char *key)

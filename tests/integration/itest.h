@@ -25,6 +25,9 @@ const char *out_path(const char *name);
 /* Run snag with the NULL-terminated arguments plus -o report --format=json; expects exit 0. */
 json_t *run_snag_json(const char *report, ...);
 
+/* The same with an argument array; *out (if out) gets snag's stdout, which the caller frees. */
+json_t *run_snag_jsonv(const char *report, char **out, char *const args[]);
+
 /* Wait until a background snag says it is tracing; fails with its stderr otherwise. */
 void wait_tracing(struct test_proc *snag);
 

@@ -59,39 +59,23 @@ static int parse_self_reports(const char *out, const char *who, struct self_repo
 	return n;
 }
 
-/* Run snag -c 'offcpu ARGS' to a JSON report, capturing the target's stdout in *out. */
+/* Run snag -c 'offcpu ARGS' [extra args] to a JSON report; *out gets the target's stdout. */
 static json_t *trace_command(const char *args, const char *report, char **out, ...)
 {
 	char cmd[8300], *argv[32];
 	int argc = 0;
-	struct test_run r;
-	json_error_t jerr;
-	json_t *root;
 	va_list ap;
 	char *a;
 
 	snprintf(cmd, sizeof(cmd), "%s %s", target_path, args);
-	argv[argc++] = snag_path;
 	argv[argc++] = "-c";
 	argv[argc++] = cmd;
 	va_start(ap, out);
-	while ((a = va_arg(ap, char *)) && argc < 24)
+	while ((a = va_arg(ap, char *)) && argc < 30)
 		argv[argc++] = a;
 	va_end(ap);
-	argv[argc++] = "-o";
-	argv[argc++] = (char *)report;
-	argv[argc++] = "--format=json";
 	argv[argc] = NULL;
-	assert_int_equal(test_run(argv, 60, &r), 0);
-	if (r.status != 0)
-		fail_msg("snag exited %d: %s", r.status, r.err);
-	root = json_load_file(report, 0, &jerr);
-	if (!root)
-		fail_msg("report is not JSON: %s", jerr.text);
-	*out = r.out;
-	r.out = NULL;
-	test_run__free(&r);
-	return root;
+	return run_snag_jsonv(report, out, argv);
 }
 
 /* Sum of off-CPU time with the given reason for one thread, and its biggest entry. */
@@ -175,6 +159,30 @@ static void test_pipe_pingpong_switch_counts(void **state)
 			fail_msg("tid %ld: snag counted %.0f voluntary switches, the kernel %ld",
 				 rep[i].tid, vol, rep[i].voluntary);
 	}
+	free(out);
+	json_decref(root);
+}
+
+/* The raw_tp fallback (kernels whose BTF lacks the tracepoints): the same accounts, no stacks. */
+static void test_raw_tp_fallback(void **state)
+{
+	struct self_report rep[1];
+	json_t *root, *row;
+	char *out, *overhead;
+
+	(void)state;
+	require_bpf();
+	setenv("SNAG_FORCE_RAW_TP", "1", 1);
+	root = trace_command("sleeper 20 10", out_path("rawtp.json"), &out, NULL);
+	unsetenv("SNAG_FORCE_RAW_TP");
+	assert_int_equal(parse_self_reports(out, "sleeper", rep, 1), 1);
+	row = sched_row(root, rep[0].tid);
+	assert_true(num(row, "voluntary_switches") >= 20);
+	assert_near(num(row, "blocked_ns"), 200 * MS, 0.15, "blocked_ns");
+	assert_int_equal(json_array_size(json_object_get(root, "offcpu")), 0);
+	overhead = json_dumps(json_object_get(root, "overhead"), JSON_COMPACT);
+	assert_non_null(strstr(overhead, "handle_sched_switch_raw"));
+	free(overhead);
 	free(out);
 	json_decref(root);
 }
@@ -378,6 +386,7 @@ int main(void)
 	    cmocka_unit_test(test_known_sleeps),
 	    cmocka_unit_test(test_pipe_pingpong_switch_counts),
 	    cmocka_unit_test(test_pingpong_wakers),
+	    cmocka_unit_test(test_raw_tp_fallback),
 	    cmocka_unit_test(test_runqueue_contention),
 	    cmocka_unit_test(test_short_lived_process_keeps_stacks),
 	    cmocka_unit_test(test_folded_output),
