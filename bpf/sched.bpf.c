@@ -16,6 +16,8 @@ const volatile __u64 min_block_ns = 100000;
 const volatile __u32 filter_tgid = 0;	   /* one target process (-p PID, -c) */
 const volatile bool filter_by_map = false; /* several targets, in the targets map */
 const volatile bool include_kthreads = false;
+/* snag itself: its own waits (reading /proc, symbolizing) are not what the user asked about. */
+const volatile __u32 self_tgid = 0;
 /* --cgroup: only tasks in this cgroup v2 (kernfs id) or below it, at this depth. */
 const volatile __u64 cgroup_id = 0;
 const volatile __u32 cgroup_level = 0;
@@ -157,8 +159,8 @@ static __always_inline bool in_cgroup(struct task_struct *t)
 
 static __always_inline bool traced(struct task_struct *t, __u32 tgid, __u32 tid)
 {
-	if (!tid)
-		return false; /* idle */
+	if (!tid || tgid == self_tgid)
+		return false; /* idle, or snag */
 	if (cgroup_id && !in_cgroup(t))
 		return false;
 	if (filter_tgid)

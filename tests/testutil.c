@@ -228,6 +228,24 @@ char *test_read_for(int fd, int timeout_ms)
 	return buf;
 }
 
+/* Say where a process that overran its time is stuck, before it is killed. */
+static void dump_stuck(pid_t pid)
+{
+	static const char *const files[] = {"status", "stack", "syscall", "wchan"};
+	char path[64], *text;
+
+	fprintf(stderr, "test: pid %d overran its time; killing it. Where it was:\n", pid);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "/proc/%d/%s", pid, files[i]);
+		text = test_read_file(path, NULL);
+		if (text && i == 0 && strstr(text, "State:"))
+			fprintf(stderr, "  %.40s\n", strstr(text, "State:"));
+		else if (text)
+			fprintf(stderr, "  %s: %s\n", files[i], text);
+		free(text);
+	}
+}
+
 int test_proc_wait(struct test_proc *p, int timeout_s)
 {
 	long long deadline = now_ms() + timeout_s * 1000LL;
@@ -241,6 +259,7 @@ int test_proc_wait(struct test_proc *p, int timeout_s)
 		if (r < 0)
 			return -1;
 		if (now_ms() > deadline) {
+			dump_stuck(p->pid);
 			kill(p->pid, SIGKILL);
 			waitpid(p->pid, &status, 0);
 			break;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpfutil.h"
@@ -76,6 +77,7 @@ struct sched_collector *sched__new(const struct sched_opts *o)
 	}
 	sc->skel->rodata->min_block_ns = o->min_block_ns;
 	sc->skel->rodata->include_kthreads = o->kernel_threads;
+	sc->skel->rodata->self_tgid = (__u32)getpid();
 	sc->skel->rodata->cgroup_id = o->cgroup_id;
 	sc->skel->rodata->cgroup_level = o->cgroup_level;
 	sc->skel->rodata->wait_exec = o->wait_exec && o->n_pids == 1;
