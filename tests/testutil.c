@@ -244,6 +244,17 @@ static void dump_stuck(pid_t pid)
 			fprintf(stderr, "  %s: %s\n", files[i], text);
 		free(text);
 	}
+	/* Its user stack too, when gdb is there (it is on the development machines). */
+	if (!access("/usr/bin/gdb", X_OK)) {
+		char cmd[160];
+
+		snprintf(cmd, sizeof(cmd),
+			 "timeout 60 /usr/bin/gdb -batch -p %d -ex 'thread apply all bt 25' "
+			 "2>/dev/null | grep '^#' >&2",
+			 pid);
+		if (system(cmd) < 0)
+			fprintf(stderr, "  (gdb failed)\n");
+	}
 }
 
 int test_proc_wait(struct test_proc *p, int timeout_s)

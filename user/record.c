@@ -205,9 +205,12 @@ static int take_interval(struct session *s, uint64_t now)
 	struct funclat_func *tmp;
 	int err;
 
-	if (!s->fl)
-		return report__add_interval(s->report, s->interval_start_ns - s->start_ns,
-					    now - s->interval_start_ns, NULL, 0);
+	if (!s->fl) {
+		err = report__add_interval(s->report, s->interval_start_ns - s->start_ns,
+					   now - s->interval_start_ns, NULL, 0);
+		s->interval_start_ns = now;
+		return err;
+	}
 	err = funclat__read(s->fl, s->cur);
 	if (err)
 		return err;
@@ -281,7 +284,9 @@ static int trace_loop(struct session *s)
 			if (!s->targets.command && !s->targets.procs[i].exited &&
 			    s->targets.procs[i].pidfd >= 0)
 				pfd[n++] = (struct pollfd){s->targets.procs[i].pidfd, POLLIN, 0};
-		if (poll(pfd, n, (int)((until - now + 999999) / 1000000)) < 0 && errno != EINTR)
+		/* until > now here; never let the timeout wrap negative, which means forever. */
+		if (poll(pfd, n, until > now ? (int)((until - now + 999999) / 1000000) : 0) < 0 &&
+		    errno != EINTR)
 			return -errno;
 		if (s->sc) {
 			err = sched__poll(s->sc, s->sym);

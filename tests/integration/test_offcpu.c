@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "itest.h"
@@ -243,6 +244,55 @@ static void test_runqueue_contention(void **state)
 	json_decref(root);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * -d and -i keep time when nothing happens: a target asleep for 5 s traced
+ * for 2 s gives four 0.5 s intervals and ends at 2 s. (The interval clock
+ * once stopped advancing without -u, and snag then waited for an event.)
+ */
+static void test_idle_target_keeps_time(void **state)
+{
+	char pidbuf[16];
+	struct test_proc target;
+	struct test_run r;
+	json_error_t jerr;
+	json_t *root, *iv;
+	double t0, elapsed;
+
+	(void)state;
+	require_bpf();
+	char *targv[] = {target_path, "sleeper", "1", "5000", NULL};
+	assert_int_equal(test_spawn(targv, &target), 0);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", target.pid);
+	char *argv[] = {
+	    snag_path,	"-p",	pidbuf, "-d", "2", "-i", "0.5", "-o", (char *)out_path("idle.json"),
+	    "--format", "json", NULL};
+	t0 = now_s();
+	assert_int_equal(test_run(argv, 30, &r), 0);
+	elapsed = now_s() - t0;
+	assert_int_equal(r.status, 0);
+	test_run__free(&r);
+	kill(target.pid, SIGKILL);
+	test_proc_wait(&target, 5);
+	if (elapsed > 3.5)
+		fail_msg("snag -d 2 took %.1f s", elapsed);
+	root = json_load_file(out_path("idle.json"), 0, &jerr);
+	assert_non_null(root);
+	iv = json_object_get(root, "intervals");
+	assert_int_equal(json_array_size(iv), 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_near(num(json_array_get(iv, i), "offset_ns") + 1, i * 500 * MS + 1, 0.05,
+			    "interval offset");
+	json_decref(root);
+}
+
 /* System-wide: a process that starts after snag and exits long before the report. */
 static void test_short_lived_process_keeps_stacks(void **state)
 {
@@ -388,6 +438,7 @@ int main(void)
 	    cmocka_unit_test(test_pingpong_wakers),
 	    cmocka_unit_test(test_raw_tp_fallback),
 	    cmocka_unit_test(test_runqueue_contention),
+	    cmocka_unit_test(test_idle_target_keeps_time),
 	    cmocka_unit_test(test_short_lived_process_keeps_stacks),
 	    cmocka_unit_test(test_folded_output),
 	    cmocka_unit_test(test_cgroup_filter),
