@@ -227,23 +227,35 @@ int report__add_drop(struct report *r, const char *cause, uint64_t count)
 	return 0;
 }
 
+/* Append a zeroed element of elem bytes with a copy of comm (*comm_copy); NULL with errno set. */
+static void *append_with_comm(void **arr, size_t *n, size_t elem, const char *comm,
+			      char **comm_copy)
+{
+	int err = 0;
+	char *c = dup_or_null(comm, &err);
+	void *e = err ? NULL : append_elem(arr, n, elem);
+
+	if (!e) {
+		free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	*comm_copy = c;
+	return e;
+}
+
 struct report_thread_sched *report__add_sched(struct report *r, int pid, int tid, const char *comm)
 {
 	struct report_thread_sched *t;
 	char *c;
-	int err = 0;
 
 	if (!r) {
 		errno = EINVAL;
 		return NULL;
 	}
-	c = dup_or_null(comm, &err);
-	t = err ? NULL : append_elem((void **)&r->sched, &r->n_sched, sizeof(*t));
-	if (!t) {
-		free(c);
-		errno = ENOMEM;
+	t = append_with_comm((void **)&r->sched, &r->n_sched, sizeof(*t), comm, &c);
+	if (!t)
 		return NULL;
-	}
 	t->pid = pid;
 	t->tid = tid;
 	t->comm = c;
@@ -255,19 +267,14 @@ struct report_offcpu *report__add_offcpu(struct report *r, int pid, int tid, con
 {
 	struct report_offcpu *o;
 	char *c;
-	int err = 0;
 
 	if (!r) {
 		errno = EINVAL;
 		return NULL;
 	}
-	c = dup_or_null(comm, &err);
-	o = err ? NULL : append_elem((void **)&r->offcpu, &r->n_offcpu, sizeof(*o));
-	if (!o) {
-		free(c);
-		errno = ENOMEM;
+	o = append_with_comm((void **)&r->offcpu, &r->n_offcpu, sizeof(*o), comm, &c);
+	if (!o)
 		return NULL;
-	}
 	o->pid = pid;
 	o->tid = tid;
 	o->comm = c;
