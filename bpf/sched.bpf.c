@@ -93,7 +93,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct pending);
+	/* Plain bytes: a per-CPU map cannot hold the bpf_task_work field of struct pending. */
+	__type(value, char[sizeof(struct pending)]);
 } pending_zero SEC(".maps");
 
 struct {
@@ -370,13 +371,14 @@ static int take_user_stack(struct bpf_map *map, void *key, void *value)
 
 static __always_inline struct pending *get_pending(__u32 tid)
 {
+	void *zeros;
 	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
 	__u32 zero = 0;
 
 	if (p)
 		return p;
-	p = bpf_map_lookup_elem(&pending_zero, &zero);
-	if (!p || bpf_map_update_elem(&pending, &tid, p, BPF_NOEXIST)) {
+	zeros = bpf_map_lookup_elem(&pending_zero, &zero);
+	if (!zeros || bpf_map_update_elem(&pending, &tid, zeros, BPF_NOEXIST)) {
 		count_drop(SNAG_SDROP_PENDING_FULL);
 		return NULL;
 	}
