@@ -479,6 +479,8 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 	if (!th || th->state == SNAG_TS_EXITED)
 		return;
 	if (th->state == SNAG_TS_ON || th->state == SNAG_TS_UNKNOWN) {
+		if (th->state == SNAG_TS_ON)
+			count_drop(SNAG_SDROP_MISSED_SWITCH_OUT);
 		th->state = SNAG_TS_ON;
 		th->last_ts = now;
 		return;

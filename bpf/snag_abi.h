@@ -125,6 +125,8 @@ enum snag_sched_drop {
 	SNAG_SDROP_STACK_BUSY,	     /* a long block while the last one's user stack was pending */
 	SNAG_SDROP_NO_USER_STACK, /* user stack could not be scheduled (kernel without task work) */
 	SNAG_SDROP_EVENTS_LOST,	  /* ring buffer full: a process's maps may not be snapshotted */
+	SNAG_SDROP_MISSED_SWITCH_OUT, /* a switch-in while believed on a CPU: that gap is
+					 unaccounted */
 	SNAG_SDROP__COUNT,
 };
 

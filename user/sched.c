@@ -29,6 +29,7 @@ static const char *const drop_names[SNAG_SDROP__COUNT] = {
     [SNAG_SDROP_STACK_BUSY] = "offcpu_stack_busy",
     [SNAG_SDROP_NO_USER_STACK] = "offcpu_no_user_stack",
     [SNAG_SDROP_EVENTS_LOST] = "process_events_lost",
+    [SNAG_SDROP_MISSED_SWITCH_OUT] = "sched_missed_switch_out",
 };
 
 /* The tp_btf programs and their raw_tp twins, in the same order. */
