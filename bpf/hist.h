@@ -139,4 +139,28 @@ SNAG_HIST_INLINE __u64 snag_sched_hist_upper(__u32 i)
 	return snag_sched_hist_lower(i) + snag_hist_width_l(i, SNAG_SCHED_HIST_SUB_BITS) - 1;
 }
 
+/*
+ * I/O sizes (block, network, syscall bytes): one bucket per power of two,
+ * upper bound inclusive, so a 4096-byte I/O is in the bucket whose "le_bytes"
+ * is 4096. Bucket 0 holds size 0, bucket i >= 1 sizes in (2^(i-2), 2^(i-1)];
+ * sizes above 2^(SNAG_SIZE_HIST_BUCKETS-2) (4 GiB) share the last bucket.
+ */
+#define SNAG_SIZE_HIST_BUCKETS 34
+
+SNAG_HIST_INLINE __u32 snag_size_hist_bucket(__u64 v)
+{
+	__u32 b;
+
+	if (v <= 1)
+		return (__u32)v;
+	b = snag_hist_msb(v - 1) + 2; /* ceil(log2(v)) + 1 */
+	return b < SNAG_SIZE_HIST_BUCKETS ? b : SNAG_SIZE_HIST_BUCKETS - 1;
+}
+
+/* Largest size in bucket i (the JSON "le_bytes"); the last bucket is open-ended. */
+SNAG_HIST_INLINE __u64 snag_size_hist_upper(__u32 i)
+{
+	return i == 0 ? 0 : (__u64)1 << (i - 1);
+}
+
 #endif /* SNAG_HIST_H */

@@ -1,5 +1,6 @@
 /* The report model: allocation, filling, severity/format helpers and histogram percentiles. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -129,6 +130,32 @@ void report__free(struct report *r)
 	for (i = 0; i < r->n_offcpu; i++)
 		offcpu_free(&r->offcpu[i]);
 	free(r->offcpu);
+	for (i = 0; i < r->n_block_io; i++) {
+		free(r->block_io[i].comm);
+		free(r->block_io[i].device);
+		free(r->block_io[i].op);
+	}
+	free(r->block_io);
+	for (i = 0; i < r->n_net_io; i++) {
+		free(r->net_io[i].comm);
+		free(r->net_io[i].protocol);
+		free(r->net_io[i].family);
+		free(r->net_io[i].type);
+	}
+	free(r->net_io);
+	for (i = 0; i < r->n_net_conns; i++) {
+		free(r->net_conns[i].comm);
+		free(r->net_conns[i].family);
+		free(r->net_conns[i].local);
+		free(r->net_conns[i].remote);
+	}
+	free(r->net_conns);
+	for (i = 0; i < r->n_syscall_io; i++) {
+		free(r->syscall_io[i].comm);
+		free(r->syscall_io[i].syscall);
+		free(r->syscall_io[i].fd_type);
+	}
+	free(r->syscall_io);
 	free(r);
 }
 
@@ -280,6 +307,132 @@ struct report_offcpu *report__add_offcpu(struct report *r, int pid, int tid, con
 	o->comm = c;
 	o->reason = reason;
 	return o;
+}
+
+/* Copy each of n strings (NULL stays NULL) into out[]. Returns 0, or -ENOMEM with none kept. */
+static int dup_strings(const char *const *in, char **out, size_t n)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = dup_or_null(in[i], &err);
+	if (err)
+		for (size_t i = 0; i < n; i++) {
+			free(out[i]);
+			out[i] = NULL;
+		}
+	return err;
+}
+
+/*
+ * Append a zeroed element of elem bytes to *arr and copy n strings into it,
+ * each at the offset given; NULL with errno set (nothing appended).
+ */
+static void *append_with_strings(void **arr, size_t *n, size_t elem, const char *const *strs,
+				 const size_t *offsets, size_t n_strs)
+{
+	char *copies[8] = {0};
+	char *e;
+
+	if (n_strs > 8 || dup_strings(strs, copies, n_strs)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	e = append_elem(arr, n, elem);
+	if (!e) {
+		for (size_t i = 0; i < n_strs; i++)
+			free(copies[i]);
+		return NULL;
+	}
+	for (size_t i = 0; i < n_strs; i++)
+		memcpy(e + offsets[i], &copies[i], sizeof(char *));
+	return e;
+}
+
+struct report_block_io *report__add_block_io(struct report *r, int pid, const char *comm,
+					     const char *device, const char *op)
+{
+	const char *strs[] = {comm, device, op};
+	const size_t offs[] = {offsetof(struct report_block_io, comm),
+			       offsetof(struct report_block_io, device),
+			       offsetof(struct report_block_io, op)};
+	struct report_block_io *b;
+
+	if (!r) {
+		errno = EINVAL;
+		return NULL;
+	}
+	b = append_with_strings((void **)&r->block_io, &r->n_block_io, sizeof(*b), strs, offs, 3);
+	if (b)
+		b->pid = pid;
+	return b;
+}
+
+struct report_net_io *report__add_net_io(struct report *r, int pid, const char *comm,
+					 const char *protocol, const char *family, const char *type,
+					 enum net_direction dir)
+{
+	const char *strs[] = {comm, protocol, family, type};
+	const size_t offs[] = {
+	    offsetof(struct report_net_io, comm), offsetof(struct report_net_io, protocol),
+	    offsetof(struct report_net_io, family), offsetof(struct report_net_io, type)};
+	struct report_net_io *n;
+
+	if (!r) {
+		errno = EINVAL;
+		return NULL;
+	}
+	n = append_with_strings((void **)&r->net_io, &r->n_net_io, sizeof(*n), strs, offs, 4);
+	if (n) {
+		n->pid = pid;
+		n->direction = dir;
+	}
+	return n;
+}
+
+struct report_net_conn *report__add_net_conn(struct report *r, int pid, const char *comm,
+					     const char *family, const char *local,
+					     const char *remote)
+{
+	const char *strs[] = {comm, family, local, remote};
+	const size_t offs[] = {
+	    offsetof(struct report_net_conn, comm), offsetof(struct report_net_conn, family),
+	    offsetof(struct report_net_conn, local), offsetof(struct report_net_conn, remote)};
+	struct report_net_conn *c;
+
+	if (!r) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c = append_with_strings((void **)&r->net_conns, &r->n_net_conns, sizeof(*c), strs, offs, 4);
+	if (c)
+		c->pid = pid;
+	return c;
+}
+
+struct report_syscall_io *report__add_syscall_io(struct report *r, int pid, const char *comm,
+						 const char *syscall, const char *fd_type)
+{
+	const char *strs[] = {comm, syscall, fd_type};
+	const size_t offs[] = {offsetof(struct report_syscall_io, comm),
+			       offsetof(struct report_syscall_io, syscall),
+			       offsetof(struct report_syscall_io, fd_type)};
+	struct report_syscall_io *sio;
+
+	if (!r) {
+		errno = EINVAL;
+		return NULL;
+	}
+	sio = append_with_strings((void **)&r->syscall_io, &r->n_syscall_io, sizeof(*sio), strs,
+				  offs, 3);
+	if (sio)
+		sio->pid = pid;
+	return sio;
+}
+
+const char *net_direction__name(enum net_direction d)
+{
+	return d == NET_RECV ? "recv" : "send";
 }
 
 /* As documented in report.h; a NULL name is stored as "[unknown]". On failure st is unchanged. */
@@ -457,4 +610,23 @@ uint64_t hist__percentile(const uint64_t *buckets, size_t n_buckets, double p, u
 uint64_t hist__percentile_sched(const uint64_t *buckets, double p, uint64_t min, uint64_t max)
 {
 	return percentile_l(&sched_layout, buckets, SNAG_SCHED_HIST_BUCKETS, p, min, max);
+}
+
+uint64_t hist__size_quantile(const uint64_t *buckets, double p)
+{
+	uint64_t total = 0, rank, seen = 0;
+
+	for (__u32 i = 0; i < SNAG_SIZE_HIST_BUCKETS; i++)
+		total += buckets[i];
+	if (!total)
+		return 0;
+	rank = (uint64_t)(p * (double)total + 0.999999);
+	if (rank < 1)
+		rank = 1;
+	for (__u32 i = 0; i < SNAG_SIZE_HIST_BUCKETS; i++) {
+		seen += buckets[i];
+		if (seen >= rank)
+			return snag_size_hist_upper(i);
+	}
+	return snag_size_hist_upper(SNAG_SIZE_HIST_BUCKETS - 1);
 }

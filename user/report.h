@@ -140,6 +140,79 @@ struct report_thread_sched {
 	uint64_t runq_p99_ns;
 };
 
+/* ---- I/O collector ---- */
+
+/* Block requests of one issuing process, device and operation. */
+struct report_block_io {
+	int pid;      /* process that issued the requests (writeback: the flusher kworker) */
+	char *comm;   /* its name */
+	char *device; /* "vda", "nvme0n1p1"; "MAJ:MIN" when the name is unknown */
+	uint32_t major, minor;
+	char *op;	   /* "read", "write", "flush", "discard", "write_zeroes", "other" */
+	uint64_t count;	   /* completed requests */
+	uint64_t bytes;	   /* their summed size */
+	uint64_t total_ns; /* summed latency, request start (block_io_start) to completion */
+	uint64_t max_ns;
+	uint64_t size_hist[SNAG_SIZE_HIST_BUCKETS]; /* requests by size, snag_size_hist_* layout */
+	uint64_t lat_hist[SNAG_SCHED_HIST_BUCKETS]; /* latencies, snag_sched_hist_* layout */
+	/* Derived by report__finish(). */
+	uint64_t avg_ns;
+	uint64_t p50_ns;
+	uint64_t p99_ns;
+};
+
+enum net_direction {
+	NET_SEND = 0,
+	NET_RECV = 1,
+};
+
+/* Socket messages of one process, protocol and direction (sock_send_length/sock_recv_length). */
+struct report_net_io {
+	int pid;
+	char *comm;
+	char *protocol; /* "tcp", "udp", "unix", "raw", "netlink", "other" */
+	char *family;	/* "ipv4", "ipv6", "unix", "netlink", "other" */
+	char *type;	/* "stream", "dgram", "seqpacket", "raw", "other" */
+	enum net_direction direction;
+	uint64_t count;	      /* calls that moved at least 0 bytes (ret >= 0) */
+	uint64_t bytes;	      /* their summed size */
+	uint64_t small_count; /* of them, below report.small_io_bytes */
+	uint64_t errors;      /* calls that failed (ret < 0, e.g. EAGAIN) */
+	uint64_t size_hist[SNAG_SIZE_HIST_BUCKETS];
+};
+
+/* One TCP connection as seen by one process (key: the 4-tuple). */
+struct report_net_conn {
+	int pid; /* last process that sent or received on it; 0 when only retransmits were seen */
+	char *comm;   /* NULL when pid is 0 */
+	char *family; /* "ipv4", "ipv6" */
+	char *local;  /* "127.0.0.1:5000", "[::1]:5000" */
+	char *remote;
+	uint64_t sends, send_bytes;
+	uint64_t recvs, recv_bytes;
+	uint64_t retransmits; /* tcp_retransmit_skb on this connection */
+};
+
+/* read/write-family syscalls of one process, syscall and fd type (sys_enter/sys_exit). */
+struct report_syscall_io {
+	int pid;
+	char *comm;
+	char *syscall;	      /* "read", "write", "pread64", ..., "recvmsg" */
+	char *fd_type;	      /* "file", "socket", "pipe", "tty", "other" */
+	uint64_t count;	      /* calls that returned >= 0 */
+	uint64_t bytes;	      /* bytes they returned */
+	uint64_t small_count; /* of them, moved fewer than report.small_io_bytes */
+	uint64_t errors;      /* calls that returned an error */
+	uint64_t total_ns;    /* summed latency of all calls, errors included */
+	uint64_t max_ns;
+	uint64_t size_hist[SNAG_SIZE_HIST_BUCKETS];
+	uint64_t lat_hist[SNAG_SCHED_HIST_BUCKETS];
+	/* Derived by report__finish(). */
+	uint64_t avg_ns;
+	uint64_t p50_ns;
+	uint64_t p99_ns;
+};
+
 struct report_program {
 	char *name;
 	uint64_t runs;
@@ -183,6 +256,17 @@ struct report {
 	size_t n_sched;
 	struct report_offcpu *offcpu;
 	size_t n_offcpu;
+	/* I/O collector (empty when it was off). */
+	bool io_enabled;
+	uint64_t small_io_bytes; /* --small-io: an I/O below this many bytes is small */
+	struct report_block_io *block_io;
+	size_t n_block_io;
+	struct report_net_io *net_io;
+	size_t n_net_io;
+	struct report_net_conn *net_conns;
+	size_t n_net_conns;
+	struct report_syscall_io *syscall_io;
+	size_t n_syscall_io;
 };
 
 /*
@@ -224,6 +308,25 @@ struct report_thread_sched *report__add_sched(struct report *r, int pid, int tid
 struct report_offcpu *report__add_offcpu(struct report *r, int pid, int tid, const char *comm,
 					 enum offcpu_reason reason);
 
+/*
+ * Append a zeroed I/O row and return it (valid until the next append of the
+ * same kind). Every string argument is copied (NULL stays NULL). Returns NULL
+ * with errno set.
+ */
+struct report_block_io *report__add_block_io(struct report *r, int pid, const char *comm,
+					     const char *device, const char *op);
+struct report_net_io *report__add_net_io(struct report *r, int pid, const char *comm,
+					 const char *protocol, const char *family, const char *type,
+					 enum net_direction dir);
+struct report_net_conn *report__add_net_conn(struct report *r, int pid, const char *comm,
+					     const char *family, const char *local,
+					     const char *remote);
+struct report_syscall_io *report__add_syscall_io(struct report *r, int pid, const char *comm,
+						 const char *syscall, const char *fd_type);
+
+/* "send" or "recv". */
+const char *net_direction__name(enum net_direction d);
+
 /* Copy n frame names (innermost first) into st, replacing what it held. Returns 0 or -ENOMEM. */
 int report_stack__set(struct report_stack *st, const char *const *frames, size_t n, bool truncated);
 
@@ -258,6 +361,13 @@ uint64_t hist__percentile(const uint64_t *buckets, size_t n_buckets, double p, u
  * are unknown: the estimate is then neither clamped nor pinned to max.
  */
 uint64_t hist__percentile_sched(const uint64_t *buckets, double p, uint64_t min, uint64_t max);
+
+/*
+ * Quantile of an I/O size histogram (SNAG_SIZE_HIST_BUCKETS buckets,
+ * snag_size_hist_* layout): the upper bound of the bucket that holds rank
+ * ceil(p * count), 0 for an empty histogram. Used for "typical size".
+ */
+uint64_t hist__size_quantile(const uint64_t *buckets, double p);
 
 enum report_format {
 	FORMAT_TEXT,

@@ -255,6 +255,27 @@ static void check_percentiles(enum dist d, size_t n)
 	free(hist);
 }
 
+static void test_size_buckets(void **state)
+{
+	(void)state;
+	assert_int_equal(snag_size_hist_bucket(0), 0);
+	assert_int_equal(snag_size_hist_bucket(1), 1);
+	assert_int_equal(snag_size_hist_bucket(2), 2);
+	assert_int_equal(snag_size_hist_bucket(3), 3);
+	assert_int_equal(snag_size_hist_bucket(4), 3);
+	assert_int_equal(snag_size_hist_upper(snag_size_hist_bucket(4096)), 4096);
+	assert_int_equal(snag_size_hist_upper(snag_size_hist_bucket(4097)), 8192);
+	assert_int_equal(snag_size_hist_upper(snag_size_hist_bucket(100)), 128);
+	assert_int_equal(snag_size_hist_bucket(~0ULL), SNAG_SIZE_HIST_BUCKETS - 1);
+	/* Every size lands in the bucket whose bounds hold it. */
+	for (__u64 v = 1; v < (1ULL << 20); v += 1 + v / 7) {
+		__u32 b = snag_size_hist_bucket(v);
+
+		assert_true(v <= snag_size_hist_upper(b));
+		assert_true(v > snag_size_hist_upper(b - 1));
+	}
+}
+
 static void test_percentile_uniform(void **state)
 {
 	(void)state;
@@ -337,6 +358,7 @@ int main(void)
 	    cmocka_unit_test(test_buckets_contiguous),
 	    cmocka_unit_test(test_value_in_bucket),
 	    cmocka_unit_test(test_monotonic),
+	    cmocka_unit_test(test_size_buckets),
 	    cmocka_unit_test(test_percentile_uniform),
 	    cmocka_unit_test(test_percentile_exponential),
 	    cmocka_unit_test(test_percentile_lognormal),
