@@ -5,6 +5,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "snag_abi.h"
+#include "target_filter.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -13,16 +14,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the loader before load. */
 const volatile __u64 min_block_ns = 100000;
-const volatile __u32 filter_tgid = 0;	   /* one target process (-p PID, -c) */
-const volatile bool filter_by_map = false; /* several targets, in the targets map */
 const volatile bool include_kthreads = false;
-/* snag itself: its own waits (reading /proc, symbolizing) are not what the user asked about. */
-const volatile __u32 self_tgid = 0;
-/* --cgroup: only tasks in this cgroup v2 (kernfs id) or below it, at this depth. */
-const volatile __u64 cgroup_id = 0;
-const volatile __u32 cgroup_level = 0;
-/* -c: the target is snag's own fork until it execs the command; trace it from the exec on. */
-const volatile bool wait_exec = false;
 
 /* Set by the loader right before attaching: monotonic ns at trace start. */
 __u64 trace_start_ns = 0;
@@ -53,13 +45,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } tgids SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u8);
-} targets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -147,30 +132,20 @@ static __always_inline void emit(__u32 type, __u32 tgid, __u32 gen)
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* Is t in the --cgroup cgroup or a descendant? Its ancestor at that depth must be it. */
-static __always_inline bool in_cgroup(struct task_struct *t)
-{
-	struct cgroup *cgrp = BPF_CORE_READ(t, cgroups, dfl_cgrp), *anc = NULL;
-
-	if (!cgrp || BPF_CORE_READ(cgrp, level) < (int)cgroup_level)
-		return false;
-	bpf_core_read(&anc, sizeof(anc), &cgrp->ancestors[cgroup_level]);
-	return anc && BPF_CORE_READ(anc, kn, id) == cgroup_id;
-}
-
 static __always_inline bool traced(struct task_struct *t, __u32 tgid, __u32 tid)
 {
-	if (!tid || tgid == self_tgid)
-		return false; /* idle, or snag */
-	if (cgroup_id && !in_cgroup(t))
+	if (!tid)
+		return false; /* idle */
+	switch (target_match(t, tgid)) {
+	case TARGET_YES:
+		return true;
+	case TARGET_AFTER_EXEC:
+		return bpf_map_lookup_elem(&tgids, &tgid) != NULL;
+	case TARGET_ANY:
+		return include_kthreads || !(BPF_CORE_READ(t, flags) & PF_KTHREAD);
+	default:
 		return false;
-	if (filter_tgid)
-		return tgid == filter_tgid && (!wait_exec || bpf_map_lookup_elem(&tgids, &tgid));
-	if (filter_by_map)
-		return bpf_map_lookup_elem(&targets, &tgid) != NULL;
-	if (!include_kthreads && (BPF_CORE_READ(t, flags) & PF_KTHREAD))
-		return false;
-	return true;
+	}
 }
 
 static __always_inline __u32 generation(__u32 tgid)

@@ -150,4 +150,134 @@ struct snag_event {
 	__u32 pad;
 };
 
+/* ---- I/O collector (io.bpf.c) ---- */
+
+/* The read/write-family syscalls, as indices (the syscall numbers differ per architecture). */
+enum snag_sys_io {
+	SNAG_SYS_READ = 0,
+	SNAG_SYS_WRITE,
+	SNAG_SYS_PREAD64,
+	SNAG_SYS_PWRITE64,
+	SNAG_SYS_READV,
+	SNAG_SYS_WRITEV,
+	SNAG_SYS_SENDTO,
+	SNAG_SYS_RECVFROM,
+	SNAG_SYS_SENDMSG,
+	SNAG_SYS_RECVMSG,
+	SNAG_SYS__COUNT,
+};
+
+/* What a syscall's fd refers to, from its inode. */
+enum snag_fd_type {
+	SNAG_FD_FILE = 0, /* regular file, block device, directory */
+	SNAG_FD_SOCKET,
+	SNAG_FD_PIPE,  /* pipe or FIFO */
+	SNAG_FD_TTY,   /* terminal, console or pty */
+	SNAG_FD_OTHER, /* other character devices (/dev/null), eventfd, anonymous inodes */
+	SNAG_FD__COUNT,
+};
+
+struct snag_sys_key {
+	__u32 tgid;
+	__u16 sys;     /* enum snag_sys_io */
+	__u16 fd_type; /* enum snag_fd_type */
+};
+
+struct snag_sys_val {
+	__u64 count;	   /* calls that returned >= 0 */
+	__u64 bytes;	   /* bytes they returned */
+	__u64 small_count; /* of them, fewer than small_io_bytes */
+	__u64 errors;	   /* calls that returned < 0 */
+	__u64 total_ns;	   /* summed latency of all calls */
+	__u64 max_ns;
+	char comm[16]; /* the process's (group leader's) name */
+	__u64 size_hist[SNAG_SIZE_HIST_BUCKETS];
+	__u64 lat_hist[SNAG_SCHED_HIST_BUCKETS];
+};
+
+/* Block requests: one row per issuing process, device and operation. */
+struct snag_blk_key {
+	__u32 tgid;
+	__u32 dev; /* kernel dev_t: major << 20 | minor */
+	__u32 op;  /* REQ_OP_* (cmd_flags & REQ_OP_MASK) */
+	__u32 pad;
+};
+
+struct snag_blk_val {
+	__u64 count;
+	__u64 bytes;
+	__u64 total_ns; /* summed latency, request start to completion */
+	__u64 max_ns;
+	char comm[16];
+	__u64 size_hist[SNAG_SIZE_HIST_BUCKETS];
+	__u64 lat_hist[SNAG_SCHED_HIST_BUCKETS];
+};
+
+/* A request in flight (key: struct request address), from its start to its completion. */
+struct snag_blk_start {
+	__u64 ts;
+	__u32 tgid;
+	__u32 dev;
+	__u32 op;
+	__u32 done_bytes; /* completed so far by partial completions */
+	char comm[16];
+};
+
+enum snag_net_dir {
+	SNAG_NET_SEND = 0,
+	SNAG_NET_RECV = 1,
+};
+
+struct snag_net_key {
+	__u32 tgid;
+	__u16 family;	/* AF_* */
+	__u16 type;	/* SOCK_* */
+	__u16 protocol; /* IPPROTO_* (0 for unix) */
+	__u16 dir;	/* enum snag_net_dir */
+};
+
+struct snag_net_val {
+	__u64 count;
+	__u64 bytes;
+	__u64 small_count;
+	__u64 errors;
+	char comm[16];
+	__u64 size_hist[SNAG_SIZE_HIST_BUCKETS];
+};
+
+/* A TCP connection by its 4-tuple (addresses in network order, ports in host order). */
+struct snag_conn_key {
+	__u16 family; /* AF_INET or AF_INET6 */
+	__u16 lport;
+	__u16 rport;
+	__u16 pad;
+	__u8 laddr[16]; /* IPv4: the first 4 bytes */
+	__u8 raddr[16];
+};
+
+struct snag_conn_val {
+	__u32 tgid; /* last process that sent or received on it; 0 when unknown */
+	__u32 pad;
+	char comm[16];
+	__u64 sends;
+	__u64 send_bytes;
+	__u64 recvs;
+	__u64 recv_bytes;
+	__u64 retransmits;
+};
+
+enum snag_io_drop {
+	SNAG_IODROP_SYS_FULL = 0,      /* syscall_io map full: a syscall went uncounted */
+	SNAG_IODROP_SYS_NO_STORAGE,    /* no task storage for a syscall's start time */
+	SNAG_IODROP_BLK_FULL,	       /* block_io map full */
+	SNAG_IODROP_BLK_INFLIGHT_FULL, /* too many requests in flight to remember their start */
+	SNAG_IODROP_NET_FULL,	       /* net_io map full */
+	SNAG_IODROP_CONN_FULL,	       /* tcp connection map full: its bytes are only in net_io */
+	SNAG_IODROP__COUNT,
+};
+
+struct snag_io_counters {
+	__u64 drops[SNAG_IODROP__COUNT];
+};
+
 #endif /* SNAG_ABI_H */

@@ -7,6 +7,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "bpfutil.h"
+#include "errors.h"
 #include "report.h"
 
 uint64_t bpfutil__monotonic_ns(void)
@@ -49,6 +50,24 @@ int bpfutil__add_prog_stats(struct bpf_object *obj, struct report *r)
 		    report__add_program(r, bpf_program__name(prog), info.run_cnt, info.run_time_ns);
 		if (err)
 			return err;
+	}
+	return 0;
+}
+
+int bpfutil__fill_targets(int map_fd, const int *pids, size_t n)
+{
+	__u8 one = 1;
+
+	for (size_t i = 0; i < n; i++) {
+		__u32 tgid = (__u32)pids[i];
+
+		if (bpf_map_update_elem(map_fd, &tgid, &one, BPF_ANY)) {
+			int err = -errno;
+
+			snag_set_error("cannot set the traced pids in the kernel filter: %s",
+				       strerror(-err));
+			return err;
+		}
 	}
 	return 0;
 }

@@ -3,6 +3,7 @@
 #define SNAG_BPFUTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct bpf_object;
@@ -24,5 +25,11 @@ bool bpfutil__btf_has_tracepoint(const char *btf_path, const char *tp);
  * Returns 0 or -errno.
  */
 int bpfutil__add_prog_stats(struct bpf_object *obj, struct report *r);
+
+/*
+ * Put each of the n pids into a collector's targets map (target_filter.h), for
+ * filter_by_map. Returns 0 or -errno with snag_set_error().
+ */
+int bpfutil__fill_targets(int map_fd, const int *pids, size_t n);
 
 #endif

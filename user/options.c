@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "errors.h"
 #include "options.h"
 
@@ -18,6 +19,10 @@ enum {
 	OPT_MIN_BLOCK,
 	OPT_KERNEL_THREADS,
 	OPT_CGROUP,
+	OPT_IO,
+	OPT_NO_IO,
+	OPT_NO_OFFCPU,
+	OPT_SMALL_IO,
 };
 
 static const struct option long_opts[] = {
@@ -35,6 +40,10 @@ static const struct option long_opts[] = {
     {"min-block", required_argument, NULL, OPT_MIN_BLOCK},
     {"kernel-threads", no_argument, NULL, OPT_KERNEL_THREADS},
     {"cgroup", required_argument, NULL, OPT_CGROUP},
+    {"io", no_argument, NULL, OPT_IO},
+    {"no-io", no_argument, NULL, OPT_NO_IO},
+    {"no-offcpu", no_argument, NULL, OPT_NO_OFFCPU},
+    {"small-io", required_argument, NULL, OPT_SMALL_IO},
     {"help", no_argument, NULL, 'h'},
     {},
 };
@@ -46,11 +55,12 @@ void record_opts__usage(FILE *f)
 	    "                     [-i SECONDS] [-o FILE] [--format text|json|folded]",
 	    "",
 	    "Trace live processes without restarting them: time functions with uprobes (-u),",
-	    "and see where threads wait when they are off the CPU: blocked (with kernel and",
-	    "user stacks and who woke them) or waiting for a CPU. Findings are ranked by",
-	    "their share of the traced threads' time.",
+	    "see where threads wait when they are off the CPU: blocked (with kernel and user",
+	    "stacks and who woke them) or waiting for a CPU, and what I/O they do in the",
+	    "kernel: block, network and syscalls. Findings are ranked by their share of the",
+	    "traced threads' time.",
 	    "",
-	    "What to trace (nothing: every process on the system, off-CPU analysis):",
+	    "What to trace (nothing: every process on the system, off-CPU and I/O analysis):",
 	    "  -p, --pid PID[,PID..]   running processes (repeatable); they keep running after "
 	    "snag",
 	    "  -c, --command 'CMD ARGS'",
@@ -63,12 +73,21 @@ void record_opts__usage(FILE *f)
 	    "                            /path/bin:FUNC_GLOB in every process running that file",
 	    "                          Each matching function gets its own row.",
 	    "",
-	    "Off-CPU analysis (the default when no -u is given):",
+	    "Off-CPU analysis (on by default when no -u is given):",
 	    "      --offcpu            add it to -u function timing",
+	    "      --no-offcpu         leave it out (e.g. for I/O only)",
 	    "      --min-block DUR     blocks at least this long get stacks (default 100us);",
 	    "                          shorter ones still count in each thread's totals",
 	    "      --kernel-threads    include kernel threads (system-wide tracing)",
 	    "      --cgroup PATH       only tasks in this cgroup v2 directory and below it",
+	    "                          (off-CPU and I/O analysis)",
+	    "",
+	    "I/O analysis (on by default when no -u is given): block requests by device,",
+	    "socket messages by protocol, TCP connections and retransmits, and read/write-",
+	    "family syscalls by fd type, with sizes, latencies and too-many-small-I/O findings:",
+	    "      --io                add it to -u function timing",
+	    "      --no-io             leave it out (e.g. for off-CPU only)",
+	    "      --small-io SIZE     an I/O below SIZE is small (default 4KiB; e.g. 512, 64KiB)",
 	    "",
 	    "How long and what to write:",
 	    "  -d, --duration SECONDS  stop after this long (default: Ctrl-C, or when the",
@@ -86,6 +105,7 @@ void record_opts__usage(FILE *f)
 	    "Examples:",
 	    "  snag -d 10                                    where the whole system waits",
 	    "  snag -p 1234 -d 10 --format folded -o out.folded   off-CPU flame graph input",
+	    "  snag -p 1234 -d 10 --no-offcpu --small-io 16KiB    I/O sizes and latencies",
 	    "  snag -p 1234 -u 'handle_*' -d 10              functions of a running service",
 	    "  snag -c './server --port 8080' -u 'libc:malloc' -u 'parse_*' --offcpu",
 	    "  snag -u '/usr/bin/python3.11:PyEval_*' -d 5   every python3.11 process",
@@ -178,6 +198,44 @@ static int add_spec(struct record_opts *o, const char *arg)
 	return 0;
 }
 
+int parse_size(const char *s, uint64_t *bytes)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t mult;
+	} units[] = {
+	    {"", 1},
+	    {"b", 1},
+	    {"k", 1ull << 10},
+	    {"kb", 1ull << 10},
+	    {"kib", 1ull << 10},
+	    {"m", 1ull << 20},
+	    {"mb", 1ull << 20},
+	    {"mib", 1ull << 20},
+	    {"g", 1ull << 30},
+	    {"gb", 1ull << 30},
+	    {"gib", 1ull << 30},
+	};
+	unsigned long long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcasecmp(end, units[i].suffix))
+			continue;
+		if (v > UINT64_MAX / units[i].mult)
+			return -EINVAL;
+		*bytes = v * units[i].mult;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 static int set_string(char **dst, const char *arg, const char *opt)
 {
 	if (!*arg) {
@@ -191,9 +249,11 @@ static int set_string(char **dst, const char *arg, const char *opt)
 
 int record_opts__parse(int argc, char **argv, struct record_opts *o)
 {
+	bool no_io = false, no_offcpu = false;
 	int c, err = 0;
 
 	memset(o, 0, sizeof(*o));
+	o->small_io_bytes = DEFAULT_SMALL_IO_BYTES;
 	o->interval_ns = DEFAULT_INTERVAL_NS;
 	o->max_funcs = DEFAULT_MAX_FUNCS;
 	o->min_block_ns = DEFAULT_MIN_BLOCK_NS;
@@ -276,6 +336,25 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 		case OPT_CGROUP:
 			err = set_string(&o->cgroup, optarg, "--cgroup");
 			break;
+		case OPT_IO:
+			o->io = true;
+			break;
+		case OPT_NO_IO:
+			no_io = true;
+			break;
+		case OPT_NO_OFFCPU:
+			no_offcpu = true;
+			break;
+		case OPT_SMALL_IO:
+			if (parse_size(optarg, &o->small_io_bytes) || !o->small_io_bytes ||
+			    o->small_io_bytes > (1ull << 30)) {
+				snag_set_error(
+				    "invalid --small-io '%s': give a size from 1 byte to "
+				    "1GiB, e.g. --small-io 4096 or --small-io 64KiB",
+				    optarg);
+				err = -EINVAL;
+			}
+			break;
 		case OPT_BTF:
 			err = set_string(&o->btf_path, optarg, "--btf");
 			break;
@@ -305,13 +384,24 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 			       "or start one with -c");
 		return -EINVAL;
 	}
-	if (o->cgroup && o->n_specs && !o->offcpu) {
-		snag_set_error("--cgroup filters the off-CPU analysis, not -u probes: add --offcpu "
-			       "(or use -p to limit -u to processes)");
+	if ((o->offcpu && no_offcpu) || (o->io && no_io)) {
+		snag_set_error("--%s and --no-%s contradict each other: give one of them",
+			       o->io && no_io ? "io" : "offcpu", o->io && no_io ? "io" : "offcpu");
 		return -EINVAL;
 	}
-	/* Without functions to time, the scheduler collector is the job: off-CPU analysis. */
-	o->offcpu |= o->n_specs == 0;
+	/* Without functions to time, the kernel collectors are the job: off-CPU and I/O. */
+	o->offcpu |= o->n_specs == 0 && !no_offcpu;
+	o->io |= o->n_specs == 0 && !no_io;
+	if (!o->n_specs && !o->offcpu && !o->io) {
+		snag_set_error("nothing to trace: --no-offcpu and --no-io leave no collector; drop "
+			       "one of them, or time functions with -u");
+		return -EINVAL;
+	}
+	if (o->cgroup && !o->offcpu && !o->io) {
+		snag_set_error("--cgroup filters the off-CPU and I/O analysis, not -u probes: add "
+			       "--offcpu or --io (or use -p to limit -u to processes)");
+		return -EINVAL;
+	}
 	return 0;
 }
 

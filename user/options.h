@@ -7,9 +7,10 @@
 #include <stdint.h>
 #include "report.h"
 
-#define DEFAULT_INTERVAL_NS  1000000000ull
-#define DEFAULT_MAX_FUNCS    1000
-#define DEFAULT_MIN_BLOCK_NS 100000ull
+#define DEFAULT_INTERVAL_NS    1000000000ull
+#define DEFAULT_MAX_FUNCS      1000
+#define DEFAULT_MIN_BLOCK_NS   100000ull
+#define DEFAULT_SMALL_IO_BYTES 4096ull
 
 struct record_opts {
 	int *pids; /* -p, in order given, deduplicated */
@@ -24,10 +25,12 @@ struct record_opts {
 	bool histogram;
 	size_t max_funcs;
 	char *btf_path;
-	bool offcpu;	       /* scheduler collector: on without -u, or with --offcpu */
-	uint64_t min_block_ns; /* --min-block: blocks this long get stacks */
-	bool kernel_threads;   /* --kernel-threads */
-	char *cgroup;	       /* --cgroup PATH */
+	bool offcpu;		 /* scheduler collector: on without -u, or with --offcpu */
+	uint64_t min_block_ns;	 /* --min-block: blocks this long get stacks */
+	bool kernel_threads;	 /* --kernel-threads */
+	char *cgroup;		 /* --cgroup PATH */
+	bool io;		 /* I/O collector: on without -u, or with --io */
+	uint64_t small_io_bytes; /* --small-io */
 	bool help;
 };
 
@@ -48,5 +51,11 @@ void record_opts__usage(FILE *f);
  * Returns 0 or -EINVAL.
  */
 int parse_seconds(const char *s, uint64_t *ns);
+
+/*
+ * Parse a size in bytes: "4096", "4k", "64KiB", "1M", "1GiB" (binary units,
+ * case-insensitive). Returns 0 or -EINVAL.
+ */
+int parse_size(const char *s, uint64_t *bytes);
 
 #endif

@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "errors.h"
 #include "funclat.h"
+#include "io.h"
 #include "options.h"
 #include "preflight.h"
 #include "report.h"
@@ -37,6 +38,7 @@ struct session {
 	struct funclat *fl;		 /* -u: function latencies */
 	struct funclat_func *cur, *prev; /* n_funcs snapshots for interval deltas */
 	struct sched_collector *sc;	 /* off-CPU analysis */
+	struct io_collector *io;	 /* I/O analysis */
 	uint64_t cgroup_id;		 /* --cgroup, resolved */
 	uint32_t cgroup_level;
 	struct symbolizer *sym;
@@ -300,6 +302,31 @@ static int trace_loop(struct session *s)
 	}
 }
 
+/* "3 functions, off-CPU time and I/O": what this session traces. */
+static void describe_collectors(struct session *s, char *buf, size_t len)
+{
+	char funcs[48] = "";
+	const char *parts[3];
+	size_t n = 0, off = 0;
+
+	if (s->n_specs) {
+		snprintf(funcs, sizeof(funcs), "%u function%s", s->probes.n_funcs,
+			 s->probes.n_funcs == 1 ? "" : "s");
+		parts[n++] = funcs;
+	}
+	if (s->sc)
+		parts[n++] = "off-CPU time";
+	if (s->io)
+		parts[n++] = "I/O";
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s",
+				i == 0	     ? ""
+				: i + 1 == n ? " and "
+					     : ", ",
+				parts[i]);
+}
+
 static const char *target_mode_desc(struct session *s, char *buf, size_t len)
 {
 	if (s->opts.command) {
@@ -311,7 +338,8 @@ static const char *target_mode_desc(struct session *s, char *buf, size_t len)
 			    snprintf(buf + off, len - off, "%s%d", i ? "," : " ", s->opts.pids[i]);
 	} else if (s->opts.n_specs) {
 		snprintf(buf, len, "every process running the probed binaries%s",
-			 s->opts.offcpu ? ", and off-CPU time system-wide" : "");
+			 s->opts.offcpu || s->opts.io ? ", and the kernel collectors system-wide"
+						      : "");
 	} else if (s->opts.cgroup) {
 		snprintf(buf, len, "cgroup %s", s->opts.cgroup);
 	} else {
@@ -411,6 +439,11 @@ static int collect(struct session *s)
 		if (err)
 			return err;
 	}
+	if (s->io) {
+		err = io__collect(s->io, s->report, s->stats_fd >= 0);
+		if (err)
+			return err;
+	}
 	return fill_target(s);
 }
 
@@ -471,6 +504,26 @@ static int start_tracing(struct session *s)
 		if (err)
 			return err;
 	}
+	if (s->opts.io) {
+		int pids[s->targets.n + 1];
+		struct io_opts io = {
+		    .btf_path = s->opts.btf_path,
+		    .pids = pids,
+		    .cgroup_id = s->cgroup_id,
+		    .cgroup_level = s->cgroup_level,
+		    .wait_exec = s->opts.command != NULL,
+		    .small_io_bytes = s->opts.small_io_bytes,
+		};
+
+		for (size_t i = 0; i < s->targets.n; i++)
+			pids[io.n_pids++] = s->targets.procs[i].pid;
+		s->io = io__new(&io);
+		if (!s->io)
+			return -errno;
+		err = io__load(s->io);
+		if (err)
+			return err;
+	}
 	/* Program run-time statistics for the report's overhead section, only while snag runs. */
 	s->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	s->start_ns = bpfutil__monotonic_ns();
@@ -485,6 +538,11 @@ static int start_tracing(struct session *s)
 		if (err)
 			return err;
 	}
+	if (s->io) {
+		err = io__attach(s->io);
+		if (err)
+			return err;
+	}
 	s->interval_start_ns = s->start_ns;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	s->report->start_time_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
@@ -496,6 +554,7 @@ static void free_session(struct session *s)
 	discard_output(s);
 	funclat__free(s->fl);
 	sched__free(s->sc);
+	io__free(s->io);
 	symbolizer__free(s->sym);
 	if (s->have_targets)
 		targets__free(&s->targets);
@@ -518,7 +577,7 @@ int cmd_record(int argc, char **argv)
 	struct session s = {.stats_fd = -1, .sig_fd = -1};
 	struct render_opts ro;
 	int status = SNAG_EXIT_USAGE, err;
-	char desc[256], what[64] = "";
+	char desc[256], what[96] = "";
 
 	libbpf_set_print(libbpf_print);
 	err = record_opts__parse(argc, argv, &s.opts);
@@ -565,11 +624,9 @@ int cmd_record(int argc, char **argv)
 	err = targets__release(&s.targets);
 	if (err)
 		goto out;
-	if (s.n_specs)
-		snprintf(what, sizeof(what), "%u function%s", s.probes.n_funcs,
-			 s.probes.n_funcs == 1 ? "" : "s");
-	fprintf(stderr, "snag: tracing %s%s%s in %s%s\n", what, s.n_specs && s.sc ? " and " : "",
-		s.sc ? "off-CPU time" : "", target_mode_desc(&s, desc, sizeof(desc)),
+	describe_collectors(&s, what, sizeof(what));
+	fprintf(stderr, "snag: tracing %s in %s%s\n", what,
+		target_mode_desc(&s, desc, sizeof(desc)),
 		s.opts.duration_ns ? "" : "; Ctrl-C to stop");
 	status = SNAG_EXIT_RUNTIME;
 	err = trace_loop(&s);
@@ -585,6 +642,8 @@ int cmd_record(int argc, char **argv)
 	s.fl = NULL;
 	sched__free(s.sc);
 	s.sc = NULL;
+	io__free(s.io);
+	s.io = NULL;
 	if (s.stop_signal && s.stop_signal_from_process)
 		targets__signal_command(&s.targets, s.stop_signal);
 	report__finish(s.report);

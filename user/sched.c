@@ -20,6 +20,8 @@ struct sched_collector {
 	struct symbolizer *sym; /* for the event callback, set during sched__poll() */
 	bool tp_btf;
 	int ncpus;
+	int *pids; /* -p pids for the targets map (more than one) */
+	size_t n_pids;
 };
 
 static const char *const drop_names[SNAG_SDROP__COUNT] = {
@@ -84,8 +86,16 @@ struct sched_collector *sched__new(const struct sched_opts *o)
 	sc->skel->rodata->wait_exec = o->wait_exec && o->n_pids == 1;
 	if (o->n_pids == 1)
 		sc->skel->rodata->filter_tgid = (__u32)o->pids[0];
-	else if (o->n_pids > 1)
+	else if (o->n_pids > 1) {
 		sc->skel->rodata->filter_by_map = true;
+		sc->pids = malloc(o->n_pids * sizeof(*sc->pids));
+		if (!sc->pids) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		memcpy(sc->pids, o->pids, o->n_pids * sizeof(*sc->pids));
+		sc->n_pids = o->n_pids;
+	}
 	/* SNAG_FORCE_RAW_TP=1 exercises the fallback on kernels that have tp_btf (for tests). */
 	sc->tp_btf = !getenv("SNAG_FORCE_RAW_TP") &&
 		     bpfutil__btf_has_tracepoint(o->btf_path, "sched_switch");
@@ -107,7 +117,7 @@ int sched__load(struct sched_collector *sc)
 			       strerror(-err));
 		return err;
 	}
-	return 0;
+	return bpfutil__fill_targets(bpf_map__fd(sc->skel->maps.targets), sc->pids, sc->n_pids);
 }
 
 static int handle_event(void *ctx, void *data, size_t len)
@@ -368,5 +378,6 @@ void sched__free(struct sched_collector *sc)
 		return;
 	ring_buffer__free(sc->events);
 	sched_bpf__destroy(sc->skel);
+	free(sc->pids);
 	free(sc);
 }

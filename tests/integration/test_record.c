@@ -410,6 +410,10 @@ static void test_bad_inputs(void **state)
 	expect_usage_error("not a cgroup v2", (char *[]){"--cgroup", "/tmp", NULL});
 	expect_usage_error("--offcpu", (char *[]){"-c", cmd, "-u", "x", "--cgroup", "/tmp", NULL});
 	expect_usage_error("invalid --min-block", (char *[]){"--min-block", "0", NULL});
+	expect_usage_error("invalid --small-io", (char *[]){"--small-io", "4x", NULL});
+	expect_usage_error("invalid --small-io", (char *[]){"--small-io", "0", NULL});
+	expect_usage_error("nothing to trace", (char *[]){"--no-io", "--no-offcpu", NULL});
+	expect_usage_error("contradict", (char *[]){"--io", "--no-io", NULL});
 	expect_usage_error("more than the limit", (char *[]){"-c", cmd, "-u", libc_all, NULL});
 	expect_usage_error(
 	    "BTF", (char *[]){"-c", cmd, "-u", "sleep_2ms", "--btf", "/nonexistent/vmlinux", NULL});

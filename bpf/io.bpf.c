@@ -1,0 +1,603 @@
+/* Kernel-level I/O: block requests, socket messages and read/write-family syscalls, per process. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "snag_abi.h"
+#include "target_filter.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_UNIX	    1
+#define AF_INET	    2
+#define AF_INET6    10
+#define IPPROTO_TCP 6
+#define REQ_OP_MASK 0xff
+
+#define S_IFMT	 00170000
+#define S_IFSOCK 0140000
+#define S_IFREG	 0100000
+#define S_IFBLK	 0060000
+#define S_IFDIR	 0040000
+#define S_IFCHR	 0020000
+#define S_IFIFO	 0010000
+
+/* Character-device majors of terminals: TTY_MAJOR, TTYAUX_MAJOR (tty, console, ptmx), pty slaves.
+ */
+#define TTY_MAJOR	       4
+#define TTYAUX_MAJOR	       5
+#define UNIX98_PTY_SLAVE_MAJOR 136
+#define UNIX98_PTY_MAJOR_COUNT 8
+#define KDEV_MINORBITS	       20
+
+/* Set by the loader before load. */
+const volatile __u64 small_io_bytes = 4096;
+
+/* -c: set when the command has exec'd (see target_filter.h). */
+__u32 exec_seen = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 8192);
+	__type(key, struct snag_sys_key);
+	__type(value, struct snag_sys_val);
+} sys_io SEC(".maps");
+
+/* Start of the thread's current read/write-family syscall. */
+struct sys_start {
+	__u64 ts; /* 0: none in progress */
+	__s32 fd;
+	__u32 sys;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sys_start);
+} sys_starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, struct snag_blk_key);
+	__type(value, struct snag_blk_val);
+} blk_io SEC(".maps");
+
+/* Requests in flight. Preallocated: the start path must not allocate. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct snag_blk_start);
+} blk_inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 8192);
+	__type(key, struct snag_net_key);
+	__type(value, struct snag_net_val);
+} net_io SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, struct snag_conn_key);
+	__type(value, struct snag_conn_val);
+} tcp_conns SEC(".maps");
+
+/* Zeroed templates for new rows, too big for the BPF stack (per CPU: filled, then copied in). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct snag_sys_val);
+} sys_zero SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct snag_blk_val);
+} blk_zero SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct snag_net_val);
+} net_zero SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct snag_io_counters);
+} io_counters SEC(".maps");
+
+/* Per-CPU slots, but block completions run in interrupts over programs on the same CPU. */
+static __always_inline void count_drop(enum snag_io_drop cause)
+{
+	__u32 zero = 0;
+	struct snag_io_counters *c = bpf_map_lookup_elem(&io_counters, &zero);
+
+	if (c && cause < SNAG_IODROP__COUNT)
+		__sync_fetch_and_add(&c->drops[cause], 1);
+}
+
+static __always_inline bool wanted(struct task_struct *t, __u32 tgid)
+{
+	switch (target_match(t, tgid)) {
+	case TARGET_YES:
+	case TARGET_ANY:
+		return true;
+	case TARGET_AFTER_EXEC:
+		return exec_seen;
+	default:
+		return false;
+	}
+}
+
+static __always_inline void size_add(__u64 *hist, __u64 v)
+{
+	__u32 b = snag_size_hist_bucket(v);
+
+	barrier_var(b);
+	if (b < SNAG_SIZE_HIST_BUCKETS)
+		__sync_fetch_and_add(&hist[b], 1);
+}
+
+static __always_inline void lat_add(__u64 *hist, __u64 v)
+{
+	__u32 b = snag_sched_hist_bucket(v);
+
+	barrier_var(b);
+	if (b < SNAG_SCHED_HIST_BUCKETS)
+		__sync_fetch_and_add(&hist[b], 1);
+}
+
+/* Racy by design: a lost update under contention only understates the maximum by one sample. */
+static __always_inline void max_set(__u64 *max, __u64 v)
+{
+	if (v > *max)
+		*max = v;
+}
+
+/*
+ * The row of key in map, created from the template (with comm copied in)
+ * when missing. NULL when the map is full: the caller counts the drop.
+ */
+static __always_inline void *get_row(void *map, const void *key, void *zero_map, const char *comm,
+				     __u32 comm_off)
+{
+	__u32 zero = 0;
+	void *row = bpf_map_lookup_elem(map, key), *tmpl;
+
+	if (row)
+		return row;
+	tmpl = bpf_map_lookup_elem(zero_map, &zero);
+	if (!tmpl)
+		return NULL;
+	__builtin_memcpy(tmpl + comm_off, comm, 16);
+	/* EEXIST: another CPU created it first; the lookup below finds theirs. */
+	bpf_map_update_elem(map, key, tmpl, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
+static __always_inline void leader_comm(struct task_struct *t, char comm[16])
+{
+	BPF_CORE_READ_STR_INTO((char(*)[16])comm, t, group_leader, comm);
+}
+
+/* ---- Syscalls ---- */
+
+/* enum snag_sys_io of a syscall number, or -1 for every other syscall. */
+static __always_inline int sys_index(long id)
+{
+#if defined(__TARGET_ARCH_x86)
+	switch (id) {
+	case 0:
+		return SNAG_SYS_READ;
+	case 1:
+		return SNAG_SYS_WRITE;
+	case 17:
+		return SNAG_SYS_PREAD64;
+	case 18:
+		return SNAG_SYS_PWRITE64;
+	case 19:
+		return SNAG_SYS_READV;
+	case 20:
+		return SNAG_SYS_WRITEV;
+	case 44:
+		return SNAG_SYS_SENDTO;
+	case 45:
+		return SNAG_SYS_RECVFROM;
+	case 46:
+		return SNAG_SYS_SENDMSG;
+	case 47:
+		return SNAG_SYS_RECVMSG;
+	}
+#elif defined(__TARGET_ARCH_arm64)
+	switch (id) {
+	case 63:
+		return SNAG_SYS_READ;
+	case 64:
+		return SNAG_SYS_WRITE;
+	case 65:
+		return SNAG_SYS_READV;
+	case 66:
+		return SNAG_SYS_WRITEV;
+	case 67:
+		return SNAG_SYS_PREAD64;
+	case 68:
+		return SNAG_SYS_PWRITE64;
+	case 206:
+		return SNAG_SYS_SENDTO;
+	case 207:
+		return SNAG_SYS_RECVFROM;
+	case 211:
+		return SNAG_SYS_SENDMSG;
+	case 212:
+		return SNAG_SYS_RECVMSG;
+	}
+#endif
+	return -1;
+}
+
+/* The syscall number in the user registers at syscall exit. */
+static __always_inline long syscall_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ((struct user_pt_regs *)regs, syscallno);
+#else
+	return -1;
+#endif
+}
+
+/* What fd of task t refers to: a few dependent loads through its file table. */
+static __always_inline __u16 fd_type(struct task_struct *t, int fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **fds, *f = NULL;
+	__u32 mode, major;
+
+	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return SNAG_FD_OTHER;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_core_read(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return SNAG_FD_OTHER;
+	mode = BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
+	switch (mode) {
+	case S_IFREG:
+	case S_IFBLK:
+	case S_IFDIR:
+		return SNAG_FD_FILE;
+	case S_IFSOCK:
+		return SNAG_FD_SOCKET;
+	case S_IFIFO:
+		return SNAG_FD_PIPE;
+	case S_IFCHR:
+		major = BPF_CORE_READ(f, f_inode, i_rdev) >> KDEV_MINORBITS;
+		if (major == TTY_MAJOR || major == TTYAUX_MAJOR ||
+		    (major >= UNIX98_PTY_SLAVE_MAJOR &&
+		     major < UNIX98_PTY_SLAVE_MAJOR + UNIX98_PTY_MAJOR_COUNT))
+			return SNAG_FD_TTY;
+		return SNAG_FD_OTHER;
+	default:
+		return SNAG_FD_OTHER;
+	}
+}
+
+/*
+ * raw_syscalls fire for every syscall on the machine: the syscall number is
+ * checked first, so the rest costs one load and a switch. Only the entry time
+ * and fd are kept; the exit does the accounting.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
+{
+	int sys = sys_index(id);
+	struct task_struct *t;
+	struct sys_start *st;
+
+	if (sys < 0)
+		return 0;
+	t = bpf_get_current_task_btf();
+	if (!wanted(t, t->tgid))
+		return 0;
+	st = bpf_task_storage_get(&sys_starts, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st) {
+		count_drop(SNAG_IODROP_SYS_NO_STORAGE);
+		return 0;
+	}
+	st->fd = (__s32)PT_REGS_PARM1_CORE(regs);
+	st->sys = (__u32)sys;
+	st->ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
+{
+	int sys = sys_index(syscall_nr(regs));
+	struct snag_sys_key key = {};
+	struct snag_sys_val *v;
+	struct task_struct *t;
+	struct sys_start *st;
+	char comm[16];
+	__u64 d;
+
+	if (sys < 0)
+		return 0;
+	t = bpf_get_current_task_btf();
+	st = bpf_task_storage_get(&sys_starts, t, 0, 0);
+	if (!st || !st->ts || st->sys != (__u32)sys)
+		return 0;
+	d = bpf_ktime_get_ns() - st->ts;
+	st->ts = 0;
+	key.tgid = t->tgid;
+	key.sys = (__u16)sys;
+	key.fd_type = fd_type(t, st->fd);
+	v = bpf_map_lookup_elem(&sys_io, &key);
+	if (!v) {
+		leader_comm(t, comm);
+		v = get_row(&sys_io, &key, &sys_zero, comm, offsetof(struct snag_sys_val, comm));
+		if (!v) {
+			count_drop(SNAG_IODROP_SYS_FULL);
+			return 0;
+		}
+	}
+	__sync_fetch_and_add(&v->total_ns, d);
+	max_set(&v->max_ns, d);
+	lat_add(v->lat_hist, d);
+	if (ret < 0) {
+		__sync_fetch_and_add(&v->errors, 1);
+		return 0;
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	__sync_fetch_and_add(&v->bytes, ret);
+	if ((__u64)ret < small_io_bytes)
+		__sync_fetch_and_add(&v->small_count, 1);
+	size_add(v->size_hist, ret);
+	return 0;
+}
+
+/* ---- Block requests ---- */
+
+static __always_inline __u32 rq_dev(struct request *rq)
+{
+	struct block_device *part = BPF_CORE_READ(rq, part);
+	struct gendisk *disk;
+
+	if (part)
+		return BPF_CORE_READ(part, bd_dev);
+	disk = BPF_CORE_READ(rq, q, disk);
+	if (!disk)
+		return 0;
+	return (BPF_CORE_READ(disk, major) << KDEV_MINORBITS) | BPF_CORE_READ(disk, first_minor);
+}
+
+/*
+ * The request starts in the context of the task that submitted it (writeback:
+ * the flusher kworker); remember who, since completion runs in an interrupt.
+ */
+static __always_inline void on_block_start(struct request *rq)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct snag_blk_start s = {};
+	__u64 key = (__u64)rq;
+
+	s.tgid = t->tgid;
+	if (!wanted(t, s.tgid))
+		return;
+	s.dev = rq_dev(rq);
+	s.op = BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK;
+	leader_comm(t, s.comm);
+	s.ts = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&blk_inflight, &key, &s, BPF_ANY))
+		count_drop(SNAG_IODROP_BLK_INFLIGHT_FULL);
+}
+
+SEC("tp_btf/block_io_start")
+int BPF_PROG(handle_block_io_start, struct request *rq)
+{
+	on_block_start(rq);
+	return 0;
+}
+
+/* Kernels before 6.5 have no block_io_start: the issue to the driver is the closest. */
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(handle_block_rq_issue, struct request *rq)
+{
+	on_block_start(rq);
+	return 0;
+}
+
+/*
+ * Bytes come from the completion: bios merged into the request after it
+ * started are included. A partial completion (nr_bytes below what is left)
+ * adds its bytes; the last one closes the request.
+ */
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(handle_block_rq_complete, struct request *rq, blk_status_t error,
+	     unsigned int nr_bytes)
+{
+	struct snag_blk_key key = {};
+	__u64 rqk = (__u64)rq, d;
+	struct snag_blk_start *s = bpf_map_lookup_elem(&blk_inflight, &rqk);
+	struct snag_blk_val *v;
+	bool last;
+
+	/* Not started in the trace, or by a process that is not traced. */
+	if (!s)
+		return 0;
+	last = nr_bytes >= BPF_CORE_READ(rq, __data_len);
+	key.tgid = s->tgid;
+	key.dev = s->dev;
+	key.op = s->op;
+	v = get_row(&blk_io, &key, &blk_zero, s->comm, offsetof(struct snag_blk_val, comm));
+	if (!v) {
+		count_drop(SNAG_IODROP_BLK_FULL);
+		if (last)
+			bpf_map_delete_elem(&blk_inflight, &rqk);
+		return 0;
+	}
+	__sync_fetch_and_add(&v->bytes, nr_bytes);
+	if (!last) {
+		s->done_bytes += nr_bytes;
+		return 0;
+	}
+	d = bpf_ktime_get_ns() - s->ts;
+	/* The request's size: this completion and any partial ones before it. */
+	size_add(v->size_hist, (__u64)s->done_bytes + nr_bytes);
+	bpf_map_delete_elem(&blk_inflight, &rqk);
+	__sync_fetch_and_add(&v->count, 1);
+	__sync_fetch_and_add(&v->total_ns, d);
+	max_set(&v->max_ns, d);
+	lat_add(v->lat_hist, d);
+	return 0;
+}
+
+/* ---- Sockets ---- */
+
+static __always_inline void conn_key(struct sock *sk, __u16 family, struct snag_conn_key *k)
+{
+	k->family = family;
+	k->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	k->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == AF_INET) {
+		BPF_CORE_READ_INTO((__u32 *)k->laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)k->raddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO((struct in6_addr *)k->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)k->raddr, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
+static __always_inline void on_tcp_bytes(struct sock *sk, __u16 family, __u32 tgid,
+					 const char *comm, int dir, __u64 bytes)
+{
+	struct snag_conn_key k = {};
+	struct snag_conn_val *c, nv = {};
+
+	conn_key(sk, family, &k);
+	c = bpf_map_lookup_elem(&tcp_conns, &k);
+	if (!c) {
+		nv.tgid = tgid;
+		__builtin_memcpy(nv.comm, comm, 16);
+		bpf_map_update_elem(&tcp_conns, &k, &nv, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&tcp_conns, &k);
+		if (!c) {
+			count_drop(SNAG_IODROP_CONN_FULL);
+			return;
+		}
+	} else if (c->tgid != tgid) {
+		/* Handed to another process (or first seen retransmitting): the last user owns it.
+		 */
+		c->tgid = tgid;
+		__builtin_memcpy(c->comm, comm, 16);
+	}
+	if (dir == SNAG_NET_SEND) {
+		__sync_fetch_and_add(&c->sends, 1);
+		__sync_fetch_and_add(&c->send_bytes, bytes);
+	} else {
+		__sync_fetch_and_add(&c->recvs, 1);
+		__sync_fetch_and_add(&c->recv_bytes, bytes);
+	}
+}
+
+static __always_inline void on_sock(struct sock *sk, int ret, int dir)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct snag_net_key key = {};
+	struct snag_net_val *v;
+	__u32 tgid = t->tgid;
+	char comm[16];
+
+	if (!wanted(t, tgid))
+		return;
+	key.tgid = tgid;
+	key.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	key.type = BPF_CORE_READ(sk, sk_type);
+	key.protocol = BPF_CORE_READ(sk, sk_protocol);
+	key.dir = (__u16)dir;
+	leader_comm(t, comm);
+	v = get_row(&net_io, &key, &net_zero, comm, offsetof(struct snag_net_val, comm));
+	if (!v) {
+		count_drop(SNAG_IODROP_NET_FULL);
+		return;
+	}
+	if (ret < 0) {
+		__sync_fetch_and_add(&v->errors, 1);
+		return;
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	__sync_fetch_and_add(&v->bytes, ret);
+	if ((__u64)ret < small_io_bytes)
+		__sync_fetch_and_add(&v->small_count, 1);
+	size_add(v->size_hist, ret);
+	if (ret > 0 && key.protocol == IPPROTO_TCP &&
+	    (key.family == AF_INET || key.family == AF_INET6))
+		on_tcp_bytes(sk, key.family, tgid, comm, dir, ret);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(handle_sock_send_length, struct sock *sk, int ret, int flags)
+{
+	on_sock(sk, ret, SNAG_NET_SEND);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(handle_sock_recv_length, struct sock *sk, int ret, int flags)
+{
+	on_sock(sk, ret, SNAG_NET_RECV);
+	return 0;
+}
+
+/*
+ * Retransmits mostly fire from timers, not in the owner's context: the
+ * connection map, keyed by 4-tuple, says whose it is. A system-wide trace
+ * keeps connections it never saw used, with owner 0.
+ */
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(handle_tcp_retransmit_skb, struct sock *sk, struct sk_buff *skb, int err)
+{
+	struct snag_conn_key k = {};
+	struct snag_conn_val *c, nv = {};
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	conn_key(sk, family, &k);
+	c = bpf_map_lookup_elem(&tcp_conns, &k);
+	if (!c) {
+		/* A filtered trace: a connection no traced process used is not its business. */
+		if (filter_tgid || filter_by_map || cgroup_id)
+			return 0;
+		bpf_map_update_elem(&tcp_conns, &k, &nv, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&tcp_conns, &k);
+		if (!c) {
+			count_drop(SNAG_IODROP_CONN_FULL);
+			return 0;
+		}
+	}
+	__sync_fetch_and_add(&c->retransmits, 1);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_sched_process_exec, struct task_struct *p)
+{
+	if (wait_exec && p->tgid == filter_tgid)
+		exec_seen = 1;
+	return 0;
+}

@@ -1,0 +1,190 @@
+/* Test target with known I/O: direct block writes, small writes, loopback TCP and UDP messages. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int die(const char *what)
+{
+	fprintf(stderr, "io: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* With --wait: say "ready pid=N" and block until SIGUSR1, so a tracer can attach first. */
+static void wait_for_go(void)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	printf("ready pid=%d\n", getpid());
+	fflush(stdout);
+	sigwait(&set, &sig);
+}
+
+/* write_all without retry semantics hidden: each call is one write(2) of exactly len bytes. */
+static void write_exact(int fd, const void *buf, size_t len)
+{
+	ssize_t n = write(fd, buf, len);
+
+	if (n != (ssize_t)len)
+		die("write");
+}
+
+/* direct PATH N: N 4 KiB writes with O_DIRECT (each one block request). */
+static int direct(const char *path, long n)
+{
+	void *buf;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0600);
+
+	if (fd < 0)
+		die("open O_DIRECT (the directory must be on a disk, not tmpfs)");
+	if (posix_memalign(&buf, 4096, 4096))
+		die("posix_memalign");
+	memset(buf, 0xab, 4096);
+	for (long i = 0; i < n; i++)
+		write_exact(fd, buf, 4096);
+	close(fd);
+	unlink(path);
+	free(buf);
+	printf("direct pid=%d writes=%ld\n", getpid(), n);
+	return 0;
+}
+
+/* small PATH N SIZE: N write(2) calls of SIZE bytes each to a regular file. */
+static int small(const char *path, long n, long size)
+{
+	char *buf = calloc(1, size);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	if (fd < 0 || !buf)
+		die("open");
+	for (long i = 0; i < n; i++)
+		write_exact(fd, buf, size);
+	close(fd);
+	unlink(path);
+	free(buf);
+	printf("small pid=%d writes=%ld size=%ld\n", getpid(), n, size);
+	return 0;
+}
+
+static struct sockaddr_in loopback(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return a;
+}
+
+/* tcp-server: listen on a loopback port, print it, receive one connection until EOF. */
+static int tcp_server(void)
+{
+	struct sockaddr_in a = loopback(0);
+	socklen_t len = sizeof(a);
+	char buf[65536];
+	long total = 0, calls = 0;
+	ssize_t n;
+	int ls = socket(AF_INET, SOCK_STREAM, 0), c;
+
+	if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof(a)) || listen(ls, 1) ||
+	    getsockname(ls, (struct sockaddr *)&a, &len))
+		die("listen");
+	printf("listening port=%d pid=%d\n", ntohs(a.sin_port), getpid());
+	fflush(stdout);
+	c = accept(ls, NULL, NULL);
+	if (c < 0)
+		die("accept");
+	while ((n = recv(c, buf, sizeof(buf), 0)) > 0) {
+		total += n;
+		calls++;
+	}
+	if (n < 0)
+		die("recv");
+	printf("server pid=%d received=%ld recvs=%ld\n", getpid(), total, calls);
+	return 0;
+}
+
+/* tcp-client PORT N SIZE: connect to the loopback port and send N messages of SIZE bytes. */
+static int tcp_client(int port, long n, long size)
+{
+	struct sockaddr_in a = loopback(port);
+	char *buf = calloc(1, size);
+	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	if (s < 0 || !buf || connect(s, (struct sockaddr *)&a, sizeof(a)))
+		die("connect");
+	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (long i = 0; i < n; i++)
+		if (send(s, buf, size, 0) != size)
+			die("send");
+	close(s);
+	free(buf);
+	printf("client pid=%d sent=%ld sends=%ld\n", getpid(), n * size, n);
+	return 0;
+}
+
+/* udp N SIZE: send N datagrams of SIZE bytes over loopback to itself and receive them. */
+static int udp(long n, long size)
+{
+	struct sockaddr_in a = loopback(0);
+	socklen_t len = sizeof(a);
+	char *buf = calloc(1, size);
+	int rx = socket(AF_INET, SOCK_DGRAM, 0), tx = socket(AF_INET, SOCK_DGRAM, 0);
+	long got = 0;
+
+	if (rx < 0 || tx < 0 || !buf || bind(rx, (struct sockaddr *)&a, sizeof(a)) ||
+	    getsockname(rx, (struct sockaddr *)&a, &len))
+		die("udp socket");
+	for (long i = 0; i < n; i++) {
+		/* One in flight at a time: loopback never drops what is received right away. */
+		if (sendto(tx, buf, size, 0, (struct sockaddr *)&a, sizeof(a)) != size)
+			die("sendto");
+		if (recvfrom(rx, buf, size, 0, NULL, NULL) != size)
+			die("recvfrom");
+		got++;
+	}
+	printf("udp pid=%d datagrams=%ld size=%ld\n", getpid(), got, size);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: io [--wait] direct PATH N | small PATH N SIZE | tcp-server |\n"
+			"          tcp-client PORT N SIZE | udp N SIZE\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (i < argc && !strcmp(argv[i], "--wait")) {
+		wait_for_go();
+		i++;
+	}
+	if (i >= argc)
+		usage();
+	if (!strcmp(argv[i], "direct") && argc - i == 3)
+		return direct(argv[i + 1], atol(argv[i + 2]));
+	if (!strcmp(argv[i], "small") && argc - i == 4)
+		return small(argv[i + 1], atol(argv[i + 2]), atol(argv[i + 3]));
+	if (!strcmp(argv[i], "tcp-server") && argc - i == 1)
+		return tcp_server();
+	if (!strcmp(argv[i], "tcp-client") && argc - i == 4)
+		return tcp_client(atoi(argv[i + 1]), atol(argv[i + 2]), atol(argv[i + 3]));
+	if (!strcmp(argv[i], "udp") && argc - i == 3)
+		return udp(atol(argv[i + 1]), atol(argv[i + 2]));
+	usage();
+	return 2;
+}

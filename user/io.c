@@ -1,0 +1,457 @@
+/* I/O collector: loads io.bpf.c and turns its maps into the report's I/O rows. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "bpfutil.h"
+#include "errors.h"
+#include "io.h"
+#include "io.skel.h"
+#include "report.h"
+#include "snag_abi.h"
+
+#define KDEV_MINORBITS 20
+
+struct io_collector {
+	struct io_bpf *skel;
+	int *pids; /* for the targets map (more than one) */
+	size_t n_pids;
+	uint64_t small_io_bytes;
+	int ncpus;
+};
+
+static const char *const drop_names[SNAG_IODROP__COUNT] = {
+    [SNAG_IODROP_SYS_FULL] = "syscall_io_table_full",
+    [SNAG_IODROP_SYS_NO_STORAGE] = "syscall_no_storage",
+    [SNAG_IODROP_BLK_FULL] = "block_io_table_full",
+    [SNAG_IODROP_BLK_INFLIGHT_FULL] = "block_inflight_table_full",
+    [SNAG_IODROP_NET_FULL] = "net_io_table_full",
+    [SNAG_IODROP_CONN_FULL] = "tcp_connection_table_full",
+};
+
+const char *io__syscall_name(unsigned int sys)
+{
+	static const char *const names[SNAG_SYS__COUNT] = {
+	    [SNAG_SYS_READ] = "read",	    [SNAG_SYS_WRITE] = "write",
+	    [SNAG_SYS_PREAD64] = "pread64", [SNAG_SYS_PWRITE64] = "pwrite64",
+	    [SNAG_SYS_READV] = "readv",	    [SNAG_SYS_WRITEV] = "writev",
+	    [SNAG_SYS_SENDTO] = "sendto",   [SNAG_SYS_RECVFROM] = "recvfrom",
+	    [SNAG_SYS_SENDMSG] = "sendmsg", [SNAG_SYS_RECVMSG] = "recvmsg",
+	};
+
+	return sys < SNAG_SYS__COUNT ? names[sys] : "other";
+}
+
+const char *io__fd_type_name(unsigned int t)
+{
+	static const char *const names[SNAG_FD__COUNT] = {
+	    [SNAG_FD_FILE] = "file", [SNAG_FD_SOCKET] = "socket", [SNAG_FD_PIPE] = "pipe",
+	    [SNAG_FD_TTY] = "tty",   [SNAG_FD_OTHER] = "other",
+	};
+
+	return t < SNAG_FD__COUNT ? names[t] : "other";
+}
+
+/* REQ_OP_* of include/linux/blk_types.h. */
+const char *io__block_op_name(unsigned int op)
+{
+	switch (op) {
+	case 0:
+		return "read";
+	case 1:
+		return "write";
+	case 2:
+		return "flush";
+	case 3:
+		return "discard";
+	case 5:
+		return "secure_erase";
+	case 7:
+		return "zone_append";
+	case 9:
+		return "write_zeroes";
+	default:
+		return "other";
+	}
+}
+
+const char *io__family_name(unsigned int family)
+{
+	switch (family) {
+	case AF_INET:
+		return "ipv4";
+	case AF_INET6:
+		return "ipv6";
+	case AF_UNIX:
+		return "unix";
+	case AF_NETLINK:
+		return "netlink";
+	default:
+		return "other";
+	}
+}
+
+const char *io__socket_type_name(unsigned int type)
+{
+	switch (type) {
+	case SOCK_STREAM:
+		return "stream";
+	case SOCK_DGRAM:
+		return "dgram";
+	case SOCK_SEQPACKET:
+		return "seqpacket";
+	case SOCK_RAW:
+		return "raw";
+	default:
+		return "other";
+	}
+}
+
+const char *io__protocol_name(unsigned int family, unsigned int type, unsigned int protocol)
+{
+	if (family == AF_UNIX)
+		return "unix";
+	if (family == AF_NETLINK)
+		return "netlink";
+	if (family != AF_INET && family != AF_INET6)
+		return "other";
+	if (protocol == IPPROTO_TCP || (protocol == 0 && type == SOCK_STREAM))
+		return "tcp";
+	if (protocol == IPPROTO_UDP || (protocol == 0 && type == SOCK_DGRAM))
+		return "udp";
+	if (protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6)
+		return "icmp";
+	if (type == SOCK_RAW)
+		return "raw";
+	return "other";
+}
+
+char *io__format_endpoint(unsigned int family, const uint8_t *addr, unsigned int port, char *buf,
+			  size_t size)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (family == AF_INET6) {
+		inet_ntop(AF_INET6, addr, a, sizeof(a));
+		snprintf(buf, size, "[%s]:%u", a, port);
+	} else {
+		inet_ntop(AF_INET, addr, a, sizeof(a));
+		snprintf(buf, size, "%s:%u", a, port);
+	}
+	return buf;
+}
+
+char *io__device_name(uint32_t dev, char *buf, size_t size)
+{
+	unsigned int major = dev >> KDEV_MINORBITS, minor = dev & ((1u << KDEV_MINORBITS) - 1);
+	char link[64], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major, minor);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n > 0) {
+		target[n] = '\0';
+		snprintf(buf, size, "%s", basename(target));
+	} else {
+		snprintf(buf, size, "%u:%u", major, minor);
+	}
+	return buf;
+}
+
+/* Which programs to load: the block start hook this kernel has, and only hooks it has. */
+static void select_programs(struct io_collector *io, const char *btf_path)
+{
+	struct {
+		struct bpf_program *prog;
+		const char *tp;
+	} hooks[] = {
+	    {io->skel->progs.handle_sys_enter, "sys_enter"},
+	    {io->skel->progs.handle_sys_exit, "sys_exit"},
+	    {io->skel->progs.handle_block_rq_complete, "block_rq_complete"},
+	    {io->skel->progs.handle_sock_send_length, "sock_send_length"},
+	    {io->skel->progs.handle_sock_recv_length, "sock_recv_length"},
+	    {io->skel->progs.handle_tcp_retransmit_skb, "tcp_retransmit_skb"},
+	    {io->skel->progs.handle_sched_process_exec, "sched_process_exec"},
+	};
+	bool io_start = bpfutil__btf_has_tracepoint(btf_path, "block_io_start");
+
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		bool have = bpfutil__btf_has_tracepoint(btf_path, hooks[i].tp);
+
+		if (!have)
+			fprintf(stderr,
+				"snag: this kernel has no %s tracepoint; its I/O is not traced\n",
+				hooks[i].tp);
+		bpf_program__set_autoload(hooks[i].prog, have);
+	}
+	bpf_program__set_autoload(io->skel->progs.handle_block_io_start, io_start);
+	bpf_program__set_autoload(io->skel->progs.handle_block_rq_issue,
+				  !io_start &&
+				      bpfutil__btf_has_tracepoint(btf_path, "block_rq_issue"));
+	if (!io->skel->rodata->wait_exec)
+		bpf_program__set_autoload(io->skel->progs.handle_sched_process_exec, false);
+}
+
+struct io_collector *io__new(const struct io_opts *o)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
+	struct io_collector *io = calloc(1, sizeof(*io));
+	int err = 0;
+
+	if (!io)
+		return NULL;
+	io->ncpus = libbpf_num_possible_cpus();
+	if (io->ncpus <= 0) {
+		err = io->ncpus < 0 ? io->ncpus : -EINVAL;
+		snag_set_error("cannot count the possible CPUs: %s", strerror(-err));
+		goto fail;
+	}
+	io->skel = io_bpf__open_opts(&open_opts);
+	if (!io->skel) {
+		err = -errno;
+		snag_set_error("cannot open the I/O BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	io->small_io_bytes = o->small_io_bytes;
+	io->skel->rodata->small_io_bytes = o->small_io_bytes;
+	io->skel->rodata->self_tgid = (__u32)getpid();
+	io->skel->rodata->cgroup_id = o->cgroup_id;
+	io->skel->rodata->cgroup_level = o->cgroup_level;
+	io->skel->rodata->wait_exec = o->wait_exec && o->n_pids == 1;
+	if (o->n_pids == 1) {
+		io->skel->rodata->filter_tgid = (__u32)o->pids[0];
+	} else if (o->n_pids > 1) {
+		io->skel->rodata->filter_by_map = true;
+		io->pids = malloc(o->n_pids * sizeof(*io->pids));
+		if (!io->pids) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		memcpy(io->pids, o->pids, o->n_pids * sizeof(*io->pids));
+		io->n_pids = o->n_pids;
+	}
+	select_programs(io, o->btf_path);
+	return io;
+fail:
+	io__free(io);
+	errno = -err;
+	return NULL;
+}
+
+int io__load(struct io_collector *io)
+{
+	int err = io_bpf__load(io->skel);
+
+	if (err) {
+		snag_set_error("cannot load the I/O BPF programs into the kernel: %s "
+			       "(run with SNAG_DEBUG=1 for the verifier log)",
+			       strerror(-err));
+		return err;
+	}
+	return bpfutil__fill_targets(bpf_map__fd(io->skel->maps.targets), io->pids, io->n_pids);
+}
+
+int io__attach(struct io_collector *io)
+{
+	int err = io_bpf__attach(io->skel);
+
+	if (err) {
+		snag_set_error("cannot attach the I/O tracepoints: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* A NUL-terminated copy of a BPF comm[16]. */
+static void comm_copy(char out[17], const char in[16])
+{
+	memcpy(out, in, 16);
+	out[16] = '\0';
+}
+
+/*
+ * Call fn(ctx, key, value) for every entry of a hash map. value is a buffer of
+ * val_size bytes. Returns 0, fn's first error, or -ENOMEM.
+ */
+static int for_each_entry(int fd, size_t key_size, size_t val_size,
+			  int (*fn)(void *ctx, const void *key, const void *val), void *ctx)
+{
+	char *prev = NULL, *key = malloc(key_size), *next = malloc(key_size);
+	void *val = malloc(val_size);
+	int err = 0;
+
+	if (!key || !next || !val) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (!err && !bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, val))
+			continue; /* deleted meanwhile */
+		err = fn(ctx, key, val);
+	}
+out:
+	free(key);
+	free(next);
+	free(val);
+	return err;
+}
+
+static int add_sys_row(void *ctx, const void *key, const void *val)
+{
+	const struct snag_sys_key *k = key;
+	const struct snag_sys_val *v = val;
+	struct report_syscall_io *row;
+	char comm[17];
+
+	comm_copy(comm, v->comm);
+	row = report__add_syscall_io(ctx, (int)k->tgid, comm, io__syscall_name(k->sys),
+				     io__fd_type_name(k->fd_type));
+	if (!row)
+		return -ENOMEM;
+	row->count = v->count;
+	row->bytes = v->bytes;
+	row->small_count = v->small_count;
+	row->errors = v->errors;
+	row->total_ns = v->total_ns;
+	row->max_ns = v->max_ns;
+	memcpy(row->size_hist, v->size_hist, sizeof(row->size_hist));
+	memcpy(row->lat_hist, v->lat_hist, sizeof(row->lat_hist));
+	return 0;
+}
+
+static int add_blk_row(void *ctx, const void *key, const void *val)
+{
+	const struct snag_blk_key *k = key;
+	const struct snag_blk_val *v = val;
+	struct report_block_io *row;
+	char comm[17], dev[64];
+
+	if (!v->count && !v->bytes)
+		return 0; /* only a partial completion so far */
+	comm_copy(comm, v->comm);
+	row =
+	    report__add_block_io(ctx, (int)k->tgid, comm, io__device_name(k->dev, dev, sizeof(dev)),
+				 io__block_op_name(k->op));
+	if (!row)
+		return -ENOMEM;
+	row->major = k->dev >> KDEV_MINORBITS;
+	row->minor = k->dev & ((1u << KDEV_MINORBITS) - 1);
+	row->count = v->count;
+	row->bytes = v->bytes;
+	row->total_ns = v->total_ns;
+	row->max_ns = v->max_ns;
+	memcpy(row->size_hist, v->size_hist, sizeof(row->size_hist));
+	memcpy(row->lat_hist, v->lat_hist, sizeof(row->lat_hist));
+	return 0;
+}
+
+static int add_net_row(void *ctx, const void *key, const void *val)
+{
+	const struct snag_net_key *k = key;
+	const struct snag_net_val *v = val;
+	struct report_net_io *row;
+	char comm[17];
+
+	comm_copy(comm, v->comm);
+	row = report__add_net_io(ctx, (int)k->tgid, comm,
+				 io__protocol_name(k->family, k->type, k->protocol),
+				 io__family_name(k->family), io__socket_type_name(k->type),
+				 k->dir == SNAG_NET_RECV ? NET_RECV : NET_SEND);
+	if (!row)
+		return -ENOMEM;
+	row->count = v->count;
+	row->bytes = v->bytes;
+	row->small_count = v->small_count;
+	row->errors = v->errors;
+	memcpy(row->size_hist, v->size_hist, sizeof(row->size_hist));
+	return 0;
+}
+
+static int add_conn_row(void *ctx, const void *key, const void *val)
+{
+	const struct snag_conn_key *k = key;
+	const struct snag_conn_val *v = val;
+	char comm[17], local[64], remote[64];
+	struct report_net_conn *row;
+
+	comm_copy(comm, v->comm);
+	row = report__add_net_conn(
+	    ctx, (int)v->tgid, v->tgid ? comm : NULL, io__family_name(k->family),
+	    io__format_endpoint(k->family, k->laddr, k->lport, local, sizeof(local)),
+	    io__format_endpoint(k->family, k->raddr, k->rport, remote, sizeof(remote)));
+	if (!row)
+		return -ENOMEM;
+	row->sends = v->sends;
+	row->send_bytes = v->send_bytes;
+	row->recvs = v->recvs;
+	row->recv_bytes = v->recv_bytes;
+	row->retransmits = v->retransmits;
+	return 0;
+}
+
+static int read_counters(struct io_collector *io, struct snag_io_counters *sum)
+{
+	struct snag_io_counters *percpu = calloc(io->ncpus, sizeof(*percpu));
+	__u32 zero = 0;
+	int err = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(io->skel->maps.io_counters), &zero, percpu)) {
+		err = -errno;
+		goto out;
+	}
+	for (int c = 0; c < io->ncpus; c++) {
+		for (int d = 0; d < SNAG_IODROP__COUNT; d++)
+			sum->drops[d] += percpu[c].drops[d];
+	}
+out:
+	free(percpu);
+	return err;
+}
+
+int io__collect(struct io_collector *io, struct report *r, bool with_stats)
+{
+	struct snag_io_counters c;
+	int err;
+
+	r->io_enabled = true;
+	r->small_io_bytes = io->small_io_bytes;
+	err = for_each_entry(bpf_map__fd(io->skel->maps.sys_io), sizeof(struct snag_sys_key),
+			     sizeof(struct snag_sys_val), add_sys_row, r);
+	err = err
+		  ?: for_each_entry(bpf_map__fd(io->skel->maps.blk_io), sizeof(struct snag_blk_key),
+				    sizeof(struct snag_blk_val), add_blk_row, r);
+	err = err
+		  ?: for_each_entry(bpf_map__fd(io->skel->maps.net_io), sizeof(struct snag_net_key),
+				    sizeof(struct snag_net_val), add_net_row, r);
+	err = err
+		  ?: for_each_entry(bpf_map__fd(io->skel->maps.tcp_conns),
+				    sizeof(struct snag_conn_key), sizeof(struct snag_conn_val),
+				    add_conn_row, r);
+	err = err ?: read_counters(io, &c);
+	for (int d = 0; !err && d < SNAG_IODROP__COUNT; d++)
+		err = report__add_drop(r, drop_names[d], c.drops[d]);
+	if (!err && with_stats)
+		err = bpfutil__add_prog_stats(io->skel->obj, r);
+	return err;
+}
+
+void io__free(struct io_collector *io)
+{
+	if (!io)
+		return;
+	io_bpf__destroy(io->skel);
+	free(io->pids);
+	free(io);
+}
