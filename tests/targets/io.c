@@ -6,10 +6,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int die(const char *what)
@@ -61,18 +63,24 @@ static int direct(const char *path, long n)
 	return 0;
 }
 
-/* small PATH N SIZE: N write(2) calls of SIZE bytes each to a regular file. */
+/*
+ * small PATH N SIZE: N write(2) calls of SIZE bytes each to PATH: a new
+ * regular file (removed afterwards), or an existing device such as /dev/null.
+ */
 static int small(const char *path, long n, long size)
 {
 	char *buf = calloc(1, size);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	struct stat st;
+	bool device = !stat(path, &st) && !S_ISREG(st.st_mode);
+	int fd = open(path, device ? O_WRONLY : O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 	if (fd < 0 || !buf)
 		die("open");
 	for (long i = 0; i < n; i++)
 		write_exact(fd, buf, size);
 	close(fd);
-	unlink(path);
+	if (!device)
+		unlink(path);
 	free(buf);
 	printf("small pid=%d writes=%ld size=%ld\n", getpid(), n, size);
 	return 0;
