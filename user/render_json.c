@@ -149,20 +149,34 @@ static json_t *interval_json(const struct report *r, const struct report_interva
 }
 
 /*
- * Non-empty buckets only, each as its inclusive upper bound and count, for a
- * histogram of n buckets whose bounds upper() gives (a bpf/hist.h layout).
+ * Non-empty buckets only, each as its inclusive upper bound (under le_key) and
+ * count, for a histogram of n buckets whose bounds upper() gives (a bpf/hist.h
+ * layout).
  */
-static json_t *histogram_json(const uint64_t *hist, __u32 n, __u64 (*upper)(__u32))
+static json_t *buckets_json(const uint64_t *hist, __u32 n, __u64 (*upper)(__u32),
+			    const char *le_key)
 {
 	json_t *arr = json_array();
 	__u32 i;
 
 	for (i = 0; arr && i < n; i++) {
 		if (hist[i])
-			append(&arr, json_pack("{s:o, s:o}", "le_ns", json_u64(upper(i)), "count",
+			append(&arr, json_pack("{s:o, s:o}", le_key, json_u64(upper(i)), "count",
 					       json_u64(hist[i])));
 	}
 	return arr;
+}
+
+/* A latency histogram: [{"le_ns", "count"}]. */
+static json_t *histogram_json(const uint64_t *hist, __u32 n, __u64 (*upper)(__u32))
+{
+	return buckets_json(hist, n, upper, "le_ns");
+}
+
+/* An I/O size histogram (snag_size_hist_* layout): [{"le_bytes", "count"}]. */
+static json_t *size_histogram_json(const uint64_t *hist)
+{
+	return buckets_json(hist, SNAG_SIZE_HIST_BUCKETS, snag_size_hist_upper, "le_bytes");
 }
 
 static json_t *function_json(const struct report_function *f)
@@ -234,6 +248,58 @@ static json_t *offcpu_json(const struct report_offcpu *o)
 			 severity__name(o->severity));
 }
 
+static json_t *block_io_json(const struct report_block_io *b)
+{
+	/* pid comm device major minor op | count bytes | total avg p50 p99 max | histograms */
+	return json_pack(
+	    "{s:i, s:o, s:o, s:o, s:o, s:o,  s:o, s:o,  s:o, s:o, s:o, s:o, s:o,  s:o, s:o}", "pid",
+	    b->pid, "comm", json_str(b->comm), "device", json_str(b->device), "major",
+	    json_u64(b->major), "minor", json_u64(b->minor), "op", json_str(b->op), "count",
+	    json_u64(b->count), "bytes", json_u64(b->bytes), "total_ns", json_u64(b->total_ns),
+	    "avg_ns", json_u64(b->avg_ns), "p50_ns", json_u64(b->p50_ns), "p99_ns",
+	    json_u64(b->p99_ns), "max_ns", json_u64(b->max_ns), "size_histogram",
+	    size_histogram_json(b->size_hist), "latency_histogram",
+	    histogram_json(b->lat_hist, SNAG_SCHED_HIST_BUCKETS, snag_sched_hist_upper));
+}
+
+static json_t *net_io_json(const struct report_net_io *n)
+{
+	/* pid comm protocol family type direction | count bytes small errors | histogram */
+	return json_pack("{s:i, s:o, s:o, s:o, s:o, s:s,  s:o, s:o, s:o, s:o,  s:o}", "pid", n->pid,
+			 "comm", json_str(n->comm), "protocol", json_str(n->protocol), "family",
+			 json_str(n->family), "type", json_str(n->type), "direction",
+			 net_direction__name(n->direction), "count", json_u64(n->count), "bytes",
+			 json_u64(n->bytes), "small_count", json_u64(n->small_count), "errors",
+			 json_u64(n->errors), "size_histogram", size_histogram_json(n->size_hist));
+}
+
+/* Only TCP connections are tracked: "protocol" is there for when others are. */
+static json_t *net_conn_json(const struct report_net_conn *c)
+{
+	/* pid comm protocol family local remote | sends send_bytes recvs recv_bytes retransmits */
+	return json_pack("{s:i, s:o, s:s, s:o, s:o, s:o,  s:o, s:o, s:o, s:o, s:o}", "pid", c->pid,
+			 "comm", json_str(c->comm), "protocol", "tcp", "family",
+			 json_str(c->family), "local", json_str(c->local), "remote",
+			 json_str(c->remote), "sends", json_u64(c->sends), "send_bytes",
+			 json_u64(c->send_bytes), "recvs", json_u64(c->recvs), "recv_bytes",
+			 json_u64(c->recv_bytes), "retransmits", json_u64(c->retransmits));
+}
+
+static json_t *syscall_io_json(const struct report_syscall_io *s)
+{
+	/* pid comm syscall fd_type | count bytes small errors | total avg p50 p99 max | histograms
+	 */
+	return json_pack(
+	    "{s:i, s:o, s:o, s:o,  s:o, s:o, s:o, s:o,  s:o, s:o, s:o, s:o, s:o,  s:o, s:o}", "pid",
+	    s->pid, "comm", json_str(s->comm), "syscall", json_str(s->syscall), "fd_type",
+	    json_str(s->fd_type), "count", json_u64(s->count), "bytes", json_u64(s->bytes),
+	    "small_count", json_u64(s->small_count), "errors", json_u64(s->errors), "total_ns",
+	    json_u64(s->total_ns), "avg_ns", json_u64(s->avg_ns), "p50_ns", json_u64(s->p50_ns),
+	    "p99_ns", json_u64(s->p99_ns), "max_ns", json_u64(s->max_ns), "size_histogram",
+	    size_histogram_json(s->size_hist), "latency_histogram",
+	    histogram_json(s->lat_hist, SNAG_SCHED_HIST_BUCKETS, snag_sched_hist_upper));
+}
+
 static json_t *bottleneck_json(const struct report_bottleneck *b)
 {
 	json_t *evidence = json_object(), *recs = json_array();
@@ -293,21 +359,26 @@ int render__json(const struct report *r, FILE *out)
 	int err = 0;
 
 	root = json_pack(
-	    "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-	    "s:o, s:o, s:o, s:o, s:o}",
+	    "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+	    "s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "schema", REPORT_SCHEMA, "snag_version", json_str(r->snag_version), "hostname",
 	    json_str(r->hostname), "kernel", json_str(r->kernel), "start_time",
 	    json_rfc3339(r->start_time_ns), "duration_ns", json_u64(r->duration_ns), "target",
 	    target_json(&r->target), "traced_threads", json_u64(r->traced_threads),
 	    "traced_thread_ns", json_u64(r->traced_thread_ns), "sched_thread_ns",
-	    json_u64(r->sched_thread_ns), "min_block_ns", json_u64(r->min_block_ns), "intervals",
+	    json_u64(r->sched_thread_ns), "min_block_ns", json_u64(r->min_block_ns),
+	    /* The --small-io default may be set whether or not the collector ran. */
+	    "small_io_bytes", json_u64(r->io_enabled ? r->small_io_bytes : 0), "intervals",
 	    JSON_ARRAY_OF(r->intervals, r->n_intervals, interval_json(r, &r->intervals[_i])),
 	    "functions",
 	    JSON_ARRAY_OF(r->functions, r->n_functions, function_json(&r->functions[_i])), "offcpu",
 	    JSON_ARRAY_OF(r->offcpu, r->n_offcpu, offcpu_json(&r->offcpu[_i])), "sched",
-	    JSON_ARRAY_OF(r->sched, r->n_sched, sched_json(&r->sched[_i])),
-	    /* Sections whose collectors do not exist yet: present and empty. */
-	    "block_io", json_array(), "net_io", json_array(), "syscall_io", json_array(),
+	    JSON_ARRAY_OF(r->sched, r->n_sched, sched_json(&r->sched[_i])), "block_io",
+	    JSON_ARRAY_OF(r->block_io, r->n_block_io, block_io_json(&r->block_io[_i])), "net_io",
+	    JSON_ARRAY_OF(r->net_io, r->n_net_io, net_io_json(&r->net_io[_i])), "net_connections",
+	    JSON_ARRAY_OF(r->net_conns, r->n_net_conns, net_conn_json(&r->net_conns[_i])),
+	    "syscall_io",
+	    JSON_ARRAY_OF(r->syscall_io, r->n_syscall_io, syscall_io_json(&r->syscall_io[_i])),
 	    "bottlenecks",
 	    JSON_ARRAY_OF(r->bottlenecks, r->n_bottlenecks, bottleneck_json(&r->bottlenecks[_i])),
 	    "overhead", overhead_json(&r->overhead));

@@ -1,5 +1,6 @@
 /* Text renderer: a header, the function table (optionally with histograms), where threads' time
- * went (processes, off-CPU stacks, threads), bottlenecks and snag's own cost. */
+ * went (processes, off-CPU stacks, threads), I/O (block, network, TCP connections, syscalls),
+ * bottlenecks and snag's own cost. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,6 +30,21 @@
 #define TOP_STACKS	 10
 #define TOP_THREADS	 20
 #define MAX_FRAMES	 12 /* per stack */
+#define TOP_IO_ROWS	 20 /* per I/O section; rows arrive sorted by importance */
+#define IO_COUNT_WIDTH	 9  /* "1,234,567" */
+#define BYTES_WIDTH	 7  /* "1023KiB", "99.9MiB" */
+#define BYTES_LEN	 16
+#define AVG_SIZE_WIDTH	 8  /* "AVG-SIZE" */
+#define DEVICE_WIDTH	 10 /* "nvme0n1p1" */
+#define OP_WIDTH	 12 /* "write_zeroes" */
+#define PROTO_WIDTH	 14 /* "unix/seqpacket" */
+#define DIR_WIDTH	 4
+#define SMALL_WIDTH	 6 /* "SMALL%", "100.0%" */
+#define ERRORS_WIDTH	 7
+#define SYSCALL_WIDTH	 8 /* "pwrite64" */
+#define FD_WIDTH	 6 /* "socket" */
+#define RETRANS_WIDTH	 9
+#define SIZE_LABEL_WIDTH 10 /* "<= 1023KiB" */
 #define FRAME_INDENT	 "       "
 #define ELLIPSIS	 "..."
 #define PERCENT		 100.0
@@ -60,6 +76,44 @@ static const char *fit(const char *s, size_t width, char *buf, size_t size)
 	}
 	snprintf(buf, size, "%.*s" ELLIPSIS, (int)(width - strlen(ELLIPSIS)), s);
 	return buf;
+}
+
+/* Like fit(), but keep the end of s (e.g. an address's port): "...:db8::1]:443". */
+static const char *fit_tail(const char *s, size_t width, char *buf, size_t size)
+{
+	size_t len = strlen(s);
+
+	if (len <= width || width <= strlen(ELLIPSIS))
+		return fit(s, width, buf, size);
+	snprintf(buf, size, ELLIPSIS "%s", s + len - (width - strlen(ELLIPSIS)));
+	return buf;
+}
+
+/*
+ * A size in bytes for people: "0B", "100B", "4.0KiB", "97.7KiB", "400KiB",
+ * "1.2MiB" (binary units, one decimal below 100, at most 7 columns).
+ */
+static const char *format_bytes(uint64_t bytes, char *buf, size_t size)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	double v = (double)bytes;
+	size_t i;
+
+	if (bytes < 1024) {
+		snprintf(buf, size, "%uB", (unsigned)bytes);
+		return buf;
+	}
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		int last = i + 1 == sizeof(units) / sizeof(units[0]);
+
+		v /= 1024;
+		/* 1023.7KiB rounds to "1024KiB": show it as "1.0MiB" instead. */
+		if (!last && v >= 1023.5)
+			continue;
+		snprintf(buf, size, "%.*f%s", v < 99.95 ? 1 : 0, v, units[i]);
+		return buf;
+	}
+	return buf; /* not reached: the last unit always prints */
 }
 
 /*
@@ -153,6 +207,12 @@ static char *describe_target(const struct report_target *t, bool probes)
 	return memstream_finish(m, &s);
 }
 
+/* Whether function probes were asked for: functions traced, or no other collector on. */
+static bool functions_wanted(const struct report *r)
+{
+	return r->n_functions || (!r->sched_enabled && !r->io_enabled);
+}
+
 /* The header: what was traced, for how long, and how much thread time each collector saw. */
 static int print_header(const struct report *r, size_t n_procs, FILE *out)
 {
@@ -160,7 +220,7 @@ static int print_header(const struct report *r, size_t n_procs, FILE *out)
 	size_t i, len = 0;
 	FILE *m;
 
-	target = describe_target(&r->target, r->n_functions || !r->sched_enabled);
+	target = describe_target(&r->target, functions_wanted(r));
 	m = target ? open_memstream(&line, &len) : NULL;
 	if (!m) {
 		free(target);
@@ -169,7 +229,7 @@ static int print_header(const struct report *r, size_t n_procs, FILE *out)
 	fprintf(m, "Traced %s for %s", target,
 		analysis__format_duration(r->duration_ns, dur, sizeof(dur)));
 	free(target);
-	if (r->n_functions || !r->sched_enabled)
+	if (functions_wanted(r))
 		fprintf(m, ": %zu function%s in %" PRIu64 " thread%s (%s of thread time)",
 			r->n_functions, r->n_functions == 1 ? "" : "s", r->traced_threads,
 			r->traced_threads == 1 ? "" : "s",
@@ -193,25 +253,59 @@ static int print_header(const struct report *r, size_t n_procs, FILE *out)
 	return 0;
 }
 
-/*
- * The function's non-empty bucket range as at most HIST_MAX_ROWS rows,
- * merging runs of adjacent buckets, with '#' bars scaled to the largest row.
- */
-static void print_histogram(const struct report_function *f, FILE *out)
+/* The label of a histogram row that covers buckets first..last. */
+typedef const char *(*hist_label_fn)(__u32 first, __u32 last, char *buf, size_t size);
+
+/* "1.97ms .. 2.03ms" (bounds padded to TIME_WIDTH) for the function histogram layout. */
+static const char *duration_label(__u32 first, __u32 last, char *buf, size_t size)
 {
-	char lo_s[ANALYSIS_DURATION_LEN], hi_s[ANALYSIS_DURATION_LEN], bar[HIST_BAR_WIDTH + 1];
-	__u32 first = SNAG_HIST_BUCKETS, last = 0, i, b, per_row;
+	char lo[ANALYSIS_DURATION_LEN], hi[ANALYSIS_DURATION_LEN];
+
+	snprintf(buf, size, "%*s .. %-*s", TIME_WIDTH,
+		 analysis__format_duration(snag_hist_lower(first), lo, sizeof(lo)), TIME_WIDTH,
+		 analysis__format_duration(snag_hist_upper(last), hi, sizeof(hi)));
+	return buf;
+}
+
+/*
+ * "  <= 4.0KiB" for the I/O size layout: rows are contiguous and start at the
+ * first non-empty bucket, so an upper bound says it all. A row that holds the
+ * open-ended last bucket has only a lower bound: "> 2.0GiB".
+ */
+static const char *size_label(__u32 first, __u32 last, char *buf, size_t size)
+{
+	char b[BYTES_LEN], label[BYTES_LEN + 4];
+
+	if (last == SNAG_SIZE_HIST_BUCKETS - 1 && first > 0)
+		snprintf(label, sizeof(label), "> %s",
+			 format_bytes(snag_size_hist_upper(first - 1), b, sizeof(b)));
+	else
+		snprintf(label, sizeof(label), "<= %s",
+			 format_bytes(snag_size_hist_upper(last), b, sizeof(b)));
+	snprintf(buf, size, "%*s", SIZE_LABEL_WIDTH, label);
+	return buf;
+}
+
+/*
+ * A histogram's non-empty bucket range (n buckets) as at most HIST_MAX_ROWS
+ * rows, merging runs of adjacent buckets, with '#' bars scaled to the largest
+ * row. Returns whether it printed anything (not for an empty histogram).
+ */
+static bool print_histogram(const uint64_t *hist, __u32 n, hist_label_fn label, FILE *out)
+{
+	char label_s[2 * ANALYSIS_DURATION_LEN + 8], bar[HIST_BAR_WIDTH + 1];
+	__u32 first = n, last = 0, i, b, per_row;
 	uint64_t max_row = 0;
 
-	for (i = 0; i < SNAG_HIST_BUCKETS; i++) {
-		if (!f->hist[i])
+	for (i = 0; i < n; i++) {
+		if (!hist[i])
 			continue;
-		if (first == SNAG_HIST_BUCKETS)
+		if (first == n)
 			first = i;
 		last = i;
 	}
-	if (first == SNAG_HIST_BUCKETS)
-		return;
+	if (first == n)
+		return false;
 	per_row = (last - first + HIST_MAX_ROWS) / HIST_MAX_ROWS;
 	/* Two passes over the same rows: find the largest, then print scaled bars. */
 	for (int pass = 0; pass < 2; pass++) {
@@ -221,7 +315,7 @@ static void print_histogram(const struct report_function *f, FILE *out)
 			size_t len;
 
 			for (i = b; i <= end; i++)
-				sum += f->hist[i];
+				sum += hist[i];
 			if (!pass) {
 				if (sum > max_row)
 					max_row = sum;
@@ -232,14 +326,11 @@ static void print_histogram(const struct report_function *f, FILE *out)
 				len = 1;
 			memset(bar, '#', len);
 			bar[len] = '\0';
-			fprintf(out, "    %*s .. %-*s |%-*s %" PRIu64 "\n", TIME_WIDTH,
-				analysis__format_duration(snag_hist_lower(b), lo_s, sizeof(lo_s)),
-				TIME_WIDTH,
-				analysis__format_duration(snag_hist_upper(end), hi_s, sizeof(hi_s)),
-				HIST_BAR_WIDTH, bar, sum);
+			fprintf(out, "    %s |%-*s %" PRIu64 "\n",
+				label(b, end, label_s, sizeof(label_s)), HIST_BAR_WIDTH, bar, sum);
 		}
 	}
-	fputc('\n', out);
+	return true;
 }
 
 static void print_functions(const struct report *r, const struct render_opts *o, FILE *out)
@@ -249,8 +340,8 @@ static void print_functions(const struct report *r, const struct render_opts *o,
 	char t[N_TIME_COLUMNS][ANALYSIS_DURATION_LEN];
 
 	if (!r->functions || !r->n_functions) {
-		/* A scheduler-only trace has its own sections: no need to say it. */
-		if (!r->sched_enabled)
+		/* A scheduler or I/O trace has its own sections: no need to say it. */
+		if (functions_wanted(r))
 			fputs("No functions were traced.\n", out);
 		return;
 	}
@@ -288,8 +379,9 @@ static void print_functions(const struct report *r, const struct render_opts *o,
 			time_cell(f->count, f->max_ns, t[4], sizeof(t[4])), TIME_WIDTH,
 			time_cell(f->count, f->total_ns, t[5], sizeof(t[5])), IMPACT_WIDTH, impact,
 			severity__name(f->severity));
-		if (o->histogram)
-			print_histogram(f, out);
+		if (o->histogram &&
+		    print_histogram(f->hist, SNAG_HIST_BUCKETS, duration_label, out))
+			fputc('\n', out);
 	}
 	fputs("IMPACT is the share of traced thread time spent in the function; nested functions "
 	      "overlap.\n",
@@ -505,6 +597,240 @@ static int print_sched(const struct report *r, const struct analysis_process *pr
 	return print_threads(r, out);
 }
 
+/* The average size of count I/Os of bytes in all ("-" when there were none). */
+static const char *avg_size_cell(uint64_t bytes, uint64_t count, char *buf, size_t size)
+{
+	if (!count)
+		return "-";
+	return format_bytes(bytes / count, buf, size);
+}
+
+/* "; small = below 4.0KiB" for a section title ("" when unknown). */
+static const char *small_note(const struct report *r, char *buf, size_t size)
+{
+	char b[BYTES_LEN];
+
+	if (!r->small_io_bytes)
+		return "";
+	snprintf(buf, size, "; small = below %s", format_bytes(r->small_io_bytes, b, sizeof(b)));
+	return buf;
+}
+
+/* Block requests by issuing process, device and operation (the report's order). */
+static void print_block_io(const struct report *r, const struct render_opts *o, const char *lead,
+			   FILE *out)
+{
+	char comm[COMM_WIDTH + 1], dev[DEVICE_WIDTH + 1], op[OP_WIDTH + 1], maj_min[24];
+	char count[ANALYSIS_COUNT_LEN], bytes[BYTES_LEN], avg[BYTES_LEN];
+	char t[3][ANALYSIS_DURATION_LEN];
+	size_t i, n = r->block_io ? r->n_block_io : 0, shown = n < TOP_IO_ROWS ? n : TOP_IO_ROWS;
+
+	fprintf(out,
+		"%sBlock I/O (by issuing process; buffered writes appear under the kernel "
+		"flusher)\n",
+		lead);
+	if (!n) {
+		fputs("None seen.\n", out);
+		return;
+	}
+	fprintf(out, "%*s %-*s %-*s %-*s %*s %*s %*s %*s %*s %*s\n", PID_WIDTH, "PID", COMM_WIDTH,
+		"COMM", DEVICE_WIDTH, "DEVICE", OP_WIDTH, "OP", IO_COUNT_WIDTH, "COUNT",
+		BYTES_WIDTH, "BYTES", AVG_SIZE_WIDTH, "AVG-SIZE", TIME_WIDTH, "P50", TIME_WIDTH,
+		"P99", TIME_WIDTH, "MAX");
+	for (i = 0; i < shown; i++) {
+		const struct report_block_io *b = &r->block_io[i];
+		const char *device = b->device;
+
+		if (!device) {
+			snprintf(maj_min, sizeof(maj_min), "%u:%u", b->major, b->minor);
+			device = maj_min;
+		}
+		fprintf(out, "%*d %-*s %-*s %-*s %*s %*s %*s %*s %*s %*s\n", PID_WIDTH, b->pid,
+			COMM_WIDTH, fit(str_or_dash(b->comm), COMM_WIDTH, comm, sizeof(comm)),
+			DEVICE_WIDTH, fit(device, DEVICE_WIDTH, dev, sizeof(dev)), OP_WIDTH,
+			fit(str_or_dash(b->op), OP_WIDTH, op, sizeof(op)), IO_COUNT_WIDTH,
+			analysis__format_count(b->count, count, sizeof(count)), BYTES_WIDTH,
+			format_bytes(b->bytes, bytes, sizeof(bytes)), AVG_SIZE_WIDTH,
+			avg_size_cell(b->bytes, b->count, avg, sizeof(avg)), TIME_WIDTH,
+			time_cell(b->count, b->p50_ns, t[0], sizeof(t[0])), TIME_WIDTH,
+			time_cell(b->count, b->p99_ns, t[1], sizeof(t[1])), TIME_WIDTH,
+			time_cell(b->count, b->max_ns, t[2], sizeof(t[2])));
+		/* A blank line between a row's histogram and the next row. */
+		if (o->histogram &&
+		    print_histogram(b->size_hist, SNAG_SIZE_HIST_BUCKETS, size_label, out) &&
+		    i + 1 < shown)
+			fputc('\n', out);
+	}
+	print_more(shown, n, "block I/O rows", out);
+	fputs("Latency is from request start to completion, time queued in the I/O scheduler "
+	      "included.\n",
+	      out);
+}
+
+/*
+ * A socket's kind in one cell: the protocol with its family ("tcp/ipv6"), or
+ * with its type when the family says nothing more ("unix/stream").
+ */
+static const char *proto_cell(const struct report_net_io *n, char *buf, size_t size)
+{
+	const char *proto = str_or_dash(n->protocol);
+
+	if (n->family && *n->family && strcmp(n->family, proto))
+		snprintf(buf, size, "%s/%s", proto, n->family);
+	else if (n->type && *n->type)
+		snprintf(buf, size, "%s/%s", proto, n->type);
+	else
+		snprintf(buf, size, "%s", proto);
+	return buf;
+}
+
+/* Socket sends and receives by process, protocol and direction (the report's order). */
+static void print_net_io(const struct report *r, FILE *out)
+{
+	char comm[COMM_WIDTH + 1], kind[LINE_WIDTH + 1], proto[PROTO_WIDTH + 1], note[48];
+	char count[ANALYSIS_COUNT_LEN], errors[ANALYSIS_COUNT_LEN], bytes[BYTES_LEN];
+	char avg[BYTES_LEN], small[16];
+	size_t i, n = r->net_io ? r->n_net_io : 0, shown = n < TOP_IO_ROWS ? n : TOP_IO_ROWS;
+
+	fprintf(out, "\nNetwork I/O (socket sends and receives%s)\n",
+		small_note(r, note, sizeof(note)));
+	if (!n) {
+		fputs("None seen.\n", out);
+		return;
+	}
+	fprintf(out, "%*s %-*s %-*s %-*s %*s %*s %*s %*s %*s\n", PID_WIDTH, "PID", COMM_WIDTH,
+		"COMM", PROTO_WIDTH, "PROTO", DIR_WIDTH, "DIR", IO_COUNT_WIDTH, "COUNT",
+		BYTES_WIDTH, "BYTES", AVG_SIZE_WIDTH, "AVG-SIZE", SMALL_WIDTH, "SMALL%",
+		ERRORS_WIDTH, "ERRORS");
+	for (i = 0; i < shown; i++) {
+		const struct report_net_io *ni = &r->net_io[i];
+
+		fprintf(out, "%*d %-*s %-*s %-*s %*s %*s %*s %*s %*s\n", PID_WIDTH, ni->pid,
+			COMM_WIDTH, fit(str_or_dash(ni->comm), COMM_WIDTH, comm, sizeof(comm)),
+			PROTO_WIDTH,
+			fit(proto_cell(ni, kind, sizeof(kind)), PROTO_WIDTH, proto, sizeof(proto)),
+			DIR_WIDTH, net_direction__name(ni->direction), IO_COUNT_WIDTH,
+			analysis__format_count(ni->count, count, sizeof(count)), BYTES_WIDTH,
+			format_bytes(ni->bytes, bytes, sizeof(bytes)), AVG_SIZE_WIDTH,
+			avg_size_cell(ni->bytes, ni->count, avg, sizeof(avg)), SMALL_WIDTH,
+			pct_cell(ni->small_count, ni->count, small, sizeof(small)), ERRORS_WIDTH,
+			analysis__format_count(ni->errors, errors, sizeof(errors)));
+	}
+	print_more(shown, n, "network I/O rows", out);
+}
+
+/*
+ * TCP connections (the report's order): the address columns share what the
+ * fixed ones leave of the line; a longer address keeps its end (the port).
+ */
+static void print_net_conns(const struct report *r, FILE *out)
+{
+	char comm[COMM_WIDTH + 1], local[LINE_WIDTH + 1], remote[LINE_WIDTH + 1], pid[16];
+	char sent[BYTES_LEN], recv[BYTES_LEN], retrans[ANALYSIS_COUNT_LEN];
+	size_t i, n = r->net_conns ? r->n_net_conns : 0, shown = n < TOP_IO_ROWS ? n : TOP_IO_ROWS;
+	size_t lw = strlen("LOCAL"), rw = strlen("REMOTE"), avail;
+
+	fputs("\nTCP connections (bytes sent and received; PID - when only retransmits were "
+	      "seen)\n",
+	      out);
+	if (!n) {
+		fputs("None seen.\n", out);
+		return;
+	}
+	for (i = 0; i < shown; i++) {
+		size_t ll = strlen(str_or_dash(r->net_conns[i].local));
+		size_t rl = strlen(str_or_dash(r->net_conns[i].remote));
+
+		lw = ll > lw ? ll : lw;
+		rw = rl > rw ? rl : rw;
+	}
+	avail = LINE_WIDTH - (PID_WIDTH + 1 + COMM_WIDTH + 1 + 1 + 1 + BYTES_WIDTH + 1 +
+			      BYTES_WIDTH + 1 + RETRANS_WIDTH);
+	if (lw + rw > avail) {
+		if (lw <= avail / 2)
+			rw = avail - lw;
+		else if (rw <= avail - avail / 2)
+			lw = avail - rw;
+		else {
+			lw = avail / 2;
+			rw = avail - lw;
+		}
+	}
+	fprintf(out, "%*s %-*s %-*s %-*s %*s %*s %*s\n", PID_WIDTH, "PID", COMM_WIDTH, "COMM",
+		(int)lw, "LOCAL", (int)rw, "REMOTE", BYTES_WIDTH, "SENT", BYTES_WIDTH, "RECV",
+		RETRANS_WIDTH, "RETRANS");
+	for (i = 0; i < shown; i++) {
+		const struct report_net_conn *c = &r->net_conns[i];
+
+		if (c->pid)
+			snprintf(pid, sizeof(pid), "%d", c->pid);
+		else
+			snprintf(pid, sizeof(pid), "-");
+		fprintf(out, "%*s %-*s %-*s %-*s %*s %*s %*s\n", PID_WIDTH, pid, COMM_WIDTH,
+			fit(str_or_dash(c->comm), COMM_WIDTH, comm, sizeof(comm)), (int)lw,
+			fit_tail(str_or_dash(c->local), lw, local, sizeof(local)), (int)rw,
+			fit_tail(str_or_dash(c->remote), rw, remote, sizeof(remote)), BYTES_WIDTH,
+			format_bytes(c->send_bytes, sent, sizeof(sent)), BYTES_WIDTH,
+			format_bytes(c->recv_bytes, recv, sizeof(recv)), RETRANS_WIDTH,
+			analysis__format_count(c->retransmits, retrans, sizeof(retrans)));
+	}
+	print_more(shown, n, "TCP connections", out);
+}
+
+/* read/write-family syscalls by process, syscall and fd type (the report's order). */
+static void print_syscall_io(const struct report *r, const struct render_opts *o, FILE *out)
+{
+	char comm[COMM_WIDTH + 1], sc[SYSCALL_WIDTH + 1], fd[FD_WIDTH + 1], note[48];
+	char count[ANALYSIS_COUNT_LEN], errors[ANALYSIS_COUNT_LEN], bytes[BYTES_LEN];
+	char avg[BYTES_LEN], small[16], t[2][ANALYSIS_DURATION_LEN];
+	size_t i, n = r->syscall_io ? r->n_syscall_io : 0,
+		  shown = n < TOP_IO_ROWS ? n : TOP_IO_ROWS;
+
+	fprintf(out, "\nSyscall I/O (read/write family, by process and fd type%s)\n",
+		small_note(r, note, sizeof(note)));
+	if (!n) {
+		fputs("None seen.\n", out);
+		return;
+	}
+	fprintf(out, "%*s %-*s %-*s %-*s %*s %*s %*s %*s %*s %*s %*s\n", PID_WIDTH, "PID",
+		COMM_WIDTH, "COMM", SYSCALL_WIDTH, "SYSCALL", FD_WIDTH, "FD", IO_COUNT_WIDTH,
+		"COUNT", BYTES_WIDTH, "BYTES", AVG_SIZE_WIDTH, "AVG-SIZE", SMALL_WIDTH, "SMALL%",
+		ERRORS_WIDTH, "ERRORS", TIME_WIDTH, "P50", TIME_WIDTH, "P99");
+	for (i = 0; i < shown; i++) {
+		const struct report_syscall_io *s = &r->syscall_io[i];
+		/* Latencies include failed calls. */
+		uint64_t calls = s->count + s->errors;
+
+		fprintf(out, "%*d %-*s %-*s %-*s %*s %*s %*s %*s %*s %*s %*s\n", PID_WIDTH, s->pid,
+			COMM_WIDTH, fit(str_or_dash(s->comm), COMM_WIDTH, comm, sizeof(comm)),
+			SYSCALL_WIDTH, fit(str_or_dash(s->syscall), SYSCALL_WIDTH, sc, sizeof(sc)),
+			FD_WIDTH, fit(str_or_dash(s->fd_type), FD_WIDTH, fd, sizeof(fd)),
+			IO_COUNT_WIDTH, analysis__format_count(s->count, count, sizeof(count)),
+			BYTES_WIDTH, format_bytes(s->bytes, bytes, sizeof(bytes)), AVG_SIZE_WIDTH,
+			avg_size_cell(s->bytes, s->count, avg, sizeof(avg)), SMALL_WIDTH,
+			pct_cell(s->small_count, s->count, small, sizeof(small)), ERRORS_WIDTH,
+			analysis__format_count(s->errors, errors, sizeof(errors)), TIME_WIDTH,
+			time_cell(calls, s->p50_ns, t[0], sizeof(t[0])), TIME_WIDTH,
+			time_cell(calls, s->p99_ns, t[1], sizeof(t[1])));
+		/* A blank line between a row's histogram and the next row. */
+		if (o->histogram &&
+		    print_histogram(s->size_hist, SNAG_SIZE_HIST_BUCKETS, size_label, out) &&
+		    i + 1 < shown)
+			fputc('\n', out);
+	}
+	print_more(shown, n, "syscall I/O rows", out);
+}
+
+/* The I/O collector's sections: block, network, TCP connections, syscalls. */
+static void print_io(const struct report *r, const struct render_opts *o, const char *lead,
+		     FILE *out)
+{
+	print_block_io(r, o, lead, out);
+	print_net_io(r, out);
+	print_net_conns(r, out);
+	print_syscall_io(r, o, out);
+}
+
 /* One evidence item for people: times in units, impact in percent, counts with separators. */
 static void print_evidence_value(const struct report_evidence *e, FILE *out)
 {
@@ -637,6 +963,8 @@ int render__text(const struct report *r, const struct render_opts *o, FILE *out)
 		if (err)
 			goto cleanup;
 	}
+	if (r->io_enabled)
+		print_io(r, o, r->n_functions || r->sched_enabled ? "\n" : "", out);
 	err = print_bottlenecks(r, out);
 	if (err)
 		goto cleanup;

@@ -224,4 +224,151 @@ static inline struct report *fixture_sched_model(void)
 	return r;
 }
 
+/* ---- I/O collector ---- */
+
+#define FIXTURE_US	     1000ULL
+#define FIXTURE_SMALL_IO     4096ULL
+#define FIXTURE_LONG_LOCAL   "[2001:db8:85a3::8a2e:370:7334]:51234"
+#define FIXTURE_LONG_REMOTE  "[2001:db8:85a3:1:2:8a2e:370:7334]:443"
+#define FIXTURE_BLOCK_P50_NS 190000ULL /* "derived" values the renderers must copy as they are */
+#define FIXTURE_BLOCK_P99_NS 1480000ULL
+#define FIXTURE_SCALL_P50_NS 4500ULL
+#define FIXTURE_SCALL_P99_NS 61000ULL
+
+/* n block requests of size bytes that each took lat_ns, as the collector would count them. */
+static inline void fixture_block_add(struct report_block_io *b, uint64_t n, uint64_t size,
+				     uint64_t lat_ns)
+{
+	b->count += n;
+	b->bytes += n * size;
+	b->total_ns += n * lat_ns;
+	if (lat_ns > b->max_ns)
+		b->max_ns = lat_ns;
+	b->size_hist[snag_size_hist_bucket(size)] += n;
+	b->lat_hist[snag_sched_hist_bucket(lat_ns)] += n;
+	b->avg_ns = b->total_ns / b->count;
+}
+
+/* n successful syscalls of size bytes taking lat_ns each; small below FIXTURE_SMALL_IO. */
+static inline void fixture_syscall_add(struct report_syscall_io *s, uint64_t n, uint64_t size,
+				       uint64_t lat_ns)
+{
+	s->count += n;
+	s->bytes += n * size;
+	if (size < FIXTURE_SMALL_IO)
+		s->small_count += n;
+	s->total_ns += n * lat_ns;
+	if (lat_ns > s->max_ns)
+		s->max_ns = lat_ns;
+	s->size_hist[snag_size_hist_bucket(size)] += n;
+	s->lat_hist[snag_sched_hist_bucket(lat_ns)] += n;
+	s->avg_ns = s->total_ns / (s->count + s->errors);
+}
+
+/* n socket messages of size bytes; small below FIXTURE_SMALL_IO. */
+static inline void fixture_net_add(struct report_net_io *ni, uint64_t n, uint64_t size)
+{
+	ni->count += n;
+	ni->bytes += n * size;
+	if (size < FIXTURE_SMALL_IO)
+		ni->small_count += n;
+	ni->size_hist[snag_size_hist_bucket(size)] += n;
+}
+
+/*
+ * Add the I/O collector's rows to r, in the order analysis would leave them
+ * and with their derived fields (avg/p50/p99) already set: call it after
+ * report__finish(), which then cannot reorder or re-derive them. Returns 0,
+ * or -1 if an append failed.
+ *
+ * block_io: [0] 1234 app vda 253:0 read, 100 x 4 KiB at 200 us + 4 x 64 KiB
+ *   at 1.5 ms; [1] 87 kworker/u16:2 nvme0n1p1 259:1 write, 20 x 128 KiB at
+ *   3 ms (writeback); [2] 1234, no comm or device name, 253:0 flush, 2 x 0 B.
+ * net_io: [0] app tcp/ipv4 send 1,000 x 100 B; [1] app tcp/ipv4 recv
+ *   400 x 64 KiB + 12 errors; [2] 4321 resolver udp/ipv6 send 10 x 40 B;
+ *   [3] resolver unix/stream recv, 3 errors only.
+ * net_conns: [0] app 127.0.0.1:40000 -> 127.0.0.1:5432; [1] owner unknown,
+ *   long IPv6 addresses, retransmits only.
+ * syscall_io: [0] app read pipe 4,096 x 4 KiB; [1] app write file
+ *   1,000 x 512 B; [2] app read socket 400 x 64 KiB + 12 errors; [3] 1234,
+ *   no comm, pwrite64 file, 1 x 1 MiB.
+ */
+static inline int fixture_io(struct report *r)
+{
+	struct report_block_io *b;
+	struct report_net_io *ni;
+	struct report_net_conn *c;
+	struct report_syscall_io *s;
+	const uint64_t us = FIXTURE_US, kib = 1024;
+
+	r->io_enabled = true;
+	r->small_io_bytes = FIXTURE_SMALL_IO;
+
+	if (!(b = report__add_block_io(r, 1234, "app", "vda", "read")))
+		return -1;
+	b->major = 253;
+	fixture_block_add(b, 100, 4 * kib, 200 * us);
+	fixture_block_add(b, 4, 64 * kib, 1500 * us);
+	b->p50_ns = FIXTURE_BLOCK_P50_NS;
+	b->p99_ns = FIXTURE_BLOCK_P99_NS;
+	if (!(b = report__add_block_io(r, 87, "kworker/u16:2", "nvme0n1p1", "write")))
+		return -1;
+	b->major = 259;
+	b->minor = 1;
+	fixture_block_add(b, 20, 128 * kib, 3000 * us);
+	b->p50_ns = b->p99_ns = 3000 * us;
+	if (!(b = report__add_block_io(r, 1234, NULL, NULL, "flush")))
+		return -1;
+	b->major = 253;
+	fixture_block_add(b, 2, 0, 50 * us);
+	b->p50_ns = b->p99_ns = 50 * us;
+
+	if (!(ni = report__add_net_io(r, 1234, "app", "tcp", "ipv4", "stream", NET_SEND)))
+		return -1;
+	fixture_net_add(ni, 1000, 100);
+	if (!(ni = report__add_net_io(r, 1234, "app", "tcp", "ipv4", "stream", NET_RECV)))
+		return -1;
+	fixture_net_add(ni, 400, 64 * kib);
+	ni->errors = 12;
+	if (!(ni = report__add_net_io(r, 4321, "resolver", "udp", "ipv6", "dgram", NET_SEND)))
+		return -1;
+	fixture_net_add(ni, 10, 40);
+	if (!(ni = report__add_net_io(r, 4321, "resolver", "unix", "unix", "stream", NET_RECV)))
+		return -1;
+	ni->errors = 3;
+
+	if (!(c = report__add_net_conn(r, 1234, "app", "ipv4", "127.0.0.1:40000",
+				       "127.0.0.1:5432")))
+		return -1;
+	c->sends = 1000;
+	c->send_bytes = 100000;
+	c->recvs = 400;
+	c->recv_bytes = 400 * 64 * kib;
+	c->retransmits = 3;
+	if (!(c = report__add_net_conn(r, 0, NULL, "ipv6", FIXTURE_LONG_LOCAL,
+				       FIXTURE_LONG_REMOTE)))
+		return -1;
+	c->retransmits = 5;
+
+	if (!(s = report__add_syscall_io(r, 1234, "app", "read", "pipe")))
+		return -1;
+	fixture_syscall_add(s, 4096, 4 * kib, 5 * us);
+	s->p50_ns = FIXTURE_SCALL_P50_NS;
+	s->p99_ns = FIXTURE_SCALL_P99_NS;
+	if (!(s = report__add_syscall_io(r, 1234, "app", "write", "file")))
+		return -1;
+	fixture_syscall_add(s, 1000, 512, 20 * us);
+	s->p50_ns = s->p99_ns = 20 * us;
+	if (!(s = report__add_syscall_io(r, 1234, "app", "read", "socket")))
+		return -1;
+	s->errors = 12;
+	fixture_syscall_add(s, 400, 64 * kib, 2 * us);
+	s->p50_ns = s->p99_ns = 2 * us;
+	if (!(s = report__add_syscall_io(r, 1234, NULL, "pwrite64", "file")))
+		return -1;
+	fixture_syscall_add(s, 1, 1024 * kib, 900 * us);
+	s->p50_ns = s->p99_ns = 900 * us;
+	return 0;
+}
+
 #endif

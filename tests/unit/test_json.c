@@ -132,8 +132,9 @@ static void test_top_level(void **state)
 	(void)state;
 	EXPECT_KEYS(root, "schema", "snag_version", "hostname", "kernel", "start_time",
 		    "duration_ns", "target", "traced_threads", "traced_thread_ns",
-		    "sched_thread_ns", "min_block_ns", "intervals", "functions", "offcpu", "sched",
-		    "block_io", "net_io", "syscall_io", "bottlenecks", "overhead");
+		    "sched_thread_ns", "min_block_ns", "small_io_bytes", "intervals", "functions",
+		    "offcpu", "sched", "block_io", "net_io", "net_connections", "syscall_io",
+		    "bottlenecks", "overhead");
 	expect_str(root, "schema", "snag-report/1");
 	expect_str(root, "snag_version", SNAG_VERSION);
 	expect_str(root, "hostname", r->hostname);
@@ -145,6 +146,8 @@ static void test_top_level(void **state)
 	/* The scheduler collector was off. */
 	expect_int(root, "sched_thread_ns", 0);
 	expect_int(root, "min_block_ns", 0);
+	/* So was the I/O collector. */
+	expect_int(root, "small_io_bytes", 0);
 	t = get(root, "target");
 	EXPECT_KEYS(t, "mode", "pids", "command", "specs", "cgroup");
 	expect_str(t, "mode", "pids");
@@ -158,6 +161,7 @@ static void test_top_level(void **state)
 	expect_array(root, "sched", 0);
 	expect_array(root, "block_io", 0);
 	expect_array(root, "net_io", 0);
+	expect_array(root, "net_connections", 0);
 	expect_array(root, "syscall_io", 0);
 	json_decref(root);
 	report__free(r);
@@ -533,6 +537,282 @@ static void test_sched_odd_input(void **state)
 	report__free(r);
 }
 
+/* The standard model with the I/O rows added after report__finish() (see fixture_io()). */
+static struct report *finished_io_model(void)
+{
+	struct report *r = finished_model();
+
+	assert_int_equal(fixture_io(r), 0);
+	return r;
+}
+
+/* A size histogram array against the size layout's non-empty buckets of hist. */
+static void expect_size_histogram(const json_t *obj, const char *key, const uint64_t *hist)
+{
+	json_t *arr = get(obj, key), *b;
+	size_t n = 0;
+	__u32 i;
+
+	assert_true(json_is_array(arr));
+	for (i = 0; i < SNAG_SIZE_HIST_BUCKETS; i++) {
+		if (!hist[i])
+			continue;
+		b = json_array_get(arr, n++);
+		assert_non_null(b);
+		EXPECT_KEYS(b, "le_bytes", "count");
+		expect_int(b, "le_bytes", snag_size_hist_upper(i));
+		expect_int(b, "count", hist[i]);
+	}
+	assert_int_equal(json_array_size(arr), n);
+}
+
+static void test_io_top_level(void **state)
+{
+	struct report *r = finished_io_model();
+	json_t *root = render_and_parse(r);
+
+	(void)state;
+	expect_int(root, "small_io_bytes", FIXTURE_SMALL_IO);
+	expect_array(root, "block_io", 3);
+	expect_array(root, "net_io", 4);
+	expect_array(root, "net_connections", 2);
+	expect_array(root, "syscall_io", 4);
+	json_decref(root);
+	/* A --small-io default left in a report whose collector was off is not written. */
+	r->io_enabled = false;
+	root = render_and_parse(r);
+	expect_int(root, "small_io_bytes", 0);
+	json_decref(root);
+	report__free(r);
+}
+
+static void test_block_io(void **state)
+{
+	struct report *r = finished_io_model();
+	json_t *root = render_and_parse(r), *rows, *b, *h;
+
+	(void)state;
+	rows = expect_array(root, "block_io", 3);
+	b = json_array_get(rows, 0);
+	EXPECT_KEYS(b, "pid", "comm", "device", "major", "minor", "op", "count", "bytes",
+		    "total_ns", "avg_ns", "p50_ns", "p99_ns", "max_ns", "size_histogram",
+		    "latency_histogram");
+	expect_int(b, "pid", 1234);
+	expect_str(b, "comm", "app");
+	expect_str(b, "device", "vda");
+	expect_int(b, "major", 253);
+	expect_int(b, "minor", 0);
+	expect_str(b, "op", "read");
+	expect_int(b, "count", 104);
+	expect_int(b, "bytes", 100 * 4096 + 4 * 65536);
+	expect_int(b, "total_ns", 100 * 200000 + 4 * 1500000);
+	expect_int(b, "avg_ns", (100 * 200000 + 4 * 1500000) / 104);
+	/* Derived fields are written as the model holds them, not recomputed. */
+	expect_int(b, "p50_ns", FIXTURE_BLOCK_P50_NS);
+	expect_int(b, "p99_ns", FIXTURE_BLOCK_P99_NS);
+	expect_int(b, "max_ns", 1500000);
+	/* A 4096-byte request is in the bucket labelled 4096. */
+	h = expect_array(b, "size_histogram", 2);
+	expect_int(json_array_get(h, 0), "le_bytes", 4096);
+	expect_int(json_array_get(h, 0), "count", 100);
+	expect_int(json_array_get(h, 1), "le_bytes", 65536);
+	expect_int(json_array_get(h, 1), "count", 4);
+	expect_size_histogram(b, "size_histogram", r->block_io[0].size_hist);
+	/* Latencies use the scheduler layout. */
+	expect_array(b, "latency_histogram", 2);
+	expect_sched_histogram(b, "latency_histogram", r->block_io[0].lat_hist);
+	assert_true(snag_sched_hist_upper(snag_sched_hist_bucket(200000)) >= 200000);
+	expect_int(json_array_get(get(b, "latency_histogram"), 0), "le_ns",
+		   snag_sched_hist_upper(snag_sched_hist_bucket(200000)));
+	expect_int(json_array_get(get(b, "latency_histogram"), 0), "count", 100);
+
+	b = json_array_get(rows, 1);
+	expect_int(b, "pid", 87);
+	expect_str(b, "comm", "kworker/u16:2");
+	expect_str(b, "device", "nvme0n1p1");
+	expect_int(b, "major", 259);
+	expect_int(b, "minor", 1);
+	expect_str(b, "op", "write");
+	expect_int(b, "bytes", 20 * 131072);
+
+	/* Unknown names are null; a zero-byte request is in the bucket labelled 0. */
+	b = json_array_get(rows, 2);
+	assert_true(json_is_null(get(b, "comm")));
+	assert_true(json_is_null(get(b, "device")));
+	expect_str(b, "op", "flush");
+	expect_int(b, "bytes", 0);
+	h = expect_array(b, "size_histogram", 1);
+	expect_int(json_array_get(h, 0), "le_bytes", 0);
+	expect_int(json_array_get(h, 0), "count", 2);
+	json_decref(root);
+	report__free(r);
+}
+
+static void test_net_io(void **state)
+{
+	struct report *r = finished_io_model();
+	json_t *root = render_and_parse(r), *rows, *n, *h;
+
+	(void)state;
+	rows = expect_array(root, "net_io", 4);
+	n = json_array_get(rows, 0);
+	EXPECT_KEYS(n, "pid", "comm", "protocol", "family", "type", "direction", "count", "bytes",
+		    "small_count", "errors", "size_histogram");
+	expect_int(n, "pid", 1234);
+	expect_str(n, "comm", "app");
+	expect_str(n, "protocol", "tcp");
+	expect_str(n, "family", "ipv4");
+	expect_str(n, "type", "stream");
+	expect_str(n, "direction", "send");
+	expect_int(n, "count", 1000);
+	expect_int(n, "bytes", 100000);
+	expect_int(n, "small_count", 1000);
+	expect_int(n, "errors", 0);
+	h = expect_array(n, "size_histogram", 1);
+	expect_int(json_array_get(h, 0), "le_bytes", 128);
+	expect_int(json_array_get(h, 0), "count", 1000);
+
+	n = json_array_get(rows, 1);
+	expect_str(n, "direction", "recv");
+	expect_int(n, "count", 400);
+	expect_int(n, "bytes", 400 * 65536);
+	expect_int(n, "small_count", 0);
+	expect_int(n, "errors", 12);
+	expect_size_histogram(n, "size_histogram", r->net_io[1].size_hist);
+
+	n = json_array_get(rows, 2);
+	expect_int(n, "pid", 4321);
+	expect_str(n, "protocol", "udp");
+	expect_str(n, "family", "ipv6");
+	expect_str(n, "type", "dgram");
+	/* Only failures: no sizes. */
+	n = json_array_get(rows, 3);
+	expect_str(n, "protocol", "unix");
+	expect_str(n, "direction", "recv");
+	expect_int(n, "count", 0);
+	expect_int(n, "errors", 3);
+	expect_array(n, "size_histogram", 0);
+	json_decref(root);
+	report__free(r);
+}
+
+static void test_net_connections(void **state)
+{
+	struct report *r = finished_io_model();
+	json_t *root = render_and_parse(r), *rows, *c;
+
+	(void)state;
+	rows = expect_array(root, "net_connections", 2);
+	c = json_array_get(rows, 0);
+	EXPECT_KEYS(c, "pid", "comm", "protocol", "family", "local", "remote", "sends",
+		    "send_bytes", "recvs", "recv_bytes", "retransmits");
+	expect_int(c, "pid", 1234);
+	expect_str(c, "comm", "app");
+	expect_str(c, "protocol", "tcp");
+	expect_str(c, "family", "ipv4");
+	expect_str(c, "local", "127.0.0.1:40000");
+	expect_str(c, "remote", "127.0.0.1:5432");
+	expect_int(c, "sends", 1000);
+	expect_int(c, "send_bytes", 100000);
+	expect_int(c, "recvs", 400);
+	expect_int(c, "recv_bytes", 400 * 65536);
+	expect_int(c, "retransmits", 3);
+	/* Owner unknown: pid 0, comm null; addresses are never cut in JSON. */
+	c = json_array_get(rows, 1);
+	expect_int(c, "pid", 0);
+	assert_true(json_is_null(get(c, "comm")));
+	expect_str(c, "protocol", "tcp");
+	expect_str(c, "family", "ipv6");
+	expect_str(c, "local", FIXTURE_LONG_LOCAL);
+	expect_str(c, "remote", FIXTURE_LONG_REMOTE);
+	expect_int(c, "sends", 0);
+	expect_int(c, "retransmits", 5);
+	json_decref(root);
+	report__free(r);
+}
+
+static void test_syscall_io(void **state)
+{
+	struct report *r = finished_io_model();
+	json_t *root, *rows, *s, *h;
+
+	(void)state;
+	/* A size beyond 4 GiB lands in the open-ended last bucket. */
+	r->syscall_io[3].size_hist[snag_size_hist_bucket(5ULL << 30)] = 1;
+	assert_int_equal(snag_size_hist_bucket(5ULL << 30), SNAG_SIZE_HIST_BUCKETS - 1);
+	root = render_and_parse(r);
+	rows = expect_array(root, "syscall_io", 4);
+	s = json_array_get(rows, 0);
+	EXPECT_KEYS(s, "pid", "comm", "syscall", "fd_type", "count", "bytes", "small_count",
+		    "errors", "total_ns", "avg_ns", "p50_ns", "p99_ns", "max_ns", "size_histogram",
+		    "latency_histogram");
+	expect_int(s, "pid", 1234);
+	expect_str(s, "comm", "app");
+	expect_str(s, "syscall", "read");
+	expect_str(s, "fd_type", "pipe");
+	expect_int(s, "count", 4096);
+	expect_int(s, "bytes", 4096 * 4096);
+	expect_int(s, "small_count", 0);
+	expect_int(s, "errors", 0);
+	expect_int(s, "total_ns", 4096 * 5000);
+	expect_int(s, "avg_ns", 5000);
+	expect_int(s, "p50_ns", FIXTURE_SCALL_P50_NS);
+	expect_int(s, "p99_ns", FIXTURE_SCALL_P99_NS);
+	expect_int(s, "max_ns", 5000);
+	h = expect_array(s, "size_histogram", 1);
+	expect_int(json_array_get(h, 0), "le_bytes", 4096);
+	expect_int(json_array_get(h, 0), "count", 4096);
+	expect_sched_histogram(s, "latency_histogram", r->syscall_io[0].lat_hist);
+	expect_array(s, "latency_histogram", 1);
+
+	s = json_array_get(rows, 1);
+	expect_str(s, "syscall", "write");
+	expect_str(s, "fd_type", "file");
+	expect_int(s, "small_count", 1000);
+	expect_int(json_array_get(get(s, "size_histogram"), 0), "le_bytes", 512);
+	s = json_array_get(rows, 2);
+	expect_str(s, "fd_type", "socket");
+	expect_int(s, "errors", 12);
+
+	s = json_array_get(rows, 3);
+	assert_true(json_is_null(get(s, "comm")));
+	expect_str(s, "syscall", "pwrite64");
+	h = expect_array(s, "size_histogram", 2);
+	expect_int(json_array_get(h, 0), "le_bytes", 1048576);
+	expect_int(json_array_get(h, 1), "le_bytes", 1ULL << 32);
+	expect_size_histogram(s, "size_histogram", r->syscall_io[3].size_hist);
+	json_decref(root);
+	report__free(r);
+}
+
+static void test_io_odd_strings(void **state)
+{
+	struct report *r = report__new();
+	json_t *root;
+
+	(void)state;
+	assert_non_null(r);
+	r->io_enabled = true;
+	assert_non_null(report__add_block_io(r, 1, "bad\xff", NULL, NULL));
+	assert_non_null(report__add_net_io(r, 1, NULL, NULL, NULL, NULL, NET_RECV));
+	assert_non_null(report__add_net_conn(r, 1, "x\x80", NULL, NULL, NULL));
+	assert_non_null(report__add_syscall_io(r, 1, "ok", NULL, NULL));
+	report__finish(r);
+	root = render_and_parse(r);
+	/* Not valid UTF-8: '?'; unknown: null, never a crash or a missing key. */
+	expect_str(json_array_get(get(root, "block_io"), 0), "comm", "bad?");
+	assert_true(json_is_null(get(json_array_get(get(root, "block_io"), 0), "op")));
+	assert_true(json_is_null(get(json_array_get(get(root, "net_io"), 0), "protocol")));
+	expect_str(json_array_get(get(root, "net_io"), 0), "direction", "recv");
+	expect_str(json_array_get(get(root, "net_connections"), 0), "comm", "x?");
+	assert_true(json_is_null(get(json_array_get(get(root, "net_connections"), 0), "remote")));
+	assert_true(json_is_null(get(json_array_get(get(root, "syscall_io"), 0), "fd_type")));
+	/* The collector ran with a 0 threshold: written as is. */
+	expect_int(root, "small_io_bytes", 0);
+	json_decref(root);
+	report__free(r);
+}
+
 static void test_write_failure(void **state)
 {
 	struct report *r = finished_model();
@@ -568,6 +848,12 @@ int main(void)
 	    cmocka_unit_test(test_offcpu),
 	    cmocka_unit_test(test_sched_bottlenecks),
 	    cmocka_unit_test(test_sched_odd_input),
+	    cmocka_unit_test(test_io_top_level),
+	    cmocka_unit_test(test_block_io),
+	    cmocka_unit_test(test_net_io),
+	    cmocka_unit_test(test_net_connections),
+	    cmocka_unit_test(test_syscall_io),
+	    cmocka_unit_test(test_io_odd_strings),
 	    cmocka_unit_test(test_write_failure),
 	};
 

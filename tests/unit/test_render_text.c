@@ -1,5 +1,6 @@
-/* Unit tests: the text renderer (table, units, histograms, scheduler sections, bottlenecks, cost
- * line). */
+/* Unit tests: the text renderer (table, units, histograms, scheduler and I/O sections,
+ * bottlenecks, cost line). */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -491,14 +492,348 @@ static void test_sched_empty(void **state)
 	report__free(r);
 }
 
+/* The standard model with the I/O rows added after report__finish() (see fixture_io()). */
+static struct report *io_model(void)
+{
+	struct report *r = model();
+
+	assert_int_equal(fixture_io(r), 0);
+	return r;
+}
+
+#define BLOCK_TITLE                                                                                \
+	"Block I/O (by issuing process; buffered writes appear under the kernel flusher)\n"
+#define NET_TITLE  "Network I/O (socket sends and receives; small = below 4.0KiB)\n"
+#define CONN_TITLE "TCP connections (bytes sent and received; PID - when only retransmits"
+#define SYSCALL_TITLE                                                                              \
+	"Syscall I/O (read/write family, by process and fd type; small = below 4.0KiB)\n"
+
+/* Split the line starting with prefix into words and check them against want (NULL-ended). */
+static void expect_row(const char *text, const char *prefix, const char *const *want)
+{
+	char *line = line_starting(text, prefix), *w[16];
+	int i, n = words(line, w, 16);
+
+	for (i = 0; want[i]; i++) {
+		if (i >= n)
+			fail_msg("row \"%s\" has %d words, want more", prefix, n);
+		if (strcmp(w[i], want[i]))
+			fail_msg("row \"%s\" word %d is \"%s\", want \"%s\"", prefix, i, w[i],
+				 want[i]);
+	}
+	assert_int_equal(n, i);
+	free(line);
+}
+
+#define EXPECT_ROW(text, prefix, ...)                                                              \
+	do {                                                                                       \
+		static const char *const _w[] = {__VA_ARGS__, NULL};                               \
+		expect_row(text, prefix, _w);                                                      \
+	} while (0)
+
+static void test_io_sections(void **state)
+{
+	struct report *r = io_model();
+	char *text = render_text(r, false), *p;
+
+	(void)state;
+	/* After the function table, before the bottlenecks, in this order. */
+	p = strstr(text, "nested functions overlap.\n\n" BLOCK_TITLE);
+	assert_non_null(p);
+	p = strstr(p, "\n\n" NET_TITLE);
+	assert_non_null(p);
+	p = strstr(p, "\n\n" CONN_TITLE);
+	assert_non_null(p);
+	p = strstr(p, "\n\n" SYSCALL_TITLE);
+	assert_non_null(p);
+	assert_non_null(strstr(p, "\n\nBottlenecks\n"));
+	assert_null(strstr(text, "None seen."));
+	assert_null(strstr(text, "\n\n\n"));
+
+	/* Block I/O: sizes in binary units, latencies as the model holds them. */
+	EXPECT_ROW(text, "    PID COMM            DEVICE ", "PID", "COMM", "DEVICE", "OP", "COUNT",
+		   "BYTES", "AVG-SIZE", "P50", "P99", "MAX");
+	EXPECT_ROW(text, "   1234 app             vda ", "1234", "app", "vda", "read", "104",
+		   "656KiB", "6.3KiB", "190us", "1.48ms", "1.50ms");
+	EXPECT_ROW(text, "     87 kworker/u16:2 ", "87", "kworker/u16:2", "nvme0n1p1", "write",
+		   "20", "2.5MiB", "128KiB", "3.00ms", "3.00ms", "3.00ms");
+	/* No comm: "-"; no device name: MAJ:MIN. */
+	EXPECT_ROW(text, "   1234 -               253:0 ", "1234", "-", "253:0", "flush", "2", "0B",
+		   "0B", "50.0us", "50.0us", "50.0us");
+	assert_contains(text, "\nLatency is from request start to completion, time queued in the "
+			      "I/O scheduler included.\n");
+
+	/* Network I/O: protocol with family (or type), small share, errors. */
+	EXPECT_ROW(text, "    PID COMM            PROTO ", "PID", "COMM", "PROTO", "DIR", "COUNT",
+		   "BYTES", "AVG-SIZE", "SMALL%", "ERRORS");
+	EXPECT_ROW(text, "   1234 app             tcp/ipv4       send ", "1234", "app", "tcp/ipv4",
+		   "send", "1,000", "97.7KiB", "100B", "100.0%", "0");
+	EXPECT_ROW(text, "   1234 app             tcp/ipv4       recv ", "1234", "app", "tcp/ipv4",
+		   "recv", "400", "25.0MiB", "64.0KiB", "0.0%", "12");
+	EXPECT_ROW(text, "   4321 resolver        udp/ipv6 ", "4321", "resolver", "udp/ipv6",
+		   "send", "10", "400B", "40B", "100.0%", "0");
+	/* Failures only: no average size or small share. */
+	EXPECT_ROW(text, "   4321 resolver        unix/stream ", "4321", "resolver", "unix/stream",
+		   "recv", "0", "0B", "-", "-", "3");
+
+	/* TCP connections: an unknown owner is "-"; long addresses keep their port. */
+	EXPECT_ROW(text, "    PID COMM            LOCAL ", "PID", "COMM", "LOCAL", "REMOTE", "SENT",
+		   "RECV", "RETRANS");
+	EXPECT_ROW(text, "   1234 app             127.0.0.1:40000 ", "1234", "app",
+		   "127.0.0.1:40000", "127.0.0.1:5432", "97.7KiB", "25.0MiB", "3");
+	EXPECT_ROW(text, "      - -               ...", "-", "-", "...:8a2e:370:7334]:51234",
+		   "...1:2:8a2e:370:7334]:443", "0B", "0B", "5");
+	assert_null(strstr(text, FIXTURE_LONG_REMOTE));
+
+	/* Syscall I/O. */
+	EXPECT_ROW(text, "    PID COMM            SYSCALL ", "PID", "COMM", "SYSCALL", "FD",
+		   "COUNT", "BYTES", "AVG-SIZE", "SMALL%", "ERRORS", "P50", "P99");
+	EXPECT_ROW(text, "   1234 app             read     pipe ", "1234", "app", "read", "pipe",
+		   "4,096", "16.0MiB", "4.0KiB", "0.0%", "0", "4.50us", "61.0us");
+	EXPECT_ROW(text, "   1234 app             write ", "1234", "app", "write", "file", "1,000",
+		   "500KiB", "512B", "100.0%", "0", "20.0us", "20.0us");
+	EXPECT_ROW(text, "   1234 app             read     socket ", "1234", "app", "read",
+		   "socket", "400", "25.0MiB", "64.0KiB", "0.0%", "12", "2.00us", "2.00us");
+	EXPECT_ROW(text, "   1234 -               pwrite64 ", "1234", "-", "pwrite64", "file", "1",
+		   "1.0MiB", "1.0MiB", "0.0%", "0", "900us", "900us");
+
+	/* Rows keep the report's order. */
+	assert_true(strstr(text, " vda ") < strstr(text, " nvme0n1p1 "));
+	assert_true(strstr(text, " pipe ") < strstr(text, " pwrite64 "));
+	/* No size histograms without --histogram. */
+	assert_null(strstr(text, "<= "));
+	assert_null(strstr(text, "more block I/O rows"));
+	assert_lines_fit(text, 100);
+	free(text);
+	report__free(r);
+}
+
+static void test_io_off(void **state)
+{
+	struct report *r = model();
+	char *text;
+
+	(void)state;
+	/* A --small-io default, but the collector was off: no I/O section at all. */
+	r->small_io_bytes = FIXTURE_SMALL_IO;
+	text = render_text(r, true);
+	assert_null(strstr(text, "Block I/O"));
+	assert_null(strstr(text, "Network I/O"));
+	assert_null(strstr(text, "TCP connections"));
+	assert_null(strstr(text, "Syscall I/O"));
+	assert_null(strstr(text, "None seen."));
+	free(text);
+	report__free(r);
+}
+
+static void test_io_empty(void **state)
+{
+	struct report *r = report__new();
+	char *text;
+
+	(void)state;
+	assert_non_null(r);
+	r->target.mode = TARGET_SYSTEM;
+	r->io_enabled = true;
+	r->small_io_bytes = FIXTURE_SMALL_IO;
+	report__finish(r);
+	text = render_text(r, true);
+	/* An I/O-only trace: no function summary, and the sections follow the header. */
+	assert_int_equal(
+	    strncmp(text, "Traced all processes for 0ns\n\n" BLOCK_TITLE "None seen.\n",
+		    strlen("Traced all processes for 0ns\n\n" BLOCK_TITLE "None seen.\n")),
+	    0);
+	assert_contains(text, "\n\n" NET_TITLE "None seen.\n");
+	assert_contains(text, "\n\n" CONN_TITLE);
+	assert_contains(text, "\n\n" SYSCALL_TITLE "None seen.\n");
+	assert_int_equal(count_lines(text, "None seen."), 4);
+	assert_null(strstr(text, "No functions were traced."));
+	assert_null(strstr(text, "    PID COMM"));
+	assert_null(strstr(text, "\n\n\n"));
+	free(text);
+	report__free(r);
+}
+
+static void test_io_after_sched(void **state)
+{
+	struct report *r = sched_model();
+	char *text;
+
+	(void)state;
+	assert_int_equal(fixture_io(r), 0);
+	text = render_text(r, false);
+	assert_non_null(strstr(text, "\nThreads (by off-CPU time)\n"));
+	assert_true(strstr(text, "\nThreads (by off-CPU time)\n") <
+		    strstr(text, "\n\n" BLOCK_TITLE));
+	assert_true(strstr(text, "\n\n" SYSCALL_TITLE) < strstr(text, "\n\nBottlenecks\n"));
+	assert_null(strstr(text, "\n\n\n"));
+	assert_lines_fit(text, 100);
+	free(text);
+	report__free(r);
+}
+
+static void test_io_row_cap(void **state)
+{
+	struct report *r = io_model();
+	char *text;
+	int i;
+
+	(void)state;
+	/* 4 + 25 syscall rows, 2 + 21 connections: 20 of each shown. */
+	for (i = 0; i < 25; i++)
+		assert_non_null(report__add_syscall_io(r, 7000, "many", "read", "file"));
+	for (i = 0; i < 21; i++)
+		assert_non_null(
+		    report__add_net_conn(r, 7100, "conns", "ipv4", "10.0.0.1:1", "10.0.0.2:2"));
+	text = render_text(r, false);
+	assert_int_equal(count_lines(text, "   7000 many "), 16);
+	assert_contains(text, "\n... 9 more syscall I/O rows (--format json lists them all)\n");
+	assert_int_equal(count_lines(text, "   7100 conns "), 18);
+	assert_contains(text, "\n... 3 more TCP connections (--format json lists them all)\n");
+	/* Sections under the cap say nothing. */
+	assert_null(strstr(text, "more block I/O rows"));
+	assert_null(strstr(text, "more network I/O rows"));
+	assert_lines_fit(text, 100);
+	free(text);
+	report__free(r);
+}
+
+static void test_io_byte_units(void **state)
+{
+	static const struct {
+		uint64_t bytes;
+		const char *want;
+	} cases[] = {
+	    {0, "0B"},
+	    {100, "100B"},
+	    {1023, "1023B"},
+	    {1024, "1.0KiB"},
+	    {4096, "4.0KiB"},
+	    {102348, "99.9KiB"},  /* 99.949 KiB */
+	    {102349, "100KiB"},	  /* 99.950 KiB */
+	    {1048063, "1023KiB"}, /* 1023.499 KiB */
+	    {1048064, "1.0MiB"},  /* 1023.5 KiB would read "1024KiB" */
+	    {1258291, "1.2MiB"},  /* 1.19999 MiB */
+	    {5ULL << 40, "5.0TiB"},
+	    {UINT64_MAX, "16.0EiB"},
+	};
+	struct report *r = report__new();
+	char *text, prefix[32];
+	size_t i;
+
+	(void)state;
+	assert_non_null(r);
+	r->io_enabled = true;
+	r->small_io_bytes = 1000;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct report_syscall_io *s =
+		    report__add_syscall_io(r, 100 + (int)i, "units", "write", "file");
+
+		assert_non_null(s);
+		s->count = 1;
+		s->bytes = cases[i].bytes;
+	}
+	text = render_text(r, false);
+	assert_contains(text, "\nSyscall I/O (read/write family, by process and fd type; small = "
+			      "below 1000B)\n");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *line, *w[16];
+
+		snprintf(prefix, sizeof(prefix), "%7zu units ", 100 + i);
+		line = line_starting(text, prefix);
+		assert_int_equal(words(line, w, 16), 11);
+		if (strcmp(w[5], cases[i].want) || strcmp(w[6], cases[i].want))
+			fail_msg("%" PRIu64 " bytes: \"%s\" / \"%s\", want \"%s\"", cases[i].bytes,
+				 w[5], w[6], cases[i].want);
+		free(line);
+	}
+	assert_lines_fit(text, 100);
+	free(text);
+	report__free(r);
+}
+
+static void test_io_histogram(void **state)
+{
+	struct report *r = io_model();
+	char *text, *p, bars[51];
+
+	(void)state;
+	/* A size beyond the layout's range: the open-ended last bucket. */
+	r->syscall_io[3].size_hist[SNAG_SIZE_HIST_BUCKETS - 1] = 1;
+	/* 0 bytes to beyond 4 GiB: 34 buckets, two per row. */
+	r->syscall_io[2].size_hist[0] = 1;
+	r->syscall_io[2].size_hist[SNAG_SIZE_HIST_BUCKETS - 1] = 2;
+	text = render_text(r, true);
+	p = strstr(text, "\n   1234 app             read     socket ");
+	assert_non_null(p);
+	p = strchr(p + 1, '\n') + 1;
+	assert_int_equal(strncmp(p, "         <= 1B |", 16), 0);
+	p = strstr(p, "    <= 64.0KiB |");
+	assert_non_null(p);
+	assert_non_null(strstr(p, " 400\n"));
+	p = strstr(p, "\n     <= 1.0GiB |");
+	assert_non_null(p);
+	/* The last row merges (1 GiB, 2 GiB] with the open-ended bucket. */
+	assert_int_equal(strncmp(strchr(p + 1, '\n'), "\n      > 1.0GiB |", 17), 0);
+	assert_non_null(strstr(p + 1, "2\n\n   1234 -               pwrite64 "));
+	memset(bars, '#', 50);
+	bars[50] = '\0';
+	/* Block row 0: 100 x 4 KiB, 4 x 64 KiB, every bucket in between listed. */
+	p = strstr(text, "\n   1234 app             vda ");
+	assert_non_null(p);
+	p = strchr(p + 1, '\n');
+	assert_non_null(p);
+	{
+		char want[512];
+
+		snprintf(want, sizeof(want),
+			 "\n     <= 4.0KiB |%s 100\n     <= 8.0KiB |%50s 0\n    <= 16.0KiB |%50s "
+			 "0\n    <= 32.0KiB |%50s 0\n    <= 64.0KiB |##%48s 4\n\n     87 ",
+			 bars, "", "", "", "");
+		if (strncmp(p, want, strlen(want)))
+			fail_msg("block histogram:\n%.400s\nwant:\n%s", p, want);
+		/* The last row's histogram ends the table: the note follows it directly. */
+		snprintf(want, sizeof(want), "\n         <= 0B |%s 2\nLatency is from ", bars);
+		assert_contains(text, want);
+		snprintf(want, sizeof(want), "\n     <= 4.0KiB |%s 4096\n\n   1234 app ", bars);
+		assert_contains(text, want);
+		/* The last bucket is open-ended; the section ends with the last histogram. */
+		snprintf(want, sizeof(want), "\n     <= 1.0MiB |%s 1\n     <= 2.0MiB |%50s 0\n",
+			 bars, "");
+		assert_contains(text, want);
+		snprintf(want, sizeof(want),
+			 "\n     <= 2.0GiB |%50s 0\n      > 2.0GiB |%s 1\n\nBottlenecks\n", "",
+			 bars);
+		assert_contains(text, want);
+	}
+	/* Network rows have no histogram. */
+	assert_contains(text, " 1,000 97.7KiB     100B 100.0%       0\n   1234 app ");
+	assert_null(strstr(text, "\n\n\n"));
+	assert_lines_fit(text, 100);
+	free(text);
+	report__free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_header_and_table),	cmocka_unit_test(test_bottlenecks_and_cost),
-	    cmocka_unit_test(test_histogram),		cmocka_unit_test(test_empty_report),
-	    cmocka_unit_test(test_sched_only_report),	cmocka_unit_test(test_offcpu_stacks),
-	    cmocka_unit_test(test_offcpu_limits),	cmocka_unit_test(test_threads_table),
-	    cmocka_unit_test(test_functions_and_sched), cmocka_unit_test(test_sched_empty),
+	    cmocka_unit_test(test_header_and_table),
+	    cmocka_unit_test(test_bottlenecks_and_cost),
+	    cmocka_unit_test(test_histogram),
+	    cmocka_unit_test(test_empty_report),
+	    cmocka_unit_test(test_sched_only_report),
+	    cmocka_unit_test(test_offcpu_stacks),
+	    cmocka_unit_test(test_offcpu_limits),
+	    cmocka_unit_test(test_threads_table),
+	    cmocka_unit_test(test_functions_and_sched),
+	    cmocka_unit_test(test_sched_empty),
+	    cmocka_unit_test(test_io_sections),
+	    cmocka_unit_test(test_io_off),
+	    cmocka_unit_test(test_io_empty),
+	    cmocka_unit_test(test_io_after_sched),
+	    cmocka_unit_test(test_io_row_cap),
+	    cmocka_unit_test(test_io_byte_units),
+	    cmocka_unit_test(test_io_histogram),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
