@@ -69,6 +69,21 @@ void analysis__derive_sched(struct report *r);
  */
 int analysis__sort_sched(struct report *r);
 
+/*
+ * Fill the I/O-derived fields of every block_io and syscall_io row: avg_ns
+ * (total_ns over the requests, or over the syscalls including failed ones)
+ * and p50_ns/p99_ns estimated from lat_hist, clamped to max_ns when it is
+ * known (non-zero). Idempotent.
+ */
+void analysis__derive_io(struct report *r);
+
+/*
+ * Sort, descending and stably: r->block_io and r->syscall_io by total_ns,
+ * r->net_io by bytes, r->net_conns by send_bytes + recv_bytes. Returns 0, or
+ * -ENOMEM with the rows not yet sorted left in their order.
+ */
+int analysis__sort_io(struct report *r);
+
 /* One process's scheduler rows summed (analysis__processes()). */
 struct analysis_process {
 	int pid;
