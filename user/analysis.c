@@ -288,7 +288,7 @@ char *analysis__format_count(uint64_t n, char *buf, size_t size)
 	return buf;
 }
 
-#define MAX_EVIDENCE	    6
+#define MAX_EVIDENCE	    8
 #define MAX_RECOMMENDATIONS 4
 
 char *finding__printf(const char *fmt, ...)
@@ -793,6 +793,7 @@ int analysis__build_bottlenecks(struct report *r)
 	for (i = 0; !err && i < n_procs; i++)
 		if (is_runq_bottleneck(&procs[i]))
 			err = runqueue_bottleneck(r, &procs[i]);
+	err = err ?: analysis__io_bottlenecks(r, procs, n_procs);
 	free(procs);
 	if (err) {
 		analysis__clear_bottlenecks(r);

@@ -55,4 +55,14 @@ int finding__evidence(struct report_bottleneck *b, const char *key, double value
  */
 int finding__recommend(struct report_bottleneck *b, char *s);
 
+/*
+ * Append the I/O findings (docs/impact.md, "I/O findings") to
+ * r->bottlenecks, in rule order, unsorted. procs are r's processes
+ * (analysis__processes(), ascending pid, n_procs of them): their thread time
+ * is the impact denominator. Expects analysis__derive_io(). Returns 0 or
+ * -ENOMEM (findings made so far stay in the list).
+ */
+int analysis__io_bottlenecks(struct report *r, const struct analysis_process *procs,
+			     size_t n_procs);
+
 #endif
