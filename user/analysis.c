@@ -9,18 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analysis.h"
-
-#define PERCENT 100.0
-
-/* Share num / den clamped to [0, 1]; 0 when den is 0. */
-static double share(uint64_t num, uint64_t den)
-{
-	double v = den ? (double)num / (double)den : 0;
-
-	if (v > 1)
-		v = 1;
-	return v > 0 ? v : 0;
-}
+#include "analysis_internal.h"
 
 void analysis__derive_function(struct report_function *f, uint64_t traced_thread_ns)
 {
@@ -28,7 +17,7 @@ void analysis__derive_function(struct report_function *f, uint64_t traced_thread
 	f->p50_ns = hist__percentile(f->hist, SNAG_HIST_BUCKETS, 0.50, f->min_ns, f->max_ns);
 	f->p90_ns = hist__percentile(f->hist, SNAG_HIST_BUCKETS, 0.90, f->min_ns, f->max_ns);
 	f->p99_ns = hist__percentile(f->hist, SNAG_HIST_BUCKETS, 0.99, f->min_ns, f->max_ns);
-	f->impact = share(f->inside_ns, traced_thread_ns);
+	f->impact = analysis__share(f->inside_ns, traced_thread_ns);
 	f->severity = severity__from_impact(f->impact);
 }
 
@@ -66,13 +55,7 @@ size_t *analysis__order(const void *base, size_t n, size_t size, analysis_cmp_fn
 	return order;
 }
 
-/*
- * Stable-sort the n elements (size bytes each) of the array *base by cmp,
- * replacing *base with a new array. If new_pos is not NULL, new_pos[i]
- * receives the new index of element i. Returns 0, or -ENOMEM with *base
- * unchanged.
- */
-static int stable_sort(void **base, size_t n, size_t size, analysis_cmp_fn cmp, size_t *new_pos)
+int analysis__stable_sort(void **base, size_t n, size_t size, analysis_cmp_fn cmp, size_t *new_pos)
 {
 	size_t *order, i;
 	char *sorted;
@@ -123,7 +106,8 @@ int analysis__sort_functions(struct report *r)
 	new_pos = calloc(n, sizeof(*new_pos));
 	if (!new_pos)
 		return -ENOMEM;
-	err = stable_sort((void **)&r->functions, n, sizeof(*r->functions), cmp_function, new_pos);
+	err = analysis__stable_sort((void **)&r->functions, n, sizeof(*r->functions), cmp_function,
+				    new_pos);
 	for (i = 0; !err && i < r->n_intervals; i++) {
 		struct report_interval *iv = &r->intervals[i];
 
@@ -153,7 +137,7 @@ void analysis__derive_sched(struct report *r)
 	for (i = 0; r->offcpu && i < r->n_offcpu; i++) {
 		struct report_offcpu *o = &r->offcpu[i];
 
-		o->impact = share(o->total_ns, r->sched_thread_ns);
+		o->impact = analysis__share(o->total_ns, r->sched_thread_ns);
 		o->severity = severity__from_impact(o->impact);
 	}
 }
@@ -186,10 +170,11 @@ int analysis__sort_sched(struct report *r)
 {
 	int err;
 
-	err = stable_sort((void **)&r->offcpu, r->n_offcpu, sizeof(*r->offcpu), cmp_offcpu, NULL);
+	err = analysis__stable_sort((void **)&r->offcpu, r->n_offcpu, sizeof(*r->offcpu),
+				    cmp_offcpu, NULL);
 	return err
-		   ?: stable_sort((void **)&r->sched, r->n_sched, sizeof(*r->sched), cmp_sched,
-				  NULL);
+		   ?: analysis__stable_sort((void **)&r->sched, r->n_sched, sizeof(*r->sched),
+					    cmp_sched, NULL);
 }
 
 int analysis__processes(const struct report *r, struct analysis_process **out, size_t *n)
@@ -303,12 +288,10 @@ char *analysis__format_count(uint64_t n, char *buf, size_t size)
 	return buf;
 }
 
-#define MAX_EVIDENCE	    6
+#define MAX_EVIDENCE	    8
 #define MAX_RECOMMENDATIONS 4
 
-/* printf into a new string, or NULL. */
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf(const char *fmt, ...)
+char *finding__printf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
@@ -320,7 +303,7 @@ static char *xasprintf(const char *fmt, ...)
 	return n < 0 ? NULL : s;
 }
 
-static int add_evidence(struct report_bottleneck *b, const char *key, double value)
+int finding__evidence(struct report_bottleneck *b, const char *key, double value)
 {
 	struct report_evidence *e;
 
@@ -335,11 +318,8 @@ static int add_evidence(struct report_bottleneck *b, const char *key, double val
 	return 0;
 }
 
-/*
- * Append a recommendation (takes ownership of s). Returns 0 or -ENOMEM (s
- * may be NULL). Beyond MAX_RECOMMENDATIONS the least specific are dropped.
- */
-static int add_recommendation(struct report_bottleneck *b, char *s)
+/* Beyond MAX_RECOMMENDATIONS the least specific are dropped. */
+int finding__recommend(struct report_bottleneck *b, char *s)
 {
 	if (!s)
 		return -ENOMEM;
@@ -351,16 +331,21 @@ static int add_recommendation(struct report_bottleneck *b, char *s)
 	return 0;
 }
 
-static const char *str_or(const char *s, const char *fallback)
+/* A list of findings is short (one per rule hit): growing it one entry at a time is cheap. */
+struct report_bottleneck *finding__add(struct report *r, const char *kind, char *target, int pid,
+				       double impact)
 {
-	return s ? s : fallback;
-}
+	struct report_bottleneck *list, *b;
 
-/* Start b as a finding of kind about target (taken; may be NULL on ENOMEM). Returns 0 or -ENOMEM.
- */
-static int bottleneck_init(struct report_bottleneck *b, const char *kind, char *target, int pid,
-			   double impact)
-{
+	list = target ? realloc(r->bottlenecks, (r->n_bottlenecks + 1) * sizeof(*list)) : NULL;
+	if (!list) {
+		free(target);
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->bottlenecks = list;
+	b = &list[r->n_bottlenecks++];
+	memset(b, 0, sizeof(*b));
 	b->kind = strdup(kind);
 	b->target = target;
 	b->pid = pid;
@@ -368,9 +353,11 @@ static int bottleneck_init(struct report_bottleneck *b, const char *kind, char *
 	b->severity = severity__from_impact(impact);
 	b->evidence = calloc(MAX_EVIDENCE, sizeof(*b->evidence));
 	b->recommendations = calloc(MAX_RECOMMENDATIONS, sizeof(*b->recommendations));
-	if (!b->kind || !b->target || !b->evidence || !b->recommendations)
-		return -ENOMEM;
-	return 0;
+	if (!b->kind || !b->evidence || !b->recommendations) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return b;
 }
 
 /* Apply the rules to one function; fills recommendations. Returns 0 or -ENOMEM. */
@@ -383,10 +370,10 @@ static int recommend(struct report_bottleneck *b, const struct report_function *
 
 	if (f->count >= ANALYSIS_TAIL_MIN_CALLS &&
 	    (double)f->p99_ns > ANALYSIS_TAIL_RATIO * (double)f->p50_ns) {
-		err = add_recommendation(
-		    b, xasprintf("p99 is %.1fx p50: look for lock waits, I/O or GC pauses on "
-				 "the slow path; trace its callees with -u to find which",
-				 f->p50_ns ? (double)f->p99_ns / (double)f->p50_ns : 0.0));
+		err = finding__recommend(
+		    b, finding__printf("p99 is %.1fx p50: look for lock waits, I/O or GC pauses on "
+				       "the slow path; trace its callees with -u to find which",
+				       f->p50_ns ? (double)f->p99_ns / (double)f->p50_ns : 0.0));
 		if (err)
 			return err;
 		fired++;
@@ -395,47 +382,48 @@ static int recommend(struct report_bottleneck *b, const struct report_function *
 	    f->avg_ns <= ANALYSIS_HOT_MAX_AVG_NS) {
 		analysis__format_count((uint64_t)(rate + 0.5), rate_s, sizeof(rate_s));
 		analysis__format_duration(f->avg_ns, avg, sizeof(avg));
-		err = add_recommendation(b, xasprintf("called %s times/s at avg %s: batch calls "
-						      "or cache results",
-						      rate_s, avg));
+		err = finding__recommend(b,
+					 finding__printf("called %s times/s at avg %s: batch calls "
+							 "or cache results",
+							 rate_s, avg));
 		if (err)
 			return err;
 		fired++;
 	}
 	if (!fired)
-		return add_recommendation(b, strdup("largest share of time: trace its callees "
+		return finding__recommend(b, strdup("largest share of time: trace its callees "
 						    "(-u 'callee_*') to split it"));
 	return 0;
 }
 
-/* Fill b for function f. Returns 0 or -ENOMEM (b may be partly filled; free it). */
-static int function_bottleneck(struct report_bottleneck *b, const struct report_function *f,
-			       const struct report *r)
+/* Add the finding for function f to r. Returns 0 or -ENOMEM. */
+static int function_bottleneck(struct report *r, const struct report_function *f)
 {
 	char p50[ANALYSIS_DURATION_LEN], p99[ANALYSIS_DURATION_LEN], calls[ANALYSIS_COUNT_LEN];
 	const char *name = str_or(f->name, "?"), *binary = str_or(f->binary, "?");
-	int pid = 0, err;
+	struct report_bottleneck *b;
+	int pid = 0, err = 0;
 
 	/* Functions are aggregated over all traced processes: name one only if there is one. */
 	if (r->target.mode != TARGET_SYSTEM && r->target.n_pids == 1 && r->target.pids)
 		pid = r->target.pids[0];
-	err = bottleneck_init(b, "function", xasprintf("%s (%s)", name, binary), pid, f->impact);
-	if (err)
-		return err;
+	b = finding__add(r, "function", finding__printf("%s (%s)", name, binary), pid, f->impact);
+	if (!b)
+		return -ENOMEM;
 	analysis__format_count(f->count, calls, sizeof(calls));
-	b->description =
-	    xasprintf("%s in %s takes %.1f%% of traced thread time (%s call%s, p50 %s, p99 %s)",
-		      name, binary, f->impact * PERCENT, calls, f->count == 1 ? "" : "s",
-		      analysis__format_duration(f->p50_ns, p50, sizeof(p50)),
-		      analysis__format_duration(f->p99_ns, p99, sizeof(p99)));
+	b->description = finding__printf(
+	    "%s in %s takes %.1f%% of traced thread time (%s call%s, p50 %s, p99 %s)", name, binary,
+	    f->impact * PERCENT, calls, f->count == 1 ? "" : "s",
+	    analysis__format_duration(f->p50_ns, p50, sizeof(p50)),
+	    analysis__format_duration(f->p99_ns, p99, sizeof(p99)));
 	if (!b->description)
 		return -ENOMEM;
-	err = err ?: add_evidence(b, "count", (double)f->count);
-	err = err ?: add_evidence(b, "total_ns", (double)f->total_ns);
-	err = err ?: add_evidence(b, "p50_ns", (double)f->p50_ns);
-	err = err ?: add_evidence(b, "p99_ns", (double)f->p99_ns);
-	err = err ?: add_evidence(b, "avg_ns", (double)f->avg_ns);
-	err = err ?: add_evidence(b, "impact", f->impact);
+	err = err ?: finding__evidence(b, "count", (double)f->count);
+	err = err ?: finding__evidence(b, "total_ns", (double)f->total_ns);
+	err = err ?: finding__evidence(b, "p50_ns", (double)f->p50_ns);
+	err = err ?: finding__evidence(b, "p99_ns", (double)f->p99_ns);
+	err = err ?: finding__evidence(b, "avg_ns", (double)f->avg_ns);
+	err = err ?: finding__evidence(b, "impact", f->impact);
 	return err ?: recommend(b, f, r->duration_ns);
 }
 
@@ -631,95 +619,107 @@ static int recommend_offcpu(struct report_bottleneck *b, const struct report_off
 	if (*waker_name(o, waker, sizeof(waker)))
 		snprintf(by, sizeof(by), " (here %s)", waker);
 	if (o->reason == OFFCPU_PREEMPTED)
-		return add_recommendation(
-		    b, xasprintf("CPU saturation: %s was runnable but waited for a CPU: add CPUs, "
-				 "run fewer busy threads, lower competing work's priority (nice) "
-				 "or raise this one's, and check run-queue latency (RUNQ P99)",
-				 where));
+		return finding__recommend(
+		    b, finding__printf(
+			   "CPU saturation: %s was runnable but waited for a CPU: add CPUs, "
+			   "run fewer busy threads, lower competing work's priority (nice) "
+			   "or raise this one's, and check run-queue latency (RUNQ P99)",
+			   where));
 	if (stack_has(k, lock_frames)) {
 		if (stack_has(&o->user_stack, condvar_frames))
-			err = add_recommendation(
-			    b, xasprintf("waiting on a condition variable in %s: if it waits for "
-					 "work this is idle time; otherwise look at the thread "
-					 "that signals it%s",
-					 where, by));
+			err = finding__recommend(
+			    b, finding__printf(
+				   "waiting on a condition variable in %s: if it waits for "
+				   "work this is idle time; otherwise look at the thread "
+				   "that signals it%s",
+				   where, by));
 		else
-			err = add_recommendation(
-			    b, xasprintf("lock contention in %s: it waits for a lock another "
-					 "thread holds%s; hold the lock for less time, split it "
-					 "(per-key or sharded locks) or use a reader-writer or "
-					 "lock-free structure",
-					 where, by));
+			err = finding__recommend(
+			    b,
+			    finding__printf("lock contention in %s: it waits for a lock another "
+					    "thread holds%s; hold the lock for less time, split it "
+					    "(per-key or sharded locks) or use a reader-writer or "
+					    "lock-free structure",
+					    where, by));
 		fired++;
 	}
 	if (!err && stack_has(k, sleep_frames)) {
-		err = add_recommendation(b, xasprintf("sleeping in %s: if this is a polling loop, "
-						      "wait on an event instead (condition "
-						      "variable, eventfd, epoll)",
-						      where));
+		err = finding__recommend(
+		    b, finding__printf("sleeping in %s: if this is a polling loop, "
+				       "wait on an event instead (condition "
+				       "variable, eventfd, epoll)",
+				       where));
 		fired++;
 	}
 	if (!err && stack_has(k, io_frames)) {
-		err = add_recommendation(
-		    b, xasprintf("disk-bound: %s waits for block I/O; check the device's latency "
-				 "and queue depth (iostat -x), cache or prefetch hot data, or move "
-				 "the I/O off this thread",
-				 where));
+		err = finding__recommend(
+		    b, finding__printf(
+			   "disk-bound: %s waits for block I/O; check the device's latency "
+			   "and queue depth (iostat -x), cache or prefetch hot data, or move "
+			   "the I/O off this thread",
+			   where));
 		fired++;
 	}
 	if (!err && stack_has(k, net_frames)) {
-		err = add_recommendation(
-		    b, xasprintf("waiting for the network or a peer in %s: check the peer's "
-				 "latency, batch or pipeline requests, or use non-blocking I/O to "
-				 "do other work meanwhile (an event loop idling here just has "
-				 "nothing to do)",
-				 where));
+		err = finding__recommend(
+		    b, finding__printf(
+			   "waiting for the network or a peer in %s: check the peer's "
+			   "latency, batch or pipeline requests, or use non-blocking I/O to "
+			   "do other work meanwhile (an event loop idling here just has "
+			   "nothing to do)",
+			   where));
 		fired++;
 	}
 	if (!err && stack_has(k, pipe_frames)) {
-		err = add_recommendation(b, xasprintf("waiting on a pipe in %s: the process at "
-						      "the other end is the one to look at%s",
-						      where, by));
+		err =
+		    finding__recommend(b, finding__printf("waiting on a pipe in %s: the process at "
+							  "the other end is the one to look at%s",
+							  where, by));
 		fired++;
 	}
 	if (!err && !fired)
-		err = add_recommendation(
-		    b, xasprintf("blocked in %s: read its kernel and user stacks (--format folded "
-				 "for a flame graph) to see what it waits for",
-				 kframe ? kframe : where));
+		err = finding__recommend(
+		    b, finding__printf(
+			   "blocked in %s: read its kernel and user stacks (--format folded "
+			   "for a flame graph) to see what it waits for",
+			   kframe ? kframe : where));
 	return err;
 }
 
-/* Fill b for off-CPU entry o. Returns 0 or -ENOMEM (b may be partly filled; free it). */
-static int offcpu_bottleneck(struct report_bottleneck *b, const struct report_offcpu *o)
+/* Add the finding for off-CPU entry o to r. Returns 0 or -ENOMEM. */
+static int offcpu_bottleneck(struct report *r, const struct report_offcpu *o)
 {
 	char waker[WAKER_LEN], *frames = telling_frames(o), comm[64] = "";
 	const char *reason = offcpu_reason__name(o->reason);
-	int err;
+	struct report_bottleneck *b;
+	int err = 0;
 
 	if (!frames)
 		return -ENOMEM;
 	if (o->comm)
 		snprintf(comm, sizeof(comm), " (%s)", o->comm);
-	err = bottleneck_init(b, "offcpu",
-			      xasprintf("%s (tid %d%s%s)", *frames ? frames : reason, o->tid,
-					o->comm ? " " : "", str_or(o->comm, "")),
-			      o->pid, o->impact);
+	b = finding__add(r, "offcpu",
+			 finding__printf("%s (tid %d%s%s)", *frames ? frames : reason, o->tid,
+					 o->comm ? " " : "", str_or(o->comm, "")),
+			 o->pid, o->impact);
+	if (!b)
+		err = -ENOMEM;
 	if (!err) {
 		waker_name(o, waker, sizeof(waker));
-		b->description =
-		    xasprintf("thread %d%s spent %.1f%% of traced thread time %s%s%s%s%s", o->tid,
-			      comm, o->impact * PERCENT, reason, *frames ? " in " : "", frames,
-			      *waker ? ", woken by " : "", waker);
+		b->description = finding__printf(
+		    "thread %d%s spent %.1f%% of traced thread time %s%s%s%s%s", o->tid, comm,
+		    o->impact * PERCENT, reason, *frames ? " in " : "", frames,
+		    *waker ? ", woken by " : "", waker);
 		if (!b->description)
 			err = -ENOMEM;
 	}
 	free(frames);
-	err = err ?: add_evidence(b, "count", (double)o->count);
-	err = err ?: add_evidence(b, "total_ns", (double)o->total_ns);
-	err = err ?: add_evidence(b, "max_ns", (double)o->max_ns);
-	err = err ?: add_evidence(b, "avg_ns", (double)(o->count ? o->total_ns / o->count : 0));
-	err = err ?: add_evidence(b, "impact", o->impact);
+	err = err ?: finding__evidence(b, "count", (double)o->count);
+	err = err ?: finding__evidence(b, "total_ns", (double)o->total_ns);
+	err = err ?: finding__evidence(b, "max_ns", (double)o->max_ns);
+	err =
+	    err ?: finding__evidence(b, "avg_ns", (double)(o->count ? o->total_ns / o->count : 0));
+	err = err ?: finding__evidence(b, "impact", o->impact);
 	return err ?: recommend_offcpu(b, o);
 }
 
@@ -730,7 +730,7 @@ static int is_offcpu_bottleneck(const struct report_offcpu *o)
 
 static double runq_share(const struct analysis_process *p)
 {
-	return share(p->runq_total_ns, p->wall_ns);
+	return analysis__share(p->runq_total_ns, p->wall_ns);
 }
 
 static int is_runq_bottleneck(const struct analysis_process *p)
@@ -738,21 +738,23 @@ static int is_runq_bottleneck(const struct analysis_process *p)
 	return p->threads > 0 && runq_share(p) > ANALYSIS_RUNQ_MIN_SHARE;
 }
 
-/* Fill b for process p. Returns 0 or -ENOMEM (b may be partly filled; free it). */
-static int runqueue_bottleneck(struct report_bottleneck *b, const struct analysis_process *p)
+/* Add the finding for process p to r. Returns 0 or -ENOMEM. */
+static int runqueue_bottleneck(struct report *r, const struct analysis_process *p)
 {
 	char runq[ANALYSIS_DURATION_LEN], invol[ANALYSIS_COUNT_LEN], comm[64] = "";
 	double impact = runq_share(p);
-	int err;
+	struct report_bottleneck *b;
+	int err = 0;
 
 	if (p->comm)
 		snprintf(comm, sizeof(comm), " (%s)", p->comm);
-	err = bottleneck_init(b, "runqueue", xasprintf("%s (pid %d)", str_or(p->comm, "?"), p->pid),
-			      p->pid, impact);
-	if (err)
-		return err;
+	b = finding__add(r, "runqueue",
+			 finding__printf("%s (pid %d)", str_or(p->comm, "?"), p->pid), p->pid,
+			 impact);
+	if (!b)
+		return -ENOMEM;
 	analysis__format_count(p->involuntary_switches, invol, sizeof(invol));
-	b->description = xasprintf(
+	b->description = finding__printf(
 	    "process %d%s waited for a CPU %.1f%% of its threads' time (%s in the run queue over "
 	    "%zu thread%s, %s involuntary switches)",
 	    p->pid, comm, impact * PERCENT,
@@ -760,56 +762,42 @@ static int runqueue_bottleneck(struct report_bottleneck *b, const struct analysi
 	    p->threads == 1 ? "" : "s", invol);
 	if (!b->description)
 		return -ENOMEM;
-	err = err ?: add_evidence(b, "threads", (double)p->threads);
-	err = err ?: add_evidence(b, "wall_ns", (double)p->wall_ns);
-	err = err ?: add_evidence(b, "runq_total_ns", (double)p->runq_total_ns);
-	err = err ?: add_evidence(b, "involuntary_switches", (double)p->involuntary_switches);
-	err = err ?: add_evidence(b, "impact", impact);
+	err = err ?: finding__evidence(b, "threads", (double)p->threads);
+	err = err ?: finding__evidence(b, "wall_ns", (double)p->wall_ns);
+	err = err ?: finding__evidence(b, "runq_total_ns", (double)p->runq_total_ns);
+	err = err ?: finding__evidence(b, "involuntary_switches", (double)p->involuntary_switches);
+	err = err ?: finding__evidence(b, "impact", impact);
 	return err
-		   ?: add_recommendation(
-			  b, xasprintf("CPU saturation: runnable threads waited for a CPU; add "
-				       "CPUs, run fewer busy threads (smaller pools), lower "
-				       "competing work's priority (nice) or raise this one's, "
-				       "and see RUNQ P99 per thread"));
+		   ?: finding__recommend(
+			  b,
+			  finding__printf("CPU saturation: runnable threads waited for a CPU; add "
+					  "CPUs, run fewer busy threads (smaller pools), lower "
+					  "competing work's priority (nice) or raise this one's, "
+					  "and see RUNQ P99 per thread"));
 }
 
 int analysis__build_bottlenecks(struct report *r)
 {
 	struct analysis_process *procs = NULL;
-	size_t i, j, n = 0, n_procs = 0;
-	int err = 0;
+	size_t i, j, n_procs = 0;
+	int err;
 
 	analysis__clear_bottlenecks(r);
-	for (i = 0; r->functions && i < r->n_functions; i++)
-		n += is_bottleneck(&r->functions[i]);
-	for (i = 0; r->offcpu && i < r->n_offcpu; i++)
-		n += is_offcpu_bottleneck(&r->offcpu[i]);
 	err = analysis__processes(r, &procs, &n_procs);
-	if (err)
-		return err;
-	for (i = 0; i < n_procs; i++)
-		n += is_runq_bottleneck(&procs[i]);
-	if (!n)
-		goto cleanup;
-	r->bottlenecks = calloc(n, sizeof(*r->bottlenecks));
-	if (!r->bottlenecks) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	/* Count each entry first so a partly filled one is freed with the rest. */
 	for (i = 0; !err && r->functions && i < r->n_functions; i++)
 		if (is_bottleneck(&r->functions[i]))
-			err = function_bottleneck(&r->bottlenecks[r->n_bottlenecks++],
-						  &r->functions[i], r);
+			err = function_bottleneck(r, &r->functions[i]);
 	for (i = 0; !err && r->offcpu && i < r->n_offcpu; i++)
 		if (is_offcpu_bottleneck(&r->offcpu[i]))
-			err = offcpu_bottleneck(&r->bottlenecks[r->n_bottlenecks++], &r->offcpu[i]);
+			err = offcpu_bottleneck(r, &r->offcpu[i]);
 	for (i = 0; !err && i < n_procs; i++)
 		if (is_runq_bottleneck(&procs[i]))
-			err = runqueue_bottleneck(&r->bottlenecks[r->n_bottlenecks++], &procs[i]);
+			err = runqueue_bottleneck(r, &procs[i]);
+	err = err ?: analysis__io_bottlenecks(r, procs, n_procs);
+	free(procs);
 	if (err) {
 		analysis__clear_bottlenecks(r);
-		goto cleanup;
+		return err;
 	}
 	/* Stable insertion sort by impact, descending (the list is short and usually sorted). */
 	for (i = 1; i < r->n_bottlenecks; i++) {
@@ -819,7 +807,5 @@ int analysis__build_bottlenecks(struct report *r)
 			r->bottlenecks[j] = r->bottlenecks[j - 1];
 		r->bottlenecks[j] = tmp;
 	}
-cleanup:
-	free(procs);
-	return err;
+	return 0;
 }

@@ -24,6 +24,41 @@
 /* User frames the off-CPU descriptions name, innermost first (after one kernel frame). */
 #define ANALYSIS_OFFCPU_USER_FRAMES 3
 
+/*
+ * I/O rules (docs/impact.md, "I/O findings"). Their thresholds, not the
+ * impact, decide whether a finding is reported.
+ *
+ * Small I/O (small_io on syscall rows, small_net_io on socket rows,
+ * small_block_io on read/write block rows): at least this many operations,
+ * this many per second of trace, and more than this share of them below
+ * report.small_io_bytes.
+ */
+#define ANALYSIS_SMALL_IO_MIN_OPS	  1000
+#define ANALYSIS_SMALL_IO_MIN_OPS_PER_SEC 1000.0
+#define ANALYSIS_SMALL_IO_MIN_SHARE	  0.8
+/* The transfer size the small-I/O advice aims at (small_io_bytes instead, when larger). */
+#define ANALYSIS_SMALL_IO_TARGET_BYTES 65536
+/*
+ * Slow device (block rows): over at least this many requests, a tail (p99 >
+ * RATIO x p50 and p99 >= TAIL_MIN_NS) or, for reads and writes, a slow
+ * median (p50 >= MIN_P50_NS).
+ */
+#define ANALYSIS_SLOW_DEVICE_MIN_REQUESTS 20
+#define ANALYSIS_SLOW_DEVICE_TAIL_RATIO	  4.0
+#define ANALYSIS_SLOW_DEVICE_TAIL_MIN_NS  1000000ULL
+#define ANALYSIS_SLOW_DEVICE_MIN_P50_NS	  10000000ULL
+/* TCP retransmits: a process with at least this many; each is taken to stall for Linux's minimum
+ * RTO. */
+#define ANALYSIS_RETRANSMITS_MIN     1
+#define ANALYSIS_RETRANSMIT_STALL_NS 200000000ULL
+/* I/O errors (syscall rows): at least this many failed calls, more than this share of all calls.
+ */
+#define ANALYSIS_IO_ERRORS_MIN	     1000
+#define ANALYSIS_IO_ERRORS_MIN_SHARE 0.5
+/* Slow file I/O (read/write-family syscall rows on files): this many calls, a p99 this long. */
+#define ANALYSIS_SLOW_FILE_MIN_CALLS  20
+#define ANALYSIS_SLOW_FILE_MIN_P99_NS 5000000ULL
+
 /* Buffer sizes that always fit analysis__format_duration() / analysis__format_count(). */
 #define ANALYSIS_DURATION_LEN 24
 #define ANALYSIS_COUNT_LEN    32
@@ -69,6 +104,21 @@ void analysis__derive_sched(struct report *r);
  */
 int analysis__sort_sched(struct report *r);
 
+/*
+ * Fill the I/O-derived fields of every block_io and syscall_io row: avg_ns
+ * (total_ns over the requests, or over the syscalls including failed ones)
+ * and p50_ns/p99_ns estimated from lat_hist, clamped to max_ns when it is
+ * known (non-zero). Idempotent.
+ */
+void analysis__derive_io(struct report *r);
+
+/*
+ * Sort, descending and stably: r->block_io and r->syscall_io by total_ns,
+ * r->net_io by bytes, r->net_conns by send_bytes + recv_bytes. Returns 0, or
+ * -ENOMEM with the rows not yet sorted left in their order.
+ */
+int analysis__sort_io(struct report *r);
+
 /* One process's scheduler rows summed (analysis__processes()). */
 struct analysis_process {
 	int pid;
@@ -99,10 +149,14 @@ int analysis__processes(const struct report *r, struct analysis_process **out, s
  *    ANALYSIS_BOTTLENECK_MIN_IMPACT;
  *  - one "runqueue" entry per process whose run-queue share (summed
  *    runq_total_ns / summed wall_ns) is > ANALYSIS_RUNQ_MIN_SHARE;
+ *  - the I/O findings ("small_io", "small_net_io", "small_block_io",
+ *    "io_errors", "slow_file_io", "slow_device", "tcp_retransmits"), one
+ *    per row (per process for "tcp_retransmits") that passes its rule's
+ *    ANALYSIS_* thresholds, whatever its impact;
  * each with description, evidence and rule-based recommendations (see
  * docs/impact.md). Expects derived fields (analysis__derive_function,
- * analysis__derive_sched). Returns 0, or -ENOMEM with r->bottlenecks left
- * empty.
+ * analysis__derive_sched, analysis__derive_io). Returns 0, or -ENOMEM with
+ * r->bottlenecks left empty.
  */
 int analysis__build_bottlenecks(struct report *r);
 

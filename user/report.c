@@ -484,9 +484,11 @@ void report__finish(struct report *r)
 	for (i = 0; i < r->n_functions; i++)
 		analysis__derive_function(&r->functions[i], r->traced_thread_ns);
 	analysis__derive_sched(r);
+	analysis__derive_io(r);
 	/* These steps degrade gracefully on ENOMEM: unsorted rows, fewer bottlenecks. */
 	analysis__sort_functions(r);
 	analysis__sort_sched(r);
+	analysis__sort_io(r);
 	analysis__build_bottlenecks(r);
 }
 

@@ -1,0 +1,68 @@
+/* Internals shared by analysis.c and analysis_io.c (no other module): shares, stable sorting,
+ * building findings. */
+#ifndef SNAG_ANALYSIS_INTERNAL_H
+#define SNAG_ANALYSIS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "analysis.h"
+#include "report.h"
+
+#define PERCENT 100.0
+
+/* Share num / den clamped to [0, 1]; 0 when den is 0. */
+static inline double analysis__share(uint64_t num, uint64_t den)
+{
+	double v = den ? (double)num / (double)den : 0;
+
+	if (v > 1)
+		v = 1;
+	return v > 0 ? v : 0;
+}
+
+static inline const char *str_or(const char *s, const char *fallback)
+{
+	return s ? s : fallback;
+}
+
+/*
+ * Stable-sort the n elements (size bytes each) of the array *base by cmp,
+ * replacing *base with a new array. If new_pos is not NULL, new_pos[i]
+ * receives the new index of element i. Returns 0, or -ENOMEM with *base
+ * unchanged.
+ */
+int analysis__stable_sort(void **base, size_t n, size_t size, analysis_cmp_fn cmp, size_t *new_pos);
+
+/* printf into a new string, or NULL. */
+char *finding__printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Append a finding of kind about target (taken over; NULL means its
+ * allocation failed) to r->bottlenecks, with severity from impact and room
+ * for evidence and recommendations. Returns it (valid until the next
+ * finding__add()), or NULL with errno = ENOMEM. A finding that failed half
+ * way stays in the list, for analysis__clear_bottlenecks() to free.
+ */
+struct report_bottleneck *finding__add(struct report *r, const char *kind, char *target, int pid,
+				       double impact);
+
+/* Add a named number to b (the key is copied). Returns 0 or -ENOMEM. */
+int finding__evidence(struct report_bottleneck *b, const char *key, double value);
+
+/*
+ * Append a recommendation (takes ownership of s). Returns 0 or -ENOMEM (s
+ * may be NULL). Beyond the first few, later (less specific) ones are dropped.
+ */
+int finding__recommend(struct report_bottleneck *b, char *s);
+
+/*
+ * Append the I/O findings (docs/impact.md, "I/O findings") to
+ * r->bottlenecks, in rule order, unsorted. procs are r's processes
+ * (analysis__processes(), ascending pid, n_procs of them): their thread time
+ * is the impact denominator. Expects analysis__derive_io(). Returns 0 or
+ * -ENOMEM (findings made so far stay in the list).
+ */
+int analysis__io_bottlenecks(struct report *r, const struct analysis_process *procs,
+			     size_t n_procs);
+
+#endif
