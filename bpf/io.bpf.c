@@ -31,6 +31,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define UNIX98_PTY_MAJOR_COUNT 8
 #define KDEV_MINORBITS	       20
 
+/* Kernel 6.2+: a BTF-typed view of a kernel pointer, so loads through it need no helper call. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
 /* Set by the loader before load. */
 const volatile __u64 small_io_bytes = 4096;
 
@@ -38,7 +41,7 @@ const volatile __u64 small_io_bytes = 4096;
 __u32 exec_seen = 0;
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 8192);
 	__type(key, struct snag_sys_key);
@@ -60,7 +63,7 @@ struct {
 } sys_starts SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 4096);
 	__type(key, struct snag_blk_key);
@@ -76,7 +79,7 @@ struct {
 } blk_inflight SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 8192);
 	__type(key, struct snag_net_key);
@@ -149,7 +152,7 @@ static __always_inline void size_add(__u64 *hist, __u64 v)
 
 	barrier_var(b);
 	if (b < SNAG_SIZE_HIST_BUCKETS)
-		__sync_fetch_and_add(&hist[b], 1);
+		hist[b]++;
 }
 
 static __always_inline void lat_add(__u64 *hist, __u64 v)
@@ -158,10 +161,14 @@ static __always_inline void lat_add(__u64 *hist, __u64 v)
 
 	barrier_var(b);
 	if (b < SNAG_SCHED_HIST_BUCKETS)
-		__sync_fetch_and_add(&hist[b], 1);
+		hist[b]++;
 }
 
-/* Racy by design: a lost update under contention only understates the maximum by one sample. */
+/*
+ * Rows of sys_io, blk_io and net_io are per CPU, and each row is written by
+ * one program only, which the kernel never runs nested on a CPU: plain adds,
+ * no atomics (userspace sums the CPUs).
+ */
 static __always_inline void max_set(__u64 *max, __u64 v)
 {
 	if (v > *max)
@@ -191,7 +198,7 @@ static __always_inline void *get_row(void *map, const void *key, void *zero_map,
 
 static __always_inline void leader_comm(struct task_struct *t, char comm[16])
 {
-	BPF_CORE_READ_STR_INTO((char(*)[16])comm, t, group_leader, comm);
+	__builtin_memcpy(comm, t->group_leader->comm, 16);
 }
 
 /* ---- Syscalls ---- */
@@ -253,9 +260,9 @@ static __always_inline int sys_index(long id)
 static __always_inline long syscall_nr(struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_x86)
-	return BPF_CORE_READ(regs, orig_ax);
+	return regs->orig_ax;
 #elif defined(__TARGET_ARCH_arm64)
-	return BPF_CORE_READ((struct user_pt_regs *)regs, syscallno);
+	return ((struct user_pt_regs *)regs)->syscallno;
 #else
 	return -1;
 #endif
@@ -264,17 +271,19 @@ static __always_inline long syscall_nr(struct pt_regs *regs)
 /* What fd of task t refers to: a few dependent loads through its file table. */
 static __always_inline __u16 fd_type(struct task_struct *t, int fd)
 {
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct fdtable *fdt = t->files->fdt;
 	struct file **fds, *f = NULL;
 	__u32 mode, major;
 
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return SNAG_FD_OTHER;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	bpf_core_read(&f, sizeof(f), &fds[fd]);
 	if (!f)
 		return SNAG_FD_OTHER;
-	mode = BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
+	/* The slot was read as a plain value: make it a typed pointer again, for direct loads. */
+	f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+	mode = f->f_inode->i_mode & S_IFMT;
 	switch (mode) {
 	case S_IFREG:
 	case S_IFBLK:
@@ -285,7 +294,7 @@ static __always_inline __u16 fd_type(struct task_struct *t, int fd)
 	case S_IFIFO:
 		return SNAG_FD_PIPE;
 	case S_IFCHR:
-		major = BPF_CORE_READ(f, f_inode, i_rdev) >> KDEV_MINORBITS;
+		major = f->f_inode->i_rdev >> KDEV_MINORBITS;
 		if (major == TTY_MAJOR || major == TTYAUX_MAJOR ||
 		    (major >= UNIX98_PTY_SLAVE_MAJOR &&
 		     major < UNIX98_PTY_SLAVE_MAJOR + UNIX98_PTY_MAJOR_COUNT))
@@ -355,17 +364,17 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 			return 0;
 		}
 	}
-	__sync_fetch_and_add(&v->total_ns, d);
+	v->total_ns += d;
 	max_set(&v->max_ns, d);
 	lat_add(v->lat_hist, d);
 	if (ret < 0) {
-		__sync_fetch_and_add(&v->errors, 1);
+		v->errors++;
 		return 0;
 	}
-	__sync_fetch_and_add(&v->count, 1);
-	__sync_fetch_and_add(&v->bytes, ret);
+	v->count++;
+	v->bytes += ret;
 	if ((__u64)ret < small_io_bytes)
-		__sync_fetch_and_add(&v->small_count, 1);
+		v->small_count++;
 	size_add(v->size_hist, ret);
 	return 0;
 }
@@ -374,15 +383,15 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 
 static __always_inline __u32 rq_dev(struct request *rq)
 {
-	struct block_device *part = BPF_CORE_READ(rq, part);
+	struct block_device *part = rq->part;
 	struct gendisk *disk;
 
 	if (part)
-		return BPF_CORE_READ(part, bd_dev);
-	disk = BPF_CORE_READ(rq, q, disk);
+		return part->bd_dev;
+	disk = rq->q->disk;
 	if (!disk)
 		return 0;
-	return (BPF_CORE_READ(disk, major) << KDEV_MINORBITS) | BPF_CORE_READ(disk, first_minor);
+	return (disk->major << KDEV_MINORBITS) | disk->first_minor;
 }
 
 /*
@@ -399,7 +408,7 @@ static __always_inline void on_block_start(struct request *rq)
 	if (!wanted(t, s.tgid))
 		return;
 	s.dev = rq_dev(rq);
-	s.op = BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK;
+	s.op = rq->cmd_flags & REQ_OP_MASK;
 	leader_comm(t, s.comm);
 	s.ts = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&blk_inflight, &key, &s, BPF_ANY))
@@ -439,7 +448,7 @@ int BPF_PROG(handle_block_rq_complete, struct request *rq, blk_status_t error,
 	/* Not started in the trace, or by a process that is not traced. */
 	if (!s)
 		return 0;
-	last = nr_bytes >= BPF_CORE_READ(rq, __data_len);
+	last = nr_bytes >= rq->__data_len;
 	key.tgid = s->tgid;
 	key.dev = s->dev;
 	key.op = s->op;
@@ -450,7 +459,7 @@ int BPF_PROG(handle_block_rq_complete, struct request *rq, blk_status_t error,
 			bpf_map_delete_elem(&blk_inflight, &rqk);
 		return 0;
 	}
-	__sync_fetch_and_add(&v->bytes, nr_bytes);
+	v->bytes += nr_bytes;
 	if (!last) {
 		s->done_bytes += nr_bytes;
 		return 0;
@@ -459,8 +468,8 @@ int BPF_PROG(handle_block_rq_complete, struct request *rq, blk_status_t error,
 	/* The request's size: this completion and any partial ones before it. */
 	size_add(v->size_hist, (__u64)s->done_bytes + nr_bytes);
 	bpf_map_delete_elem(&blk_inflight, &rqk);
-	__sync_fetch_and_add(&v->count, 1);
-	__sync_fetch_and_add(&v->total_ns, d);
+	v->count++;
+	v->total_ns += d;
 	max_set(&v->max_ns, d);
 	lat_add(v->lat_hist, d);
 	return 0;
@@ -471,14 +480,14 @@ int BPF_PROG(handle_block_rq_complete, struct request *rq, blk_status_t error,
 static __always_inline void conn_key(struct sock *sk, __u16 family, struct snag_conn_key *k)
 {
 	k->family = family;
-	k->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	k->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	k->lport = sk->__sk_common.skc_num;
+	k->rport = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (family == AF_INET) {
-		BPF_CORE_READ_INTO((__u32 *)k->laddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)k->raddr, sk, __sk_common.skc_daddr);
+		*(__u32 *)k->laddr = sk->__sk_common.skc_rcv_saddr;
+		*(__u32 *)k->raddr = sk->__sk_common.skc_daddr;
 	} else {
-		BPF_CORE_READ_INTO((struct in6_addr *)k->laddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO((struct in6_addr *)k->raddr, sk, __sk_common.skc_v6_daddr);
+		__builtin_memcpy(k->laddr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(k->raddr, &sk->__sk_common.skc_v6_daddr, 16);
 	}
 }
 
@@ -525,9 +534,9 @@ static __always_inline void on_sock(struct sock *sk, int ret, int dir)
 	if (!wanted(t, tgid))
 		return;
 	key.tgid = tgid;
-	key.family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	key.type = BPF_CORE_READ(sk, sk_type);
-	key.protocol = BPF_CORE_READ(sk, sk_protocol);
+	key.family = sk->__sk_common.skc_family;
+	key.type = sk->sk_type;
+	key.protocol = sk->sk_protocol;
 	key.dir = (__u16)dir;
 	leader_comm(t, comm);
 	v = get_row(&net_io, &key, &net_zero, comm, offsetof(struct snag_net_val, comm));
@@ -536,13 +545,13 @@ static __always_inline void on_sock(struct sock *sk, int ret, int dir)
 		return;
 	}
 	if (ret < 0) {
-		__sync_fetch_and_add(&v->errors, 1);
+		v->errors++;
 		return;
 	}
-	__sync_fetch_and_add(&v->count, 1);
-	__sync_fetch_and_add(&v->bytes, ret);
+	v->count++;
+	v->bytes += ret;
 	if ((__u64)ret < small_io_bytes)
-		__sync_fetch_and_add(&v->small_count, 1);
+		v->small_count++;
 	size_add(v->size_hist, ret);
 	if (ret > 0 && key.protocol == IPPROTO_TCP &&
 	    (key.family == AF_INET || key.family == AF_INET6))
@@ -573,7 +582,7 @@ int BPF_PROG(handle_tcp_retransmit_skb, struct sock *sk, struct sk_buff *skb, in
 {
 	struct snag_conn_key k = {};
 	struct snag_conn_val *c, nv = {};
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 family = sk->__sk_common.skc_family;
 
 	if (family != AF_INET && family != AF_INET6)
 		return 0;

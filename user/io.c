@@ -276,116 +276,168 @@ static void comm_copy(char out[17], const char in[16])
 	out[16] = '\0';
 }
 
+struct entry_ctx {
+	struct report *r;
+	int ncpus; /* values per entry: 1, or the CPU count of a per-CPU map */
+};
+
 /*
- * Call fn(ctx, key, value) for every entry of a hash map. value is a buffer of
- * val_size bytes. Returns 0, fn's first error, or -ENOMEM.
+ * Call fn(ctx, key, values) for every entry of a hash map: values holds
+ * ctx->ncpus values of val_size bytes (each rounded up to 8, as the kernel
+ * lays out per-CPU values). Returns 0, fn's first error, or -ENOMEM.
  */
 static int for_each_entry(int fd, size_t key_size, size_t val_size,
-			  int (*fn)(void *ctx, const void *key, const void *val), void *ctx)
+			  int (*fn)(const struct entry_ctx *ctx, const void *key, const char *vals,
+				    size_t stride),
+			  const struct entry_ctx *ctx)
 {
+	size_t stride = (val_size + 7) & ~(size_t)7;
 	char *prev = NULL, *key = malloc(key_size), *next = malloc(key_size);
-	void *val = malloc(val_size);
+	char *vals = calloc(ctx->ncpus, stride);
 	int err = 0;
 
-	if (!key || !next || !val) {
+	if (!key || !next || !vals) {
 		err = -ENOMEM;
 		goto out;
 	}
 	while (!err && !bpf_map_get_next_key(fd, prev, next)) {
 		memcpy(key, next, key_size);
 		prev = key;
-		if (bpf_map_lookup_elem(fd, key, val))
+		if (bpf_map_lookup_elem(fd, key, vals))
 			continue; /* deleted meanwhile */
-		err = fn(ctx, key, val);
+		err = fn(ctx, key, vals, stride);
 	}
 out:
 	free(key);
 	free(next);
-	free(val);
+	free(vals);
 	return err;
 }
 
-static int add_sys_row(void *ctx, const void *key, const void *val)
+/* Sum n u64 counters at the start of each per-CPU value into out (n counters). */
+static void sum_u64(const char *vals, size_t stride, int ncpus, size_t off, size_t n, uint64_t *out)
+{
+	for (int c = 0; c < ncpus; c++) {
+		const uint64_t *v = (const uint64_t *)(vals + c * stride + off);
+
+		for (size_t i = 0; i < n; i++)
+			out[i] += v[i];
+	}
+}
+
+/* The largest u64 at off over the CPUs. */
+static uint64_t max_u64(const char *vals, size_t stride, int ncpus, size_t off)
+{
+	uint64_t m = 0;
+
+	for (int c = 0; c < ncpus; c++) {
+		uint64_t v;
+
+		memcpy(&v, vals + c * stride + off, sizeof(v));
+		if (v > m)
+			m = v;
+	}
+	return m;
+}
+
+/* The comm a CPU's copy of the row was created with (the first non-empty one). */
+static void comm_of(const char *vals, size_t stride, int ncpus, size_t off, char out[17])
+{
+	out[0] = '\0';
+	for (int c = 0; c < ncpus && !out[0]; c++)
+		comm_copy(out, vals + c * stride + off);
+}
+
+#define SUM(type, field, dst)                                                                      \
+	sum_u64(vals, stride, ctx->ncpus, offsetof(type, field),                                   \
+		sizeof(((type *)0)->field) / sizeof(uint64_t), (uint64_t *)(dst))
+
+static int add_sys_row(const struct entry_ctx *ctx, const void *key, const char *vals,
+		       size_t stride)
 {
 	const struct snag_sys_key *k = key;
-	const struct snag_sys_val *v = val;
 	struct report_syscall_io *row;
 	char comm[17];
 
-	comm_copy(comm, v->comm);
-	row = report__add_syscall_io(ctx, (int)k->tgid, comm, io__syscall_name(k->sys),
+	comm_of(vals, stride, ctx->ncpus, offsetof(struct snag_sys_val, comm), comm);
+	row = report__add_syscall_io(ctx->r, (int)k->tgid, comm, io__syscall_name(k->sys),
 				     io__fd_type_name(k->fd_type));
 	if (!row)
 		return -ENOMEM;
-	row->count = v->count;
-	row->bytes = v->bytes;
-	row->small_count = v->small_count;
-	row->errors = v->errors;
-	row->total_ns = v->total_ns;
-	row->max_ns = v->max_ns;
-	memcpy(row->size_hist, v->size_hist, sizeof(row->size_hist));
-	memcpy(row->lat_hist, v->lat_hist, sizeof(row->lat_hist));
+	SUM(struct snag_sys_val, count, &row->count);
+	SUM(struct snag_sys_val, bytes, &row->bytes);
+	SUM(struct snag_sys_val, small_count, &row->small_count);
+	SUM(struct snag_sys_val, errors, &row->errors);
+	SUM(struct snag_sys_val, total_ns, &row->total_ns);
+	SUM(struct snag_sys_val, size_hist, row->size_hist);
+	SUM(struct snag_sys_val, lat_hist, row->lat_hist);
+	row->max_ns = max_u64(vals, stride, ctx->ncpus, offsetof(struct snag_sys_val, max_ns));
 	return 0;
 }
 
-static int add_blk_row(void *ctx, const void *key, const void *val)
+static int add_blk_row(const struct entry_ctx *ctx, const void *key, const char *vals,
+		       size_t stride)
 {
 	const struct snag_blk_key *k = key;
-	const struct snag_blk_val *v = val;
 	struct report_block_io *row;
+	uint64_t count = 0, bytes = 0;
 	char comm[17], dev[64];
 
-	if (!v->count && !v->bytes)
+	SUM(struct snag_blk_val, count, &count);
+	SUM(struct snag_blk_val, bytes, &bytes);
+	if (!count && !bytes)
 		return 0; /* only a partial completion so far */
-	comm_copy(comm, v->comm);
-	row =
-	    report__add_block_io(ctx, (int)k->tgid, comm, io__device_name(k->dev, dev, sizeof(dev)),
-				 io__block_op_name(k->op));
+	comm_of(vals, stride, ctx->ncpus, offsetof(struct snag_blk_val, comm), comm);
+	row = report__add_block_io(ctx->r, (int)k->tgid, comm,
+				   io__device_name(k->dev, dev, sizeof(dev)),
+				   io__block_op_name(k->op));
 	if (!row)
 		return -ENOMEM;
 	row->major = k->dev >> KDEV_MINORBITS;
 	row->minor = k->dev & ((1u << KDEV_MINORBITS) - 1);
-	row->count = v->count;
-	row->bytes = v->bytes;
-	row->total_ns = v->total_ns;
-	row->max_ns = v->max_ns;
-	memcpy(row->size_hist, v->size_hist, sizeof(row->size_hist));
-	memcpy(row->lat_hist, v->lat_hist, sizeof(row->lat_hist));
+	row->count = count;
+	row->bytes = bytes;
+	SUM(struct snag_blk_val, total_ns, &row->total_ns);
+	SUM(struct snag_blk_val, size_hist, row->size_hist);
+	SUM(struct snag_blk_val, lat_hist, row->lat_hist);
+	row->max_ns = max_u64(vals, stride, ctx->ncpus, offsetof(struct snag_blk_val, max_ns));
 	return 0;
 }
 
-static int add_net_row(void *ctx, const void *key, const void *val)
+static int add_net_row(const struct entry_ctx *ctx, const void *key, const char *vals,
+		       size_t stride)
 {
 	const struct snag_net_key *k = key;
-	const struct snag_net_val *v = val;
 	struct report_net_io *row;
 	char comm[17];
 
-	comm_copy(comm, v->comm);
-	row = report__add_net_io(ctx, (int)k->tgid, comm,
+	comm_of(vals, stride, ctx->ncpus, offsetof(struct snag_net_val, comm), comm);
+	row = report__add_net_io(ctx->r, (int)k->tgid, comm,
 				 io__protocol_name(k->family, k->type, k->protocol),
 				 io__family_name(k->family), io__socket_type_name(k->type),
 				 k->dir == SNAG_NET_RECV ? NET_RECV : NET_SEND);
 	if (!row)
 		return -ENOMEM;
-	row->count = v->count;
-	row->bytes = v->bytes;
-	row->small_count = v->small_count;
-	row->errors = v->errors;
-	memcpy(row->size_hist, v->size_hist, sizeof(row->size_hist));
+	SUM(struct snag_net_val, count, &row->count);
+	SUM(struct snag_net_val, bytes, &row->bytes);
+	SUM(struct snag_net_val, small_count, &row->small_count);
+	SUM(struct snag_net_val, errors, &row->errors);
+	SUM(struct snag_net_val, size_hist, row->size_hist);
 	return 0;
 }
 
-static int add_conn_row(void *ctx, const void *key, const void *val)
+static int add_conn_row(const struct entry_ctx *ctx, const void *key, const char *vals,
+			size_t stride)
 {
 	const struct snag_conn_key *k = key;
-	const struct snag_conn_val *v = val;
+	const struct snag_conn_val *v = (const void *)vals;
 	char comm[17], local[64], remote[64];
 	struct report_net_conn *row;
 
 	comm_copy(comm, v->comm);
+	(void)stride;
 	row = report__add_net_conn(
-	    ctx, (int)v->tgid, v->tgid ? comm : NULL, io__family_name(k->family),
+	    ctx->r, (int)v->tgid, v->tgid ? comm : NULL, io__family_name(k->family),
 	    io__format_endpoint(k->family, k->laddr, k->lport, local, sizeof(local)),
 	    io__format_endpoint(k->family, k->raddr, k->rport, remote, sizeof(remote)));
 	if (!row)
@@ -422,23 +474,24 @@ out:
 
 int io__collect(struct io_collector *io, struct report *r, bool with_stats)
 {
+	const struct entry_ctx percpu = {r, io->ncpus}, shared = {r, 1};
 	struct snag_io_counters c;
 	int err;
 
 	r->io_enabled = true;
 	r->small_io_bytes = io->small_io_bytes;
 	err = for_each_entry(bpf_map__fd(io->skel->maps.sys_io), sizeof(struct snag_sys_key),
-			     sizeof(struct snag_sys_val), add_sys_row, r);
+			     sizeof(struct snag_sys_val), add_sys_row, &percpu);
 	err = err
 		  ?: for_each_entry(bpf_map__fd(io->skel->maps.blk_io), sizeof(struct snag_blk_key),
-				    sizeof(struct snag_blk_val), add_blk_row, r);
+				    sizeof(struct snag_blk_val), add_blk_row, &percpu);
 	err = err
 		  ?: for_each_entry(bpf_map__fd(io->skel->maps.net_io), sizeof(struct snag_net_key),
-				    sizeof(struct snag_net_val), add_net_row, r);
+				    sizeof(struct snag_net_val), add_net_row, &percpu);
 	err = err
 		  ?: for_each_entry(bpf_map__fd(io->skel->maps.tcp_conns),
 				    sizeof(struct snag_conn_key), sizeof(struct snag_conn_val),
-				    add_conn_row, r);
+				    add_conn_row, &shared);
 	err = err ?: read_counters(io, &c);
 	for (int d = 0; !err && d < SNAG_IODROP__COUNT; d++)
 		err = report__add_drop(r, drop_names[d], c.drops[d]);
