@@ -289,6 +289,7 @@ static int small_syscall_finding(struct io_rules *c, const struct report_syscall
 	struct small_io st = small_io_of(s->count, s->small_count, s->size_hist, c->r->duration_ns);
 	char who[NAME_LEN], suffix[NAME_LEN], total[ANALYSIS_DURATION_LEN], target[SIZE_LEN];
 	char calls[ANALYSIS_COUNT_LEN], factor[ANALYSIS_COUNT_LEN], *numbers, *what;
+	char typical[SIZE_LEN];
 	const char *syscall = str_or(s->syscall, "?"), *fd = str_or(s->fd_type, "other");
 	int dir = syscall_direction(s->syscall), err;
 	struct report_bottleneck *b;
@@ -316,6 +317,7 @@ static int small_syscall_finding(struct io_rules *c, const struct report_syscall
 	if (err)
 		return err;
 	format_size(target_bytes(c->r), target, sizeof(target));
+	format_size(st.typical, typical, sizeof(typical));
 	analysis__format_count(s->count, calls, sizeof(calls));
 	analysis__format_count(reduction(c->r, &st), factor, sizeof(factor));
 	if (!st.typical)
@@ -326,23 +328,27 @@ static int small_syscall_finding(struct io_rules *c, const struct report_syscall
 				       syscall));
 	else if (dir == NET_SEND)
 		err = finding__recommend(
-		    b, finding__printf("buffer in user space (stdio setvbuf, Rust BufWriter, Go "
-				       "bufio.Writer) and write >= %s at a time, or batch with "
-				       "writev/io_uring: that would cut the %s calls ~%sx",
-				       target, calls, factor));
+		    b,
+		    finding__printf("writes are typically %s: buffer in user space (stdio "
+				    "setvbuf, Rust BufWriter, Go bufio.Writer) and write >= %s at "
+				    "a time, or batch with writev/io_uring: that would cut the %s "
+				    "calls ~%sx",
+				    typical, target, calls, factor));
 	else if (dir == NET_RECV)
 		err = finding__recommend(
-		    b,
-		    finding__printf("read >= %s at a time into a user-space buffer (stdio "
-				    "setvbuf, Rust BufReader, Go bufio.Reader) and parse from it, "
-				    "or batch with readv/io_uring: that would cut the %s calls "
-				    "~%sx",
-				    target, calls, factor));
+		    b, finding__printf(
+			   "reads typically return %s: read >= %s at a time into a "
+			   "user-space buffer (stdio setvbuf, Rust BufReader, Go "
+			   "bufio.Reader) and parse from it, or batch with readv/io_uring: "
+			   "that would cut the %s calls ~%sx",
+			   typical, target, calls, factor));
 	else
 		err = finding__recommend(
-		    b, finding__printf("move >= %s per call (buffer in user space, or batch with "
-				       "readv/writev/io_uring): that would cut the %s calls ~%sx",
-				       target, calls, factor));
+		    b,
+		    finding__printf("calls typically move %s: move >= %s per call (buffer in "
+				    "user space, or batch with readv/writev/io_uring): that would "
+				    "cut the %s calls ~%sx",
+				    typical, target, calls, factor));
 	if (err || !is_socket(s) || !st.typical)
 		return err;
 	if (dir == NET_RECV)
