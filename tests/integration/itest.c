@@ -157,3 +157,19 @@ int itest_teardown(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", workdir);
 	return system(cmd) == 0 ? 0 : -1;
 }
+
+bool itest_cgroup2_mount(char *buf, size_t len)
+{
+	char dev[256], dir[4096], type[64];
+	FILE *f = fopen("/proc/self/mounts", "r");
+	bool found = false;
+
+	while (f && !found && fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3)
+		if (!strcmp(type, "cgroup2")) {
+			snprintf(buf, len, "%s", dir);
+			found = true;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}

@@ -3,6 +3,8 @@
 #define SNAG_ITEST_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include "testutil.h"
 
 #define MS 1000000.0
@@ -39,5 +41,8 @@ void assert_near(double got, double want, double tolerance, const char *what);
 
 /* Fails if any cause in overhead.dropped is non-zero. */
 void assert_no_drops(json_t *root);
+
+/* The cgroup2 mount point (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid systems). */
+bool itest_cgroup2_mount(char *buf, size_t len);
 
 #endif

@@ -9,8 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
 #include "itest.h"
 
 static int setup(void **state)
@@ -337,6 +341,105 @@ static void test_tcp_small_messages(void **state)
 	json_decref(root);
 }
 
+/*
+ * A cgroup ingress filter that drops about one in eight of the data-carrying
+ * packets (longer than 120 bytes: not SYNs or pure ACKs) its processes'
+ * sockets receive, so the sender must retransmit (a drop on egress is seen
+ * by TCP at once and re-sent as new data, not retransmitted). Built from raw instructions: a test
+ * needs no BPF object file for six instructions.
+ */
+static int load_dropper(void)
+{
+	const struct bpf_insn insns[] = {
+	    /* r6 = ctx; r2 = skb->len */
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_6, .src_reg = BPF_REG_1},
+	    {.code = BPF_LDX | BPF_MEM | BPF_W,
+	     .dst_reg = BPF_REG_2,
+	     .src_reg = BPF_REG_1,
+	     .off = offsetof(struct __sk_buff, len)},
+	    /* if r2 < 120 goto pass */
+	    {.code = BPF_JMP | BPF_JLT | BPF_K, .dst_reg = BPF_REG_2, .off = 5, .imm = 120},
+	    /* r0 = bpf_get_prandom_u32() & 7; if r0 != 0 goto pass */
+	    {.code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_prandom_u32},
+	    {.code = BPF_ALU64 | BPF_AND | BPF_K, .dst_reg = BPF_REG_0, .imm = 7},
+	    {.code = BPF_JMP | BPF_JNE | BPF_K, .dst_reg = BPF_REG_0, .off = 2, .imm = 0},
+	    /* drop */
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+	    {.code = BPF_JMP | BPF_EXIT},
+	    /* pass: */
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, "snag_test_drop", "GPL", insns,
+			     sizeof(insns) / sizeof(insns[0]), NULL);
+}
+
+/* Lossy sends: the client's connection shows retransmits, and a tcp_retransmits finding. */
+static void test_tcp_retransmits(void **state)
+{
+	char mount[4096], cg[4200], procs[4300], pidbuf[16], port_s[16], line[128];
+	struct test_proc server, client;
+	json_t *root, *c, *b;
+	int port = 0, prog, cgfd, fd;
+
+	(void)state;
+	require_bpf();
+	if (!itest_cgroup2_mount(mount, sizeof(mount)))
+		fail_msg("no cgroup2 mount on this machine");
+	snprintf(cg, sizeof(cg), "%s/snag-test-lossy-%d", mount, getpid());
+	if (mkdir(cg, 0755) && errno != EEXIST)
+		fail_msg("cannot create cgroup %s: %s", cg, strerror(errno));
+	prog = load_dropper();
+	if (prog < 0)
+		fail_msg("cannot load the packet-dropping filter: %s", strerror(-prog));
+	cgfd = open(cg, O_RDONLY | O_DIRECTORY);
+	assert_true(cgfd >= 0);
+	if (bpf_prog_attach(prog, cgfd, BPF_CGROUP_INET_INGRESS, 0))
+		fail_msg("cannot attach the packet-dropping filter: %s", strerror(errno));
+	/* The server joins the lossy cgroup before it opens its socket (sockets keep theirs). */
+	spawn_target(&server, "ready", (char *[]){"--wait", "tcp-server", NULL});
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", server.pid);
+	fd = open(procs, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_true(write(fd, pidbuf, strlen(pidbuf)) > 0);
+	close(fd);
+	kill(server.pid, SIGUSR1);
+	if (!read_line(server.out_fd, line, sizeof(line), 5000) ||
+	    sscanf(line, "listening port=%d", &port) != 1)
+		fail_msg("tcp-server said '%s'", line);
+	snprintf(port_s, sizeof(port_s), "%d", port);
+	/* Large enough messages that each is a data packet the filter may drop. */
+	spawn_target(&client, "ready",
+		     (char *[]){"--wait", "tcp-client", port_s, "400", "1000", NULL});
+	root = trace_pair(&server, &client, out_path("retrans.json"), go_second, "--no-offcpu");
+
+	bpf_prog_detach2(prog, cgfd, BPF_CGROUP_INET_INGRESS);
+	close(cgfd);
+	close(prog);
+	rmdir(cg);
+
+	c = conn_row(root, client.pid, port, 0);
+	if (!c)
+		fail_msg("no connection row of the client: %s",
+			 json_dumps(json_object_get(root, "net_connections"), 0));
+	assert_int_equal((long)num(c, "send_bytes"), 400000);
+	if (num(c, "retransmits") < 1)
+		fail_msg("no retransmits seen on a connection losing 1/8 of its packets: %s",
+			 json_dumps(c, 0));
+	/* Every byte still arrived. */
+	c = conn_row(root, server.pid, 0, port);
+	assert_non_null(c);
+	assert_int_equal((long)num(c, "recv_bytes"), 400000);
+	b = finding(root, "tcp_retransmits", client.pid);
+	if (!b)
+		fail_msg("no tcp_retransmits finding for the client: %s",
+			 json_dumps(json_object_get(root, "bottlenecks"), 0));
+	assert_true(json_array_size(json_object_get(b, "recommendations")) > 0);
+	json_decref(root);
+}
+
 /* Datagrams: 500 x 200 bytes sent and received by one process. */
 static void test_udp_datagrams(void **state)
 {
@@ -408,6 +511,7 @@ int main(void)
 	    cmocka_unit_test(test_direct_io_block_writes),
 	    cmocka_unit_test(test_small_writes_finding),
 	    cmocka_unit_test(test_tcp_small_messages),
+	    cmocka_unit_test(test_tcp_retransmits),
 	    cmocka_unit_test(test_udp_datagrams),
 	    cmocka_unit_test(test_two_targets_attribution),
 	};

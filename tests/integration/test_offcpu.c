@@ -341,23 +341,6 @@ static void test_folded_output(void **state)
 	test_run__free(&r);
 }
 
-/* The cgroup2 mount point (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid systems). */
-static bool cgroup2_mount(char *buf, size_t len)
-{
-	char dev[256], dir[4096], type[64];
-	FILE *f = fopen("/proc/self/mounts", "r");
-	bool found = false;
-
-	while (f && !found && fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3)
-		if (!strcmp(type, "cgroup2")) {
-			snprintf(buf, len, "%s", dir);
-			found = true;
-		}
-	if (f)
-		fclose(f);
-	return found;
-}
-
 static bool has_pid(json_t *root, long pid)
 {
 	json_t *rows = json_object_get(root, "sched"), *row;
@@ -382,7 +365,7 @@ static void test_cgroup_filter(void **state)
 
 	(void)state;
 	require_bpf();
-	if (!cgroup2_mount(mount, sizeof(mount)))
+	if (!itest_cgroup2_mount(mount, sizeof(mount)))
 		fail_msg("no cgroup2 mount on this machine");
 	snprintf(cg, sizeof(cg), "%s/snag-it-%d", mount, getpid());
 	if (mkdir(cg, 0755))
