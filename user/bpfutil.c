@@ -71,3 +71,12 @@ int bpfutil__fill_targets(int map_fd, const int *pids, size_t n)
 	}
 	return 0;
 }
+
+void bpfutil__comm(char out[17], const char in[16])
+{
+	memcpy(out, in, 16);
+	out[16] = '\0';
+	for (char *c = out; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+}

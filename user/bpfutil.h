@@ -32,4 +32,11 @@ int bpfutil__add_prog_stats(struct bpf_object *obj, struct report *r);
  */
 int bpfutil__fill_targets(int map_fd, const int *pids, size_t n);
 
+/*
+ * A task name from BPF (16 bytes, NUL-padded, maybe unterminated) as a C
+ * string in out[17]. Control bytes become '?': a process can name itself
+ * anything (prctl PR_SET_NAME), and the name reaches a terminal.
+ */
+void bpfutil__comm(char out[17], const char in[16]);
+
 #endif

@@ -269,13 +269,6 @@ int io__attach(struct io_collector *io)
 	return 0;
 }
 
-/* A NUL-terminated copy of a BPF comm[16]. */
-static void comm_copy(char out[17], const char in[16])
-{
-	memcpy(out, in, 16);
-	out[16] = '\0';
-}
-
 struct entry_ctx {
 	struct report *r;
 	int ncpus; /* values per entry: 1, or the CPU count of a per-CPU map */
@@ -345,7 +338,7 @@ static void comm_of(const char *vals, size_t stride, int ncpus, size_t off, char
 {
 	out[0] = '\0';
 	for (int c = 0; c < ncpus && !out[0]; c++)
-		comm_copy(out, vals + c * stride + off);
+		bpfutil__comm(out, vals + c * stride + off);
 }
 
 #define SUM(type, field, dst)                                                                      \
@@ -434,7 +427,7 @@ static int add_conn_row(const struct entry_ctx *ctx, const void *key, const char
 	char comm[17], local[64], remote[64];
 	struct report_net_conn *row;
 
-	comm_copy(comm, v->comm);
+	bpfutil__comm(comm, v->comm);
 	(void)stride;
 	row = report__add_net_conn(
 	    ctx->r, (int)v->tgid, v->tgid ? comm : NULL, io__family_name(k->family),

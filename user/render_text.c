@@ -856,18 +856,18 @@ static int print_bottlenecks(const struct report *r, FILE *out)
 {
 	size_t i, j;
 
-	if ((!r->bottlenecks || !r->n_bottlenecks) && !r->sched_enabled) {
-		fprintf(out,
-			"\nBottlenecks: none (no function above %.0f%% of traced thread time)\n",
-			ANALYSIS_BOTTLENECK_MIN_IMPACT * PERCENT);
-		return 0;
-	}
 	if (!r->bottlenecks || !r->n_bottlenecks) {
+		char runq[80] = "";
+
+		if (r->sched_enabled)
+			snprintf(runq, sizeof(runq),
+				 ", no process waiting for a CPU above %.0f%% of its time",
+				 ANALYSIS_RUNQ_MIN_SHARE * PERCENT);
 		fprintf(out,
-			"\nBottlenecks: none (no function or off-CPU stack above %.0f%% of thread "
-			"time, no process waiting for a CPU above %.0f%% of its time)\n",
-			ANALYSIS_BOTTLENECK_MIN_IMPACT * PERCENT,
-			ANALYSIS_RUNQ_MIN_SHARE * PERCENT);
+			"\nBottlenecks: none (no function%s above %.0f%% of %sthread time%s%s)\n",
+			r->sched_enabled ? " or off-CPU stack" : "",
+			ANALYSIS_BOTTLENECK_MIN_IMPACT * PERCENT, r->sched_enabled ? "" : "traced ",
+			runq, r->io_enabled ? ", no I/O rule met" : "");
 		return 0;
 	}
 	fputs("\nBottlenecks\n", out);

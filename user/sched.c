@@ -223,8 +223,7 @@ static int collect_threads(struct sched_collector *sc, uint64_t end_ns, struct r
 		if (bpf_map_lookup_elem(fd, &key, th))
 			continue;
 		close_open_interval(th, end_ns);
-		memcpy(comm, th->comm, sizeof(th->comm));
-		comm[sizeof(th->comm)] = '\0';
+		bpfutil__comm(comm, th->comm);
 		row = report__add_sched(r, (int)th->tgid, (int)key, comm);
 		if (!row) {
 			err = -ENOMEM;
@@ -270,12 +269,6 @@ static int set_stack(struct report_stack *st, struct symbolizer *sym, const __u6
 	return report_stack__set(st, names + first, n - first, n == SNAG_STACK_DEPTH);
 }
 
-static void comm_copy(char *dst, const char *src)
-{
-	memcpy(dst, src, 16);
-	dst[16] = '\0';
-}
-
 static int collect_offcpu(struct sched_collector *sc, struct symbolizer *sym, struct report *r)
 {
 	int fd = bpf_map__fd(sc->skel->maps.offcpu);
@@ -293,7 +286,7 @@ static int collect_offcpu(struct sched_collector *sc, struct symbolizer *sym, st
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, v))
 			continue;
-		comm_copy(comm, v->comm);
+		bpfutil__comm(comm, v->comm);
 		e = report__add_offcpu(r, (int)key.tgid, (int)key.tid, comm,
 				       key.reason == SNAG_OFFCPU_PREEMPTED ? OFFCPU_PREEMPTED
 									   : OFFCPU_BLOCKED);
@@ -310,7 +303,7 @@ static int collect_offcpu(struct sched_collector *sc, struct symbolizer *sym, st
 					(int)key.tgid, key.gen);
 		if (err || !key.waker_tid)
 			continue;
-		comm_copy(waker_comm, v->waker_comm);
+		bpfutil__comm(waker_comm, v->waker_comm);
 		e->waker_pid = (int)key.waker_tgid;
 		e->waker_tid = (int)key.waker_tid;
 		e->waker_comm = strdup(waker_comm);
