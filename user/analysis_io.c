@@ -38,6 +38,17 @@ void analysis__derive_io(struct report *r)
 		s->p50_ns = io_percentile(s->lat_hist, 0.50, s->max_ns);
 		s->p99_ns = io_percentile(s->lat_hist, 0.99, s->max_ns);
 	}
+	/* Retransmits per process, on its TCP send rows (the sending side retransmits). */
+	for (i = 0; r->net_io && i < r->n_net_io; i++) {
+		struct report_net_io *n = &r->net_io[i];
+
+		n->retransmits = 0;
+		if (n->direction != NET_SEND || !n->protocol || strcmp(n->protocol, "tcp"))
+			continue;
+		for (size_t j = 0; r->net_conns && j < r->n_net_conns; j++)
+			if (r->net_conns[j].pid == n->pid)
+				n->retransmits += r->net_conns[j].retransmits;
+	}
 }
 
 /* Descending order of two 64-bit keys; 0 when equal (the stable sort keeps their order). */

@@ -264,13 +264,14 @@ static json_t *block_io_json(const struct report_block_io *b)
 
 static json_t *net_io_json(const struct report_net_io *n)
 {
-	/* pid comm protocol family type direction | count bytes small errors | histogram */
-	return json_pack("{s:i, s:o, s:o, s:o, s:o, s:s,  s:o, s:o, s:o, s:o,  s:o}", "pid", n->pid,
-			 "comm", json_str(n->comm), "protocol", json_str(n->protocol), "family",
-			 json_str(n->family), "type", json_str(n->type), "direction",
+	/* pid comm protocol family type direction | count bytes small errors retransmits | hist */
+	return json_pack("{s:i, s:o, s:o, s:o, s:o, s:s,  s:o, s:o, s:o, s:o, s:o,  s:o}", "pid",
+			 n->pid, "comm", json_str(n->comm), "protocol", json_str(n->protocol),
+			 "family", json_str(n->family), "type", json_str(n->type), "direction",
 			 net_direction__name(n->direction), "count", json_u64(n->count), "bytes",
 			 json_u64(n->bytes), "small_count", json_u64(n->small_count), "errors",
-			 json_u64(n->errors), "size_histogram", size_histogram_json(n->size_hist));
+			 json_u64(n->errors), "retransmits", json_u64(n->retransmits),
+			 "size_histogram", size_histogram_json(n->size_hist));
 }
 
 /* Only TCP connections are tracked: "protocol" is there for when others are. */

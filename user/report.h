@@ -179,6 +179,8 @@ struct report_net_io {
 	uint64_t small_count; /* of them, below report.small_io_bytes */
 	uint64_t errors;      /* calls that failed (ret < 0, e.g. EAGAIN) */
 	uint64_t size_hist[SNAG_SIZE_HIST_BUCKETS];
+	/* Derived by report__finish(): TCP send rows only, the process's connections' sum. */
+	uint64_t retransmits;
 };
 
 /* One TCP connection as seen by one process (key: the 4-tuple). */

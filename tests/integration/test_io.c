@@ -437,6 +437,9 @@ static void test_tcp_retransmits(void **state)
 		fail_msg("no tcp_retransmits finding for the client: %s",
 			 json_dumps(json_object_get(root, "bottlenecks"), 0));
 	assert_true(json_array_size(json_object_get(b, "recommendations")) > 0);
+	/* The per-process count, on the client's TCP send row, is its connections' sum. */
+	assert_int_equal((long)num(net_row(root, client.pid, "tcp", "send"), "retransmits"),
+			 (long)num(conn_row(root, client.pid, port, 0), "retransmits"));
 	json_decref(root);
 }
 

@@ -644,6 +644,31 @@ static void test_slow_device_thresholds(void **state)
 	report__free(r);
 }
 
+/* Each process's TCP send row carries the sum of its connections' retransmits. */
+static void test_retransmits_per_process(void **state)
+{
+	struct report *r = io_model(10 * S);
+
+	(void)state;
+	add_net(r, 7, NET_SEND, 10, 100);
+	add_net(r, 7, NET_RECV, 10, 100);
+	add_net(r, 8, NET_SEND, 10, 100);
+	add_conn(r, 7, "10.0.0.1:1", "10.0.0.2:80", 5, 500, 0, 3);
+	add_conn(r, 7, "10.0.0.1:2", "10.0.0.2:80", 5, 500, 0, 2);
+	add_conn(r, 8, "10.0.0.1:3", "10.0.0.2:80", 10, 1000, 0, 0);
+	add_conn(r, 0, "10.0.0.1:4", "10.0.0.2:80", 0, 0, 0, 9);
+	analysis__derive_io(r);
+	for (size_t i = 0; i < r->n_net_io; i++) {
+		const struct report_net_io *n = &r->net_io[i];
+
+		if (n->pid == 7 && n->direction == NET_SEND)
+			assert_int_equal(n->retransmits, 5);
+		else
+			assert_int_equal(n->retransmits, 0);
+	}
+	report__free(r);
+}
+
 static void test_tcp_retransmits(void **state)
 {
 	const struct report_bottleneck *b;
@@ -893,6 +918,7 @@ int main(void)
 	    cmocka_unit_test(test_slow_device),
 	    cmocka_unit_test(test_slow_device_thresholds),
 	    cmocka_unit_test(test_tcp_retransmits),
+	    cmocka_unit_test(test_retransmits_per_process),
 	    cmocka_unit_test(test_io_errors),
 	    cmocka_unit_test(test_slow_file_io),
 	    cmocka_unit_test(test_io_impact_denominator),

@@ -657,7 +657,7 @@ static void test_net_io(void **state)
 	rows = expect_array(root, "net_io", 4);
 	n = json_array_get(rows, 0);
 	EXPECT_KEYS(n, "pid", "comm", "protocol", "family", "type", "direction", "count", "bytes",
-		    "small_count", "errors", "size_histogram");
+		    "small_count", "errors", "retransmits", "size_histogram");
 	expect_int(n, "pid", 1234);
 	expect_str(n, "comm", "app");
 	expect_str(n, "protocol", "tcp");
