@@ -6,6 +6,7 @@
 #include <bpf/bpf_core_read.h>
 #include "snag_abi.h"
 #include "target_filter.h"
+#include "fd_type.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -415,8 +416,94 @@ static __always_inline void long_block(struct task_struct *next, struct snag_thr
 	aggregate(p);
 }
 
+/* What a syscall blocks on, by its number (x86-64), or -1 when the number does not tell. */
+static __always_inline int wait_of_syscall(long nr)
+{
+#if defined(__TARGET_ARCH_x86)
+	switch (nr) {
+	case 202: /* futex */
+	case 449: /* futex_waitv */
+		return SNAG_WAIT_LOCK;
+	case 35:  /* nanosleep */
+	case 230: /* clock_nanosleep */
+		return SNAG_WAIT_SLEEP;
+	case 7:	  /* poll */
+	case 23:  /* select */
+	case 232: /* epoll_wait */
+	case 270: /* pselect6 */
+	case 271: /* ppoll */
+	case 281: /* epoll_pwait */
+	case 441: /* epoll_pwait2 */
+		return SNAG_WAIT_EVENTS;
+	case 42:  /* connect */
+	case 43:  /* accept */
+	case 44:  /* sendto */
+	case 45:  /* recvfrom */
+	case 46:  /* sendmsg */
+	case 47:  /* recvmsg */
+	case 288: /* accept4 */
+	case 299: /* recvmmsg */
+	case 307: /* sendmmsg */
+		return SNAG_WAIT_NET;
+	case 74:  /* fsync */
+	case 75:  /* fdatasync */
+	case 277: /* sync_file_range */
+		return SNAG_WAIT_BLOCK_IO;
+	case 0:				 /* read */
+	case 1:				 /* write */
+	case 17:			 /* pread64 */
+	case 18:			 /* pwrite64 */
+	case 19:			 /* readv */
+	case 20:			 /* writev */
+	case 295:			 /* preadv */
+	case 296:			 /* pwritev */
+		return SNAG_WAIT__COUNT; /* depends on the fd */
+	}
+#endif
+	return -1;
+}
+
+/*
+ * What a thread leaving the CPU voluntarily waits for (enum snag_wait). With
+ * a trusted task (tp_btf) its user registers tell the syscall and fd; the
+ * raw_tp fallback only has in_iowait.
+ */
+static __always_inline __u32 classify_wait(struct task_struct *t, bool btf)
+{
+	struct pt_regs *regs;
+	int w;
+
+	if (!btf)
+		return BPF_CORE_READ_BITFIELD_PROBED(t, in_iowait) ? SNAG_WAIT_BLOCK_IO
+								   : SNAG_WAIT_OTHER;
+	if (BPF_CORE_READ_BITFIELD(t, in_iowait))
+		return SNAG_WAIT_BLOCK_IO;
+	if (t->flags & PF_KTHREAD)
+		return SNAG_WAIT_OTHER;
+	regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	if (!regs)
+		return SNAG_WAIT_OTHER;
+#if defined(__TARGET_ARCH_x86)
+	w = wait_of_syscall(regs->orig_ax);
+	if (w == SNAG_WAIT__COUNT) {
+		switch (fd_type(t, (int)regs->di)) {
+		case SNAG_FD_SOCKET:
+			return SNAG_WAIT_NET;
+		case SNAG_FD_FILE:
+			return SNAG_WAIT_BLOCK_IO;
+		default:
+			return SNAG_WAIT_OTHER;
+		}
+	}
+	return w < 0 ? SNAG_WAIT_OTHER : (__u32)w;
+#else
+	(void)w;
+	return SNAG_WAIT_OTHER;
+#endif
+}
+
 static __always_inline void switch_out(struct task_struct *prev, bool preempt, __u32 prev_state,
-				       __u64 now)
+				       __u64 now, bool btf)
 {
 	__u32 tid = BPF_CORE_READ(prev, pid), tgid = BPF_CORE_READ(prev, tgid);
 	struct snag_thread *th;
@@ -431,10 +518,14 @@ static __always_inline void switch_out(struct task_struct *prev, bool preempt, _
 		th->oncpu_ns += now - th->last_ts;
 	/* The kernel's own rule for nvcsw/nivcsw (kernel/sched/core.c). */
 	voluntary = !preempt && prev_state != 0;
-	if (voluntary)
+	if (voluntary) {
 		th->voluntary++;
-	else
+		th->wait = classify_wait(prev, btf);
+		if (th->wait < SNAG_WAIT__COUNT)
+			th->blocks_by[th->wait]++;
+	} else {
 		th->involuntary++;
+	}
 	th->state = voluntary ? SNAG_TS_BLOCKED : SNAG_TS_PREEMPTED;
 	th->last_ts = now;
 	th->wakeup_ts = 0;
@@ -465,13 +556,18 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 	runnable_since = th->last_ts;
 	if (reason == SNAG_OFFCPU_BLOCKED) {
 		/* A wakeup can race ahead of the switch-out that recorded last_ts. */
+		__u64 blocked;
+
 		if (th->wakeup_ts > th->last_ts) {
 			runnable_since = th->wakeup_ts;
-			th->blocked_ns += th->wakeup_ts - th->last_ts;
+			blocked = th->wakeup_ts - th->last_ts;
 		} else {
 			runnable_since = now; /* woken without a traced wakeup */
-			th->blocked_ns += off;
+			blocked = off;
 		}
+		th->blocked_ns += blocked;
+		if (th->wait < SNAG_WAIT__COUNT)
+			th->blocked_by[th->wait] += blocked;
 	} else {
 		th->preempted_ns += off;
 	}
@@ -492,7 +588,7 @@ static __always_inline void on_switch(bool preempt, struct task_struct *prev,
 {
 	__u64 now = bpf_ktime_get_ns();
 
-	switch_out(prev, preempt, prev_state, now);
+	switch_out(prev, preempt, prev_state, now, stacks);
 	switch_in(next, now, stacks);
 }
 

@@ -58,6 +58,23 @@ enum snag_thread_state {
 	SNAG_TS_EXITED = 4,
 };
 
+/*
+ * What a blocked thread waits for, decided at its voluntary switch-out from
+ * what the kernel says without a stack: in_iowait (io_schedule: disk reads,
+ * page faults, writeback waits), else the syscall it is in (futex: lock;
+ * nanosleep: sleep; poll/epoll/select: events; recv/accept/connect and
+ * read/write on a socket: network). See docs/offcpu.md.
+ */
+enum snag_wait {
+	SNAG_WAIT_OTHER = 0,
+	SNAG_WAIT_BLOCK_IO,
+	SNAG_WAIT_NET,
+	SNAG_WAIT_LOCK,
+	SNAG_WAIT_SLEEP,
+	SNAG_WAIT_EVENTS,
+	SNAG_WAIT__COUNT,
+};
+
 /* Per-thread account, the value of the threads map (key: tid). */
 struct snag_thread {
 	__u64 start_ns;	 /* entered the trace window (thread start or trace start) */
@@ -75,6 +92,10 @@ struct snag_thread {
 	__u64 runq_ns;	    /* runnable to switch-in: wakeup or preemption */
 	__u32 waker_tgid;   /* of the last wakeup */
 	__u32 waker_tid;
+	__u32 wait; /* enum snag_wait of the current (or last) block */
+	__u32 pad;
+	__u64 blocked_by[SNAG_WAIT__COUNT]; /* blocked_ns by what was waited for */
+	__u64 blocks_by[SNAG_WAIT__COUNT];  /* voluntary switches by what was waited for */
 	char comm[16];
 	char waker_comm[16];
 	__u64 runq_hist[SNAG_SCHED_HIST_BUCKETS];

@@ -137,9 +137,19 @@ void analysis__derive_sched(struct report *r)
 	for (i = 0; r->offcpu && i < r->n_offcpu; i++) {
 		struct report_offcpu *o = &r->offcpu[i];
 
-		o->impact = analysis__share(o->total_ns, r->sched_thread_ns);
+		o->impact = analysis__share(o->total_ns, analysis__thread_time(r));
 		o->severity = severity__from_impact(o->impact);
+		o->category = analysis__offcpu_category(o);
 	}
+}
+
+uint64_t analysis__thread_time(const struct report *r)
+{
+	if (r->sched_thread_ns)
+		return r->sched_thread_ns;
+	if (r->traced_thread_ns)
+		return r->traced_thread_ns;
+	return r->duration_ns;
 }
 
 /* Off-CPU entries: impact, then total_ns, both descending. */
@@ -212,11 +222,20 @@ int analysis__processes(const struct report *r, struct analysis_process **out, s
 		p->runq_total_ns += t->runq_total_ns;
 		p->voluntary_switches += t->voluntary_switches;
 		p->involuntary_switches += t->involuntary_switches;
+		for (int w = 0; w < WAIT__COUNT; w++) {
+			p->blocked_by[w] += t->blocked_by[w];
+			p->blocks_by[w] += t->blocks_by[w];
+		}
 	}
 	free(order);
 	*out = procs;
 	*n = np;
 	return 0;
+}
+
+int64_t analysis__unaccounted_ns(const struct analysis_process *p)
+{
+	return (int64_t)p->wall_ns - (int64_t)(p->oncpu_ns + p->runq_total_ns + p->blocked_ns);
 }
 
 /* Free what one bottleneck owns (not the struct itself). */
@@ -476,7 +495,8 @@ static const char sleep_frames[] =
     "__arm64_sys_clock_nanosleep";
 
 static const char io_frames[] =
-    "io_schedule* blk_* __blk_* folio_wait* __folio_lock* wait_on_page* "
+    "io_schedule* blk_* __blk_* folio_wait* __folio_lock* wait_on_page* submit_bio_wait* "
+    "wait_for_completion_io* "
     "__wait_on_buffer bit_wait_io jbd2_log_wait_commit";
 
 static const char net_frames[] =
@@ -607,6 +627,39 @@ static const char *waker_name(const struct report_offcpu *o, char *buf, size_t s
 #define WAKER_LEN 48
 
 /* Apply the off-CPU rules to one entry; fills recommendations. Returns 0 or -ENOMEM. */
+/* Joining a thread waits for it to finish, not for a lock. */
+static const char join_frames[] = "pthread_join* __pthread_join* __pthread_clockjoin* "
+				  "pthread_timedjoin* std::thread::join*";
+
+static const char events_frames[] = "ep_poll do_epoll_wait do_select core_sys_select do_sys_poll";
+
+const char *analysis__offcpu_where(const struct report_offcpu *o)
+{
+	const char *caller = user_caller(&o->user_stack);
+
+	return caller ? caller : telling_kernel_frame(&o->kernel_stack);
+}
+
+enum wait_kind analysis__offcpu_category(const struct report_offcpu *o)
+{
+	const struct report_stack *k = &o->kernel_stack, *u = &o->user_stack;
+
+	if (o->reason == OFFCPU_PREEMPTED)
+		return WAIT_OTHER;
+	if (stack_has(k, lock_frames) && !stack_has(u, condvar_frames) &&
+	    !stack_has(u, join_frames))
+		return WAIT_LOCK;
+	if (stack_has(k, sleep_frames))
+		return WAIT_SLEEP;
+	if (stack_has(k, io_frames))
+		return WAIT_BLOCK_IO;
+	if (stack_has(k, events_frames))
+		return WAIT_EVENTS;
+	if (stack_has(k, net_frames))
+		return WAIT_NET;
+	return WAIT_OTHER;
+}
+
 static int recommend_offcpu(struct report_bottleneck *b, const struct report_offcpu *o)
 {
 	const struct report_stack *k = &o->kernel_stack;
@@ -742,7 +795,7 @@ static int is_runq_bottleneck(const struct analysis_process *p)
 static int runqueue_bottleneck(struct report *r, const struct analysis_process *p)
 {
 	char runq[ANALYSIS_DURATION_LEN], invol[ANALYSIS_COUNT_LEN], comm[64] = "";
-	double impact = runq_share(p);
+	double impact = analysis__share(p->runq_total_ns, analysis__thread_time(r));
 	struct report_bottleneck *b;
 	int err = 0;
 
@@ -757,7 +810,7 @@ static int runqueue_bottleneck(struct report *r, const struct analysis_process *
 	b->description = finding__printf(
 	    "process %d%s waited for a CPU %.1f%% of its threads' time (%s in the run queue over "
 	    "%zu thread%s, %s involuntary switches)",
-	    p->pid, comm, impact * PERCENT,
+	    p->pid, comm, runq_share(p) * PERCENT,
 	    analysis__format_duration(p->runq_total_ns, runq, sizeof(runq)), p->threads,
 	    p->threads == 1 ? "" : "s", invol);
 	if (!b->description)
@@ -766,6 +819,7 @@ static int runqueue_bottleneck(struct report *r, const struct analysis_process *
 	err = err ?: finding__evidence(b, "wall_ns", (double)p->wall_ns);
 	err = err ?: finding__evidence(b, "runq_total_ns", (double)p->runq_total_ns);
 	err = err ?: finding__evidence(b, "involuntary_switches", (double)p->involuntary_switches);
+	err = err ?: finding__evidence(b, "process_share", runq_share(p));
 	err = err ?: finding__evidence(b, "impact", impact);
 	return err
 		   ?: finding__recommend(
@@ -787,8 +841,11 @@ int analysis__build_bottlenecks(struct report *r)
 	for (i = 0; !err && r->functions && i < r->n_functions; i++)
 		if (is_bottleneck(&r->functions[i]))
 			err = function_bottleneck(r, &r->functions[i]);
+	/* Process-level waits first: they fold the off-CPU stacks they explain. */
+	err = err ?: analysis__wait_bottlenecks(r, procs, n_procs);
 	for (i = 0; !err && r->offcpu && i < r->n_offcpu; i++)
-		if (is_offcpu_bottleneck(&r->offcpu[i]))
+		if (is_offcpu_bottleneck(&r->offcpu[i]) &&
+		    !analysis__wait_covered(r, r->offcpu[i].pid, r->offcpu[i].category))
 			err = offcpu_bottleneck(r, &r->offcpu[i]);
 	for (i = 0; !err && i < n_procs; i++)
 		if (is_runq_bottleneck(&procs[i]))

@@ -59,9 +59,37 @@
 #define ANALYSIS_SLOW_FILE_MIN_CALLS  20
 #define ANALYSIS_SLOW_FILE_MIN_P99_NS 5000000ULL
 
+/*
+ * Process-level wait rules (user/analysis_wait.c, docs/impact.md). Shares are
+ * of the process's summed thread time; rates are per second of trace.
+ */
+#define ANALYSIS_LOCK_MIN_SHARE	      0.05 /* mutex waits (stacks) above this: lock_contention */
+#define ANALYSIS_DISK_MIN_SHARE	      0.20 /* blocked on disk I/O above this: disk_bound */
+#define ANALYSIS_NET_MIN_SHARE	      0.20 /* blocked on sockets above this ... */
+#define ANALYSIS_NET_MIN_BLOCKS_PER_S 10.0 /* ... this often (an idle server blocks rarely) */
+#define ANALYSIS_SLEEP_MIN_PER_S      50.0 /* sleeps this often ... */
+#define ANALYSIS_SLEEP_MAX_AVG_NS     20000000ull /* ... this short: sleep_loop (polling) */
+
 /* Buffer sizes that always fit analysis__format_duration() / analysis__format_count(). */
 #define ANALYSIS_DURATION_LEN 24
 #define ANALYSIS_COUNT_LEN    32
+
+/*
+ * The denominator of every impact, so findings of all kinds rank on one
+ * scale: the summed alive time of the traced threads. That is
+ * sched_thread_ns when the scheduler collector ran (every thread of the
+ * traced processes), else traced_thread_ns (threads that called a probed
+ * function), else the trace duration (one thread's worth).
+ */
+uint64_t analysis__thread_time(const struct report *r);
+
+/*
+ * What an off-CPU entry waited for, from its stacks: WAIT_LOCK for a mutex
+ * or kernel lock (not a condition variable or join: those wait for work or
+ * another thread), WAIT_SLEEP, WAIT_BLOCK_IO, WAIT_NET, WAIT_EVENTS
+ * (poll/epoll/select), else WAIT_OTHER. Preempted entries are WAIT_OTHER.
+ */
+enum wait_kind analysis__offcpu_category(const struct report_offcpu *o);
 
 /*
  * Fill f's avg_ns, p50/p90/p99_ns (from its histogram, clamped to [min, max]),
@@ -132,7 +160,20 @@ struct analysis_process {
 	uint64_t runq_total_ns;
 	uint64_t voluntary_switches;
 	uint64_t involuntary_switches;
+	uint64_t blocked_by[WAIT__COUNT]; /* blocked_ns by what was waited for */
+	uint64_t blocks_by[WAIT__COUNT];
 };
+
+/*
+ * Wall time the breakdown does not explain: wall - (on-CPU + run queue +
+ * blocked). The scheduler collector accounts every switch, so this is 0 up
+ * to clock races; a thread first seen mid-trace or a missed switch-out
+ * (sched_missed_switch_out) leaves some. Signed: negative means overlap.
+ */
+int64_t analysis__unaccounted_ns(const struct analysis_process *p);
+
+/* The breakdown must explain wall time within this share (documented tolerance). */
+#define ANALYSIS_BREAKDOWN_TOLERANCE 0.01
 
 /*
  * Sum r->sched per process (pid), in ascending pid order, whether or not the

@@ -3,6 +3,7 @@
 #ifndef SNAG_ANALYSIS_INTERNAL_H
 #define SNAG_ANALYSIS_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "analysis.h"
@@ -64,5 +65,23 @@ int finding__recommend(struct report_bottleneck *b, char *s);
  */
 int analysis__io_bottlenecks(struct report *r, const struct analysis_process *procs,
 			     size_t n_procs);
+
+/* The frame an off-CPU entry is "in": its first user frame past library wrappers, else its
+ * first telling kernel frame; NULL when neither is known. */
+const char *analysis__offcpu_where(const struct report_offcpu *o);
+
+/*
+ * Append the process-level wait findings (docs/impact.md, "Where processes
+ * wait"): lock_contention, disk_bound, network_bound, sleep_loop. procs as
+ * for analysis__io_bottlenecks(). Returns 0 or -ENOMEM.
+ */
+int analysis__wait_bottlenecks(struct report *r, const struct analysis_process *procs,
+			       size_t n_procs);
+
+/*
+ * Is an off-CPU stack of pid waiting for kind already explained by a
+ * process-level wait finding in r->bottlenecks? Then it is not listed again.
+ */
+bool analysis__wait_covered(const struct report *r, int pid, enum wait_kind kind);
 
 #endif

@@ -122,19 +122,8 @@ struct io_rules {
  */
 static uint64_t thread_ns(const struct io_rules *c, int pid)
 {
-	size_t lo = 0, hi = c->r->sched_enabled && pid ? c->n_procs : 0;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->procs[mid].pid == pid)
-			return c->procs[mid].wall_ns ?: c->r->duration_ns;
-		if (c->procs[mid].pid < pid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return c->r->duration_ns;
+	(void)pid;
+	return analysis__thread_time(c->r);
 }
 
 static double io_impact(const struct io_rules *c, int pid, uint64_t ns)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <jansson.h>
+#include "analysis.h"
 #include "render.h"
 
 /*
@@ -208,21 +209,89 @@ static json_t *stack_json(const struct report_stack *st)
 	return arr;
 }
 
+static json_t *sched_core_json(const struct report_thread_sched *t);
+
+/* {"block_io": v[WAIT_BLOCK_IO], "network": ..., "other": ...}, in enum order after "other". */
+static json_t *by_wait_json(const uint64_t *v)
+{
+	static const enum wait_kind order[] = {WAIT_BLOCK_IO, WAIT_NET,	   WAIT_LOCK,
+					       WAIT_SLEEP,    WAIT_EVENTS, WAIT_OTHER};
+	json_t *o = json_object();
+
+	for (size_t i = 0; o && i < sizeof(order) / sizeof(order[0]); i++)
+		set(&o, wait_kind__name(order[i]), json_u64(v[order[i]]));
+	return o;
+}
+
 static json_t *sched_json(const struct report_thread_sched *t)
 {
-	/* pid tid comm | switches | wall on off blocked preempted runq p50 p99 | histograms */
-	return json_pack(
-	    "{s:i, s:i, s:o,  s:o, s:o,  s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,  s:o, s:o}", "pid",
-	    t->pid, "tid", t->tid, "comm", json_str(t->comm), "voluntary_switches",
-	    json_u64(t->voluntary_switches), "involuntary_switches",
-	    json_u64(t->involuntary_switches), "wall_ns", json_u64(t->wall_ns), "oncpu_ns",
-	    json_u64(t->oncpu_ns), "offcpu_ns", json_u64(t->offcpu_ns), "blocked_ns",
-	    json_u64(t->blocked_ns), "preempted_ns", json_u64(t->preempted_ns), "runq_total_ns",
-	    json_u64(t->runq_total_ns), "runq_p50_ns", json_u64(t->runq_p50_ns), "runq_p99_ns",
-	    json_u64(t->runq_p99_ns), "runq_histogram",
-	    histogram_json(t->runq_hist, SNAG_SCHED_HIST_BUCKETS, snag_sched_hist_upper),
-	    "offcpu_histogram",
+	json_t *o = sched_core_json(t);
+
+	set(&o, "blocked_by", by_wait_json(t->blocked_by));
+	set(&o, "blocks_by", by_wait_json(t->blocks_by));
+	set(&o, "runq_histogram",
+	    histogram_json(t->runq_hist, SNAG_SCHED_HIST_BUCKETS, snag_sched_hist_upper));
+	set(&o, "offcpu_histogram",
 	    histogram_json(t->offcpu_hist, SNAG_SCHED_HIST_BUCKETS, snag_sched_hist_upper));
+	return o;
+}
+
+/* One process's time breakdown (analysis__processes()), with its traced functions' share. */
+static json_t *breakdown_json(const struct report *r, const struct analysis_process *p,
+			      bool one_process)
+{
+	json_t *o = json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "pid", p->pid,
+			      "comm", json_str(p->comm), "threads", json_u64(p->threads), "wall_ns",
+			      json_u64(p->wall_ns), "oncpu_ns", json_u64(p->oncpu_ns), "runq_ns",
+			      json_u64(p->runq_total_ns), "blocked_ns", json_u64(p->blocked_ns),
+			      "blocked_by", by_wait_json(p->blocked_by), "unaccounted_ns",
+			      (json_int_t)analysis__unaccounted_ns(p));
+	json_t *funcs = json_array();
+
+	/* Function time is kept per function, not per process: only one process can own it. */
+	for (size_t i = 0; one_process && funcs && r->functions && i < r->n_functions; i++) {
+		const struct report_function *f = &r->functions[i];
+
+		if (f->count)
+			append(&funcs,
+			       json_pack(
+				   "{s:o, s:o, s:o, s:o}", "binary", json_str(f->binary), "name",
+				   json_str(f->name), "inside_ns", json_u64(f->inside_ns), "share",
+				   json_num(p->wall_ns ? (double)f->inside_ns / (double)p->wall_ns
+						       : 0.0)));
+	}
+	set(&o, "functions", funcs);
+	return o;
+}
+
+static json_t *breakdown_array(const struct report *r)
+{
+	struct analysis_process *procs = NULL;
+	json_t *a = json_array();
+	size_t n = 0;
+
+	if (!a || analysis__processes(r, &procs, &n)) {
+		json_decref(a);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		append(&a, breakdown_json(r, &procs[i], n == 1));
+	free(procs);
+	return a;
+}
+
+static json_t *sched_core_json(const struct report_thread_sched *t)
+{
+	/* pid tid comm | switches | wall on off blocked preempted runq p50 p99 */
+	return json_pack("{s:i, s:i, s:o,  s:o, s:o,  s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			 "pid", t->pid, "tid", t->tid, "comm", json_str(t->comm),
+			 "voluntary_switches", json_u64(t->voluntary_switches),
+			 "involuntary_switches", json_u64(t->involuntary_switches), "wall_ns",
+			 json_u64(t->wall_ns), "oncpu_ns", json_u64(t->oncpu_ns), "offcpu_ns",
+			 json_u64(t->offcpu_ns), "blocked_ns", json_u64(t->blocked_ns),
+			 "preempted_ns", json_u64(t->preempted_ns), "runq_total_ns",
+			 json_u64(t->runq_total_ns), "runq_p50_ns", json_u64(t->runq_p50_ns),
+			 "runq_p99_ns", json_u64(t->runq_p99_ns));
 }
 
 /* The thread that woke o, or null when unknown. */
@@ -238,14 +307,15 @@ static json_t *waker_json(const struct report_offcpu *o)
 
 static json_t *offcpu_json(const struct report_offcpu *o)
 {
-	return json_pack("{s:i, s:i, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:s}", "pid",
-			 o->pid, "tid", o->tid, "comm", json_str(o->comm), "reason",
-			 offcpu_reason__name(o->reason), "count", json_u64(o->count), "total_ns",
-			 json_u64(o->total_ns), "max_ns", json_u64(o->max_ns), "kernel_stack",
-			 stack_json(&o->kernel_stack), "user_stack", stack_json(&o->user_stack),
-			 "stack_truncated", o->kernel_stack.truncated || o->user_stack.truncated,
-			 "waker", waker_json(o), "impact", json_num(o->impact), "severity",
-			 severity__name(o->severity));
+	return json_pack(
+	    "{s:i, s:i, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:s}", "pid", o->pid,
+	    "tid", o->tid, "comm", json_str(o->comm), "reason", offcpu_reason__name(o->reason),
+	    "category", o->reason == OFFCPU_PREEMPTED ? "runqueue" : wait_kind__name(o->category),
+	    "count", json_u64(o->count), "total_ns", json_u64(o->total_ns), "max_ns",
+	    json_u64(o->max_ns), "kernel_stack", stack_json(&o->kernel_stack), "user_stack",
+	    stack_json(&o->user_stack), "stack_truncated",
+	    o->kernel_stack.truncated || o->user_stack.truncated, "waker", waker_json(o), "impact",
+	    json_num(o->impact), "severity", severity__name(o->severity));
 }
 
 static json_t *block_io_json(const struct report_block_io *b)
@@ -361,7 +431,7 @@ int render__json(const struct report *r, FILE *out)
 
 	root = json_pack(
 	    "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-	    "s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "schema", REPORT_SCHEMA, "snag_version", json_str(r->snag_version), "hostname",
 	    json_str(r->hostname), "kernel", json_str(r->kernel), "start_time",
 	    json_rfc3339(r->start_time_ns), "duration_ns", json_u64(r->duration_ns), "target",
@@ -374,7 +444,8 @@ int render__json(const struct report *r, FILE *out)
 	    "functions",
 	    JSON_ARRAY_OF(r->functions, r->n_functions, function_json(&r->functions[_i])), "offcpu",
 	    JSON_ARRAY_OF(r->offcpu, r->n_offcpu, offcpu_json(&r->offcpu[_i])), "sched",
-	    JSON_ARRAY_OF(r->sched, r->n_sched, sched_json(&r->sched[_i])), "block_io",
+	    JSON_ARRAY_OF(r->sched, r->n_sched, sched_json(&r->sched[_i])), "breakdown",
+	    breakdown_array(r), "block_io",
 	    JSON_ARRAY_OF(r->block_io, r->n_block_io, block_io_json(&r->block_io[_i])), "net_io",
 	    JSON_ARRAY_OF(r->net_io, r->n_net_io, net_io_json(&r->net_io[_i])), "net_connections",
 	    JSON_ARRAY_OF(r->net_conns, r->n_net_conns, net_conn_json(&r->net_conns[_i])),

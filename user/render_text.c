@@ -26,6 +26,7 @@
 #define SCHED_TIME_WIDTH 7  /* "OFF-CPU" */
 #define SHARE_WIDTH	 7  /* "BLOCKED", "100.0%" */
 #define SWITCH_WIDTH	 9  /* "INVOL-SW", "1,234,567" */
+#define BREAKDOWN_WIDTH	 6  /* "100.0%", "EVENTS" */
 #define TOP_PROCESSES	 20
 #define TOP_STACKS	 10
 #define TOP_THREADS	 20
@@ -416,14 +417,23 @@ static int cmp_process_wall(const void *a, const void *b)
 }
 
 /*
- * "Where time went": per process, the shares of its summed thread time.
- * lead separates it from what came before ("" right after the header).
+ * "Where time went": per process, the shares of its summed thread time:
+ * on-CPU, run queue, and blocked time by what it waited for (they sum to
+ * 100% within ANALYSIS_BREAKDOWN_TOLERANCE). lead separates it from what
+ * came before ("" right after the header).
  */
 static int print_processes(const struct analysis_process *procs, size_t n, const char *lead,
 			   FILE *out)
 {
-	char comm[COMM_WIDTH + 1], wall[ANALYSIS_DURATION_LEN], sh[3][16];
-	char vol[ANALYSIS_COUNT_LEN], invol[ANALYSIS_COUNT_LEN];
+	/* Blocked columns, in the order shown, and their headers. */
+	static const struct {
+		enum wait_kind w;
+		const char *head;
+	} cols[] = {
+	    {WAIT_BLOCK_IO, "DISK"}, {WAIT_NET, "NET"},	      {WAIT_LOCK, "LOCK"},
+	    {WAIT_SLEEP, "SLEEP"},   {WAIT_EVENTS, "EVENTS"}, {WAIT_OTHER, "OTHER"},
+	};
+	char comm[COMM_WIDTH + 1], wall[ANALYSIS_DURATION_LEN], sh[16];
 	size_t *order, i, shown = n < TOP_PROCESSES ? n : TOP_PROCESSES;
 
 	fprintf(out, "%sWhere time went (shares of each process's summed thread time)\n", lead);
@@ -434,25 +444,33 @@ static int print_processes(const struct analysis_process *procs, size_t n, const
 	order = analysis__order(procs, n, sizeof(*procs), cmp_process_wall);
 	if (!order)
 		return -ENOMEM;
-	fprintf(out, "%*s %-*s %*s %*s %*s %*s %*s %*s %*s\n", PID_WIDTH, "PID", COMM_WIDTH, "COMM",
-		PID_WIDTH, "THREADS", SCHED_TIME_WIDTH, "WALL", SHARE_WIDTH, "ON-CPU", SHARE_WIDTH,
-		"RUNQ", SHARE_WIDTH, "BLOCKED", SWITCH_WIDTH, "VOL-SW", SWITCH_WIDTH, "INVOL-SW");
+	fprintf(out, "%*s %-*s %*s %*s %*s %*s", PID_WIDTH, "PID", COMM_WIDTH, "COMM", PID_WIDTH,
+		"THREADS", SCHED_TIME_WIDTH, "WALL", BREAKDOWN_WIDTH, "ON-CPU", BREAKDOWN_WIDTH,
+		"RUNQ");
+	for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]); c++)
+		fprintf(out, " %*s", BREAKDOWN_WIDTH, cols[c].head);
+	fputc('\n', out);
 	for (i = 0; i < shown; i++) {
 		const struct analysis_process *p = &procs[order[i]];
 
-		fprintf(out, "%*d %-*s %*zu %*s %*s %*s %*s %*s %*s\n", PID_WIDTH, p->pid,
-			COMM_WIDTH, fit(str_or_dash(p->comm), COMM_WIDTH, comm, sizeof(comm)),
-			PID_WIDTH, p->threads, SCHED_TIME_WIDTH,
-			analysis__format_duration(p->wall_ns, wall, sizeof(wall)), SHARE_WIDTH,
-			pct_cell(p->oncpu_ns, p->wall_ns, sh[0], sizeof(sh[0])), SHARE_WIDTH,
-			pct_cell(p->runq_total_ns, p->wall_ns, sh[1], sizeof(sh[1])), SHARE_WIDTH,
-			pct_cell(p->blocked_ns, p->wall_ns, sh[2], sizeof(sh[2])), SWITCH_WIDTH,
-			analysis__format_count(p->voluntary_switches, vol, sizeof(vol)),
-			SWITCH_WIDTH,
-			analysis__format_count(p->involuntary_switches, invol, sizeof(invol)));
+		fprintf(out, "%*d %-*s %*zu %*s", PID_WIDTH, p->pid, COMM_WIDTH,
+			fit(str_or_dash(p->comm), COMM_WIDTH, comm, sizeof(comm)), PID_WIDTH,
+			p->threads, SCHED_TIME_WIDTH,
+			analysis__format_duration(p->wall_ns, wall, sizeof(wall)));
+		fprintf(out, " %*s", BREAKDOWN_WIDTH,
+			pct_cell(p->oncpu_ns, p->wall_ns, sh, sizeof(sh)));
+		fprintf(out, " %*s", BREAKDOWN_WIDTH,
+			pct_cell(p->runq_total_ns, p->wall_ns, sh, sizeof(sh)));
+		for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]); c++)
+			fprintf(out, " %*s", BREAKDOWN_WIDTH,
+				pct_cell(p->blocked_by[cols[c].w], p->wall_ns, sh, sizeof(sh)));
+		fputc('\n', out);
 	}
 	free(order);
 	print_more(shown, n, "processes", out);
+	fputs("DISK..OTHER split blocked time by what it waited for: disk I/O, network, locks\n"
+	      "(futex), sleep, poll/epoll/select, anything else (docs/offcpu.md).\n",
+	      out);
 	return 0;
 }
 

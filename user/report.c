@@ -430,6 +430,16 @@ struct report_syscall_io *report__add_syscall_io(struct report *r, int pid, cons
 	return sio;
 }
 
+const char *wait_kind__name(enum wait_kind w)
+{
+	static const char *const names[WAIT__COUNT] = {
+	    [WAIT_OTHER] = "other", [WAIT_BLOCK_IO] = "block_io", [WAIT_NET] = "network",
+	    [WAIT_LOCK] = "lock",   [WAIT_SLEEP] = "sleep",	  [WAIT_EVENTS] = "events",
+	};
+
+	return (unsigned)w < WAIT__COUNT ? names[w] : "other";
+}
+
 const char *net_direction__name(enum net_direction d)
 {
 	return d == NET_RECV ? "recv" : "send";
@@ -481,9 +491,10 @@ void report__finish(struct report *r)
 
 	if (!r)
 		return;
-	for (i = 0; i < r->n_functions; i++)
-		analysis__derive_function(&r->functions[i], r->traced_thread_ns);
+	/* Scheduler first: it settles sched_thread_ns, the impact denominator when present. */
 	analysis__derive_sched(r);
+	for (i = 0; i < r->n_functions; i++)
+		analysis__derive_function(&r->functions[i], analysis__thread_time(r));
 	analysis__derive_io(r);
 	/* These steps degrade gracefully on ENOMEM: unsorted rows, fewer bottlenecks. */
 	analysis__sort_functions(r);

@@ -93,6 +93,20 @@ struct report_stack {
 	bool truncated; /* deeper than snag captures: the outermost frames are missing */
 };
 
+/* What blocked time waited for (same order as enum snag_wait; see docs/offcpu.md). */
+enum wait_kind {
+	WAIT_OTHER = 0,
+	WAIT_BLOCK_IO,
+	WAIT_NET,
+	WAIT_LOCK,
+	WAIT_SLEEP,
+	WAIT_EVENTS,
+	WAIT__COUNT,
+};
+
+/* "other", "block_io", "network", "lock", "sleep", "events". */
+const char *wait_kind__name(enum wait_kind w);
+
 enum offcpu_reason {
 	OFFCPU_BLOCKED = 0,   /* left the CPU voluntarily (sleep, lock, I/O) */
 	OFFCPU_PREEMPTED = 1, /* runnable, but descheduled */
@@ -116,8 +130,9 @@ struct report_offcpu {
 	struct report_stack waker_kernel_stack;
 	struct report_stack waker_user_stack;
 	/* Derived by report__finish(). */
-	double impact; /* total_ns / report.sched_thread_ns */
+	double impact; /* total_ns / analysis__thread_time() */
 	enum severity severity;
+	enum wait_kind category; /* what it waited for, from its kernel and user stacks */
 };
 
 /* Scheduler account of one thread. offcpu_ns = blocked_ns + runq_total_ns. */
@@ -133,6 +148,8 @@ struct report_thread_sched {
 	uint64_t blocked_ns;	/* switch-out to wakeup, after leaving voluntarily */
 	uint64_t preempted_ns;	/* switch-out to switch-in, after a preemption */
 	uint64_t runq_total_ns; /* runnable but waiting: wakeup or preemption to switch-in */
+	uint64_t blocked_by[WAIT__COUNT]; /* blocked_ns by what was waited for (they sum to it) */
+	uint64_t blocks_by[WAIT__COUNT];  /* voluntary switches by what was waited for */
 	uint64_t runq_hist[SNAG_SCHED_HIST_BUCKETS];   /* run-queue waits */
 	uint64_t offcpu_hist[SNAG_SCHED_HIST_BUCKETS]; /* off-CPU durations */
 	/* Derived by report__finish(). */

@@ -24,6 +24,14 @@ struct sched_collector {
 	size_t n_pids;
 };
 
+/* The report's wait kinds are the kernel's, in the same order. */
+_Static_assert((int)WAIT__COUNT == (int)SNAG_WAIT__COUNT &&
+		   (int)WAIT_BLOCK_IO == (int)SNAG_WAIT_BLOCK_IO &&
+		   (int)WAIT_NET == (int)SNAG_WAIT_NET && (int)WAIT_LOCK == (int)SNAG_WAIT_LOCK &&
+		   (int)WAIT_SLEEP == (int)SNAG_WAIT_SLEEP &&
+		   (int)WAIT_EVENTS == (int)SNAG_WAIT_EVENTS,
+	       "enum wait_kind must mirror enum snag_wait");
+
 static const char *const drop_names[SNAG_SDROP__COUNT] = {
     [SNAG_SDROP_THREADS_FULL] = "sched_thread_table_full",
     [SNAG_SDROP_OFFCPU_FULL] = "offcpu_table_full",
@@ -190,9 +198,13 @@ static void close_open_interval(struct snag_thread *th, uint64_t end_ns)
 		th->offcpu_ns += end_ns - since;
 		if (th->wakeup_ts > since) {
 			th->blocked_ns += th->wakeup_ts - since;
+			if (th->wait < SNAG_WAIT__COUNT)
+				th->blocked_by[th->wait] += th->wakeup_ts - since;
 			th->runq_ns += end_ns - th->wakeup_ts;
 		} else {
 			th->blocked_ns += end_ns - since;
+			if (th->wait < SNAG_WAIT__COUNT)
+				th->blocked_by[th->wait] += end_ns - since;
 		}
 		break;
 	case SNAG_TS_PREEMPTED:
@@ -237,6 +249,10 @@ static int collect_threads(struct sched_collector *sc, uint64_t end_ns, struct r
 		row->blocked_ns = th->blocked_ns;
 		row->preempted_ns = th->preempted_ns;
 		row->runq_total_ns = th->runq_ns;
+		for (int w = 0; w < WAIT__COUNT; w++) {
+			row->blocked_by[w] = th->blocked_by[w];
+			row->blocks_by[w] = th->blocks_by[w];
+		}
 		memcpy(row->runq_hist, th->runq_hist, sizeof(row->runq_hist));
 		memcpy(row->offcpu_hist, th->offcpu_hist, sizeof(row->offcpu_hist));
 		r->sched_thread_ns += row->wall_ns;

@@ -101,6 +101,9 @@ static inline struct report_thread_sched *fixture_sched(struct report *r, int pi
 	t->offcpu_ns = blocked_ns + runq_ns;
 	t->voluntary_switches = vol;
 	t->involuntary_switches = invol;
+	/* Unclassified unless a test says what the blocks waited for. */
+	t->blocked_by[WAIT_OTHER] = blocked_ns;
+	t->blocks_by[WAIT_OTHER] = vol;
 	return t;
 }
 

@@ -133,8 +133,8 @@ static void test_top_level(void **state)
 	EXPECT_KEYS(root, "schema", "snag_version", "hostname", "kernel", "start_time",
 		    "duration_ns", "target", "traced_threads", "traced_thread_ns",
 		    "sched_thread_ns", "min_block_ns", "small_io_bytes", "intervals", "functions",
-		    "offcpu", "sched", "block_io", "net_io", "net_connections", "syscall_io",
-		    "bottlenecks", "overhead");
+		    "offcpu", "sched", "breakdown", "block_io", "net_io", "net_connections",
+		    "syscall_io", "bottlenecks", "overhead");
 	expect_str(root, "schema", "snag-report/1");
 	expect_str(root, "snag_version", SNAG_VERSION);
 	expect_str(root, "hostname", r->hostname);
@@ -375,8 +375,12 @@ static void test_sched(void **state)
 	t = json_array_get(rows, 0);
 	EXPECT_KEYS(t, "pid", "tid", "comm", "voluntary_switches", "involuntary_switches",
 		    "wall_ns", "oncpu_ns", "offcpu_ns", "blocked_ns", "preempted_ns",
-		    "runq_total_ns", "runq_p50_ns", "runq_p99_ns", "runq_histogram",
-		    "offcpu_histogram");
+		    "runq_total_ns", "runq_p50_ns", "runq_p99_ns", "blocked_by", "blocks_by",
+		    "runq_histogram", "offcpu_histogram");
+	EXPECT_KEYS(json_object_get(t, "blocked_by"), "block_io", "network", "lock", "sleep",
+		    "events", "other");
+	expect_int(json_object_get(t, "blocked_by"), "other", 780 * FIXTURE_MS);
+	expect_int(json_object_get(t, "blocks_by"), "other", 100);
 	expect_int(t, "pid", 1234);
 	expect_int(t, "tid", 1234);
 	expect_str(t, "comm", "app");
@@ -442,10 +446,12 @@ static void test_offcpu(void **state)
 	/* Sorted by impact. */
 	arr = expect_array(root, "offcpu", 4);
 	o = json_array_get(arr, 0);
-	EXPECT_KEYS(o, "pid", "tid", "comm", "reason", "count", "total_ns", "max_ns",
+	EXPECT_KEYS(o, "pid", "tid", "comm", "reason", "category", "count", "total_ns", "max_ns",
 		    "kernel_stack", "user_stack", "stack_truncated", "waker", "impact", "severity");
 	expect_int(o, "pid", 1234);
 	expect_int(o, "tid", 1235);
+	/* futex_wait under pthread_mutex_lock: a lock. */
+	expect_str(o, "category", "lock");
 	expect_str(o, "comm", "worker");
 	expect_str(o, "reason", "blocked");
 	expect_int(o, "count", 1000);
@@ -485,21 +491,31 @@ static void test_sched_bottlenecks(void **state)
 
 	(void)state;
 	b = json_array_get(expect_array(root, "bottlenecks", 4), 0);
+	expect_str(b, "kind", "lock_contention");
+	expect_int(b, "pid", 1234);
+	expect_str(b, "target", "app (pid 1234)");
+	expect_str(b, "description", r->bottlenecks[0].description);
+	ev = get(b, "evidence");
+	EXPECT_KEYS(ev, "lock_wait_ns", "waits", "threads", "futex_ns", "process_share", "impact");
+	expect_int(ev, "lock_wait_ns", 640 * FIXTURE_MS);
+	expect_real(ev, "impact", 0.16);
+	b = json_array_get(get(root, "bottlenecks"), 2);
 	expect_str(b, "kind", "runqueue");
 	expect_int(b, "pid", 2000);
 	expect_str(b, "target", "busy (pid 2000)");
-	expect_str(b, "description", r->bottlenecks[0].description);
 	ev = get(b, "evidence");
-	EXPECT_KEYS(ev, "threads", "wall_ns", "runq_total_ns", "involuntary_switches", "impact");
+	EXPECT_KEYS(ev, "threads", "wall_ns", "runq_total_ns", "involuntary_switches",
+		    "process_share", "impact");
 	expect_int(ev, "runq_total_ns", 400 * FIXTURE_MS);
 	expect_int(ev, "involuntary_switches", 4000);
-	expect_real(ev, "impact", 0.4);
+	expect_real(ev, "process_share", 0.4);
+	expect_real(ev, "impact", 0.1);
 	b = json_array_get(get(root, "bottlenecks"), 1);
 	expect_str(b, "kind", "offcpu");
 	expect_int(b, "pid", 1234);
 	ev = get(b, "evidence");
 	EXPECT_KEYS(ev, "count", "total_ns", "max_ns", "avg_ns", "impact");
-	expect_int(ev, "avg_ns", 640000);
+	expect_int(ev, "avg_ns", 10 * FIXTURE_MS);
 	expect_array(b, "recommendations", 1);
 	json_decref(root);
 	report__free(r);

@@ -278,40 +278,43 @@ static void test_sched_only_report(void **state)
 
 	/* Where time went: per process, shares of its summed thread time, biggest first. */
 	line = line_starting(text, "    PID COMM ");
-	assert_int_equal(words(line, w, 16), 9);
+	assert_int_equal(words(line, w, 16), 12);
 	assert_string_equal(w[2], "THREADS");
 	assert_string_equal(w[3], "WALL");
 	assert_string_equal(w[4], "ON-CPU");
 	assert_string_equal(w[5], "RUNQ");
-	assert_string_equal(w[6], "BLOCKED");
-	assert_string_equal(w[7], "VOL-SW");
-	assert_string_equal(w[8], "INVOL-SW");
+	assert_string_equal(w[6], "DISK");
+	assert_string_equal(w[7], "NET");
+	assert_string_equal(w[8], "LOCK");
+	assert_string_equal(w[9], "SLEEP");
+	assert_string_equal(w[10], "EVENTS");
+	assert_string_equal(w[11], "OTHER");
 	free(line);
+	/* The fixture's blocked time is unclassified: all of it in OTHER. */
 	line = line_starting(text, "   1234 app ");
-	assert_int_equal(words(line, w, 16), 9);
+	assert_int_equal(words(line, w, 16), 12);
 	assert_string_equal(w[2], "3");
 	assert_string_equal(w[3], "3.00s");
 	assert_string_equal(w[4], "46.7%");
 	assert_string_equal(w[5], "4.0%");
-	assert_string_equal(w[6], "49.3%");
-	assert_string_equal(w[7], "2,300");
-	assert_string_equal(w[8], "55");
+	assert_string_equal(w[6], "0.0%");
+	assert_string_equal(w[10], "0.0%");
+	assert_string_equal(w[11], "49.3%");
 	free(line);
 	line = line_starting(text, "   2000 busy ");
-	assert_int_equal(words(line, w, 16), 9);
+	assert_int_equal(words(line, w, 16), 12);
 	assert_string_equal(w[4], "60.0%");
 	assert_string_equal(w[5], "40.0%");
 	assert_string_equal(w[6], "0.0%");
-	assert_string_equal(w[8], "4,000");
+	assert_string_equal(w[11], "0.0%");
 	free(line);
 	assert_true(strstr(text, "   1234 app ") < strstr(text, "   2000 busy "));
 
 	/* Bottlenecks, with the scheduler's findings. */
-	assert_contains(text, "  1. [high] process 2000 (busy) waited for a CPU 40.0%");
-	assert_contains(text,
-			"  2. [medium] thread 1235 (worker) spent 16.0% of traced thread time");
-	assert_contains(text, "evidence: count 1,000, total 640ms, max 5.00ms, avg 640us, impact "
-			      "16.0%");
+	assert_contains(text, "  1. [medium] process 1234 (app) waited for locks 21.3% of its "
+			      "threads' time");
+	assert_contains(text, "evidence: lock_wait 640ms, waits 1,000, threads 1");
+	assert_contains(text, "  3. [low] process 2000 (busy) waited for a CPU 40.0%");
 	assert_contains(text, "-> lock contention in cache_get");
 	assert_lines_fit(text, 100);
 	free(text);
@@ -464,7 +467,8 @@ static void test_functions_and_sched(void **state)
 	assert_contains(text, "\nTop off-CPU stacks (by impact");
 	assert_contains(text, "\nNone recorded.\n");
 	assert_null(strstr(text, "Note: stacks for blocks"));
-	assert_contains(text, "  1. [high] slow_io in /usr/bin/app");
+	/* One scale: functions' impact is now a share of all threads' time (1 s, not 250 ms). */
+	assert_contains(text, "  1. [medium] slow_io in /usr/bin/app");
 	free(text);
 	report__free(r);
 }

@@ -1,0 +1,158 @@
+/* Integration tests: the time breakdown and the ranked findings of real targets. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "itest.h"
+
+static char mix_path[4096], offcpu_path[4096], io_path[4096];
+
+static int setup(void **state)
+{
+	(void)state;
+	if (itest_setup("mix"))
+		return -1;
+	snprintf(mix_path, sizeof(mix_path), "%s", target_path);
+	/* The other targets live next to it. */
+	snprintf(offcpu_path, sizeof(offcpu_path), "%.*s/offcpu",
+		 (int)(strrchr(mix_path, '/') - mix_path), mix_path);
+	snprintf(io_path, sizeof(io_path), "%.*s/io", (int)(strrchr(mix_path, '/') - mix_path),
+		 mix_path);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return itest_teardown();
+}
+
+/* snag -c CMD [args] to a JSON report. */
+static json_t *trace(const char *cmd, const char *report, ...)
+{
+	char *argv[16];
+	int argc = 0;
+	va_list ap;
+	char *a;
+
+	argv[argc++] = "-c";
+	argv[argc++] = (char *)cmd;
+	va_start(ap, report);
+	while ((a = va_arg(ap, char *)) && argc < 14)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	return run_snag_jsonv(report, NULL, argv);
+}
+
+/* The breakdown row of the traced command; checks that its parts explain its wall time. */
+static json_t *breakdown(json_t *root)
+{
+	json_t *rows = json_object_get(root, "breakdown"), *b, *by;
+	double parts;
+
+	if (json_array_size(rows) != 1)
+		fail_msg("want one process in breakdown[], got %zu", json_array_size(rows));
+	b = json_array_get(rows, 0);
+	by = json_object_get(b, "blocked_by");
+	parts = num(b, "oncpu_ns") + num(b, "runq_ns") + num(by, "block_io") + num(by, "network") +
+		num(by, "lock") + num(by, "sleep") + num(by, "events") + num(by, "other");
+	/* Documented tolerance: the parts explain wall time within 1%. */
+	assert_near(parts, num(b, "wall_ns"), 0.01, "breakdown parts vs wall time");
+	if (num(b, "unaccounted_ns") > 0.01 * num(b, "wall_ns") ||
+	    -num(b, "unaccounted_ns") > 0.01 * num(b, "wall_ns"))
+		fail_msg("unaccounted %.0f ns of %.0f", num(b, "unaccounted_ns"),
+			 num(b, "wall_ns"));
+	return b;
+}
+
+static double share(json_t *b, const char *kind)
+{
+	return num(json_object_get(b, "blocked_by"), kind) / num(b, "wall_ns");
+}
+
+/* Each kind of wait lands in its column: sleep, disk, locks. */
+static void test_breakdown_by_wait(void **state)
+{
+	char cmd[8300];
+	json_t *root, *b;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s sleeper 20 10", offcpu_path);
+	root = trace(cmd, out_path("sleep.json"), "--no-io", NULL);
+	b = breakdown(root);
+	if (share(b, "sleep") < 0.95)
+		fail_msg("sleeper: sleep share %.3f, want >= 0.95", share(b, "sleep"));
+	assert_near(num(json_object_get(b, "blocked_by"), "sleep"), 200 * MS, 0.1, "sleep time");
+	json_decref(root);
+
+	snprintf(cmd, sizeof(cmd), "%s direct /var/tmp/snag-breakdown-%d.dat 2000", io_path,
+		 getpid());
+	root = trace(cmd, out_path("disk.json"), "--no-io", NULL);
+	b = breakdown(root);
+	if (share(b, "block_io") < 0.3 || share(b, "block_io") < share(b, "other"))
+		fail_msg("direct writes: disk share %.3f (other %.3f), want the largest, >= 0.3",
+			 share(b, "block_io"), share(b, "other"));
+	json_decref(root);
+
+	snprintf(cmd, sizeof(cmd), "%s 1 3 2 0 %s", mix_path, out_path("none.log"));
+	root = trace(cmd, out_path("lock.json"), "--no-io", NULL);
+	b = breakdown(root);
+	if (share(b, "lock") < 0.3)
+		fail_msg("contended mutex: lock share %.3f, want >= 0.3", share(b, "lock"));
+	json_decref(root);
+}
+
+static long kind_index(json_t *root, const char *kind)
+{
+	json_t *b;
+	size_t i;
+
+	json_array_foreach(json_object_get(root, "bottlenecks"), i, b)
+	{
+		const char *k = json_string_value(json_object_get(b, "kind"));
+
+		if (k && !strcmp(k, kind))
+			return (long)i;
+	}
+	return -1;
+}
+
+/* A known mix: lock contention (most time), a sleep loop, then small writes, in that order. */
+static void test_known_mix_ranking(void **state)
+{
+	char cmd[8300];
+	long lock, sleep, small;
+	json_t *root;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s 1.5 4 2 20000 %s", mix_path, out_path("mix.log"));
+	root = trace(cmd, out_path("mix.json"), NULL);
+	lock = kind_index(root, "lock_contention");
+	sleep = kind_index(root, "sleep_loop");
+	small = kind_index(root, "small_io");
+	if (lock != 0 || sleep < 0 || small < 0 || !(lock < sleep && sleep < small))
+		fail_msg("want lock_contention first, then sleep_loop, then small_io; got indices "
+			 "%ld %ld %ld in %s",
+			 lock, sleep, small, json_dumps(json_object_get(root, "bottlenecks"), 0));
+	breakdown(root);
+	json_decref(root);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_breakdown_by_wait),
+	    cmocka_unit_test(test_known_mix_ranking),
+	};
+
+	return cmocka_run_group_tests_name("analysis", tests, setup, teardown);
+}

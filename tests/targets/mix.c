@@ -1,0 +1,114 @@
+/*
+ * Test target with a known mix of bottlenecks, for the ranking test:
+ *   - WORKERS threads contend for one mutex, each holding it for HOLD_MS of spinning, so
+ *     most of their time is spent waiting for it (lock contention);
+ *   - the main thread polls with 1 ms sleeps until SECONDS have passed (a sleep loop);
+ *   - a logger thread writes WRITES x 16 bytes to a file with write(2) (small I/O).
+ * Usage: mix SECONDS WORKERS HOLD_MS WRITES PATH
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TRACED __attribute__((noipa, optimize("no-optimize-sibling-calls")))
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int stop;
+static long hold_ms, writes;
+static const char *path;
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+TRACED static void spin_for(long ms)
+{
+	long long end = now_ns() + ms * 1000000LL;
+
+	while (now_ns() < end)
+		;
+}
+
+TRACED static void update_shared_state(void)
+{
+	pthread_mutex_lock(&lock);
+	spin_for(hold_ms);
+	pthread_mutex_unlock(&lock);
+}
+
+static void *worker(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop))
+		update_shared_state();
+	return NULL;
+}
+
+TRACED static void log_line(int fd)
+{
+	static const char line[16] = "event happened\n";
+
+	if (write(fd, line, sizeof(line)) != sizeof(line))
+		perror("write");
+}
+
+static void *logger(void *arg)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	(void)arg;
+	if (fd < 0) {
+		perror(path);
+		return NULL;
+	}
+	for (long i = 0; i < writes; i++)
+		log_line(fd);
+	close(fd);
+	unlink(path);
+	return NULL;
+}
+
+TRACED static void wait_a_bit(void)
+{
+	usleep(1000);
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t w[64], l;
+	long long end;
+	int n;
+
+	if (argc != 6) {
+		fprintf(stderr, "usage: mix SECONDS WORKERS HOLD_MS WRITES PATH\n");
+		return 2;
+	}
+	end = now_ns() + (long long)(atof(argv[1]) * 1e9);
+	n = atoi(argv[2]);
+	hold_ms = atol(argv[3]);
+	writes = atol(argv[4]);
+	path = argv[5];
+	if (n < 1 || n > 64)
+		return 2;
+	for (int i = 0; i < n; i++)
+		pthread_create(&w[i], NULL, worker, NULL);
+	pthread_create(&l, NULL, logger, NULL);
+	/* The main thread polls for the deadline, as a naive service loop would. */
+	while (now_ns() < end)
+		wait_a_bit();
+	atomic_store(&stop, 1);
+	for (int i = 0; i < n; i++)
+		pthread_join(w[i], NULL);
+	pthread_join(l, NULL);
+	printf("mix pid=%d done\n", getpid());
+	return 0;
+}
