@@ -354,10 +354,19 @@ static __always_inline void on_block_start(struct request *rq)
 		return;
 	s.dev = rq_dev(rq);
 	s.op = rq->cmd_flags & REQ_OP_MASK;
+	s.start_bytes = rq->__data_len;
 	leader_comm(t, s.comm);
 	s.ts = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&blk_inflight, &key, &s, BPF_ANY))
-		count_drop(SNAG_IODROP_BLK_INFLIGHT_FULL);
+	/*
+	 * The request struct is reused after it ends; an entry still there means
+	 * its last use ended without a completion tracepoint: count that loss.
+	 */
+	if (bpf_map_update_elem(&blk_inflight, &key, &s, BPF_NOEXIST)) {
+		if (bpf_map_lookup_elem(&blk_inflight, &key))
+			count_drop(SNAG_IODROP_BLK_END_UNSEEN);
+		if (bpf_map_update_elem(&blk_inflight, &key, &s, BPF_ANY))
+			count_drop(SNAG_IODROP_BLK_INFLIGHT_FULL);
+	}
 }
 
 SEC("tp_btf/block_io_start")
@@ -375,48 +384,71 @@ int BPF_PROG(handle_block_rq_issue, struct request *rq)
 	return 0;
 }
 
-/*
- * Bytes come from the completion: bios merged into the request after it
- * started are included. A partial completion (nr_bytes below what is left)
- * adds its bytes; the last one closes the request.
- */
-SEC("tp_btf/block_rq_complete")
-int BPF_PROG(handle_block_rq_complete, struct request *rq, blk_status_t error,
-	     unsigned int nr_bytes)
+/* Finish request rq: one count, its latency and size, into its issuer's row. */
+static __always_inline void finish_request(struct request *rq, __u64 rqk, struct snag_blk_start *s,
+					   __u64 size)
 {
 	struct snag_blk_key key = {};
-	__u64 rqk = (__u64)rq, d;
-	struct snag_blk_start *s = bpf_map_lookup_elem(&blk_inflight, &rqk);
 	struct snag_blk_val *v;
-	bool last;
+	__u64 d = bpf_ktime_get_ns() - s->ts;
 
-	/* Not started in the trace, or by a process that is not traced. */
-	if (!s)
-		return 0;
-	last = nr_bytes >= rq->__data_len;
 	key.tgid = s->tgid;
 	key.dev = s->dev;
 	key.op = s->op;
 	v = get_row(&blk_io, &key, &blk_zero, s->comm, offsetof(struct snag_blk_val, comm));
+	bpf_map_delete_elem(&blk_inflight, &rqk);
 	if (!v) {
 		count_drop(SNAG_IODROP_BLK_FULL);
-		if (last)
-			bpf_map_delete_elem(&blk_inflight, &rqk);
-		return 0;
+		return;
 	}
-	v->bytes += nr_bytes;
-	if (!last) {
-		s->done_bytes += nr_bytes;
-		return 0;
-	}
-	d = bpf_ktime_get_ns() - s->ts;
-	/* The request's size: this completion and any partial ones before it. */
-	size_add(v->size_hist, (__u64)s->done_bytes + nr_bytes);
-	bpf_map_delete_elem(&blk_inflight, &rqk);
 	v->count++;
+	v->bytes += size;
 	v->total_ns += d;
 	max_set(&v->max_ns, d);
 	lat_add(v->lat_hist, d);
+	size_add(v->size_hist, size);
+}
+
+/*
+ * Bytes come from the completions (block_rq_complete), not the start: bios
+ * merged into the request after it started are included, and a partial
+ * completion adds what it moved. The request ends at block_io_done (6.5+),
+ * which fires once for every request the block layer accounts, on every
+ * completion path; without it, at the completion that moves its last bytes.
+ */
+const volatile bool end_on_io_done = true;
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(handle_block_rq_complete, struct request *rq, blk_status_t error,
+	     unsigned int nr_bytes)
+{
+	__u64 rqk = (__u64)rq;
+	struct snag_blk_start *s = bpf_map_lookup_elem(&blk_inflight, &rqk);
+
+	/* Not started in the trace, or by a process that is not traced. */
+	if (!s)
+		return 0;
+	if (end_on_io_done) {
+		s->done_bytes += nr_bytes;
+		return 0;
+	}
+	if (nr_bytes < rq->__data_len) {
+		s->done_bytes += nr_bytes;
+		return 0;
+	}
+	finish_request(rq, rqk, s, (__u64)s->done_bytes + nr_bytes);
+	return 0;
+}
+
+SEC("tp_btf/block_io_done")
+int BPF_PROG(handle_block_io_done, struct request *rq)
+{
+	__u64 rqk = (__u64)rq;
+	struct snag_blk_start *s = bpf_map_lookup_elem(&blk_inflight, &rqk);
+
+	if (!s)
+		return 0;
+	finish_request(rq, rqk, s, s->done_bytes ? s->done_bytes : s->start_bytes);
 	return 0;
 }
 

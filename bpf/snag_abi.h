@@ -240,7 +240,9 @@ struct snag_blk_start {
 	__u32 tgid;
 	__u32 dev;
 	__u32 op;
-	__u32 done_bytes; /* completed so far by partial completions */
+	__u32 done_bytes;  /* completed so far (block_rq_complete) */
+	__u32 start_bytes; /* its size when it started, for when no completion said */
+	__u32 pad;
 	char comm[16];
 };
 
@@ -294,6 +296,7 @@ enum snag_io_drop {
 	SNAG_IODROP_BLK_INFLIGHT_FULL, /* too many requests in flight to remember their start */
 	SNAG_IODROP_NET_FULL,	       /* net_io map full */
 	SNAG_IODROP_CONN_FULL,	       /* tcp connection map full: its bytes are only in net_io */
+	SNAG_IODROP_BLK_END_UNSEEN,    /* a request's address was reused before its end was seen */
 	SNAG_IODROP__COUNT,
 };
 

@@ -851,6 +851,7 @@ int analysis__build_bottlenecks(struct report *r)
 		if (is_runq_bottleneck(&procs[i]))
 			err = runqueue_bottleneck(r, &procs[i]);
 	err = err ?: analysis__io_bottlenecks(r, procs, n_procs);
+	err = err ?: analysis__trend_bottlenecks(r, procs, n_procs);
 	free(procs);
 	if (err) {
 		analysis__clear_bottlenecks(r);

@@ -3,6 +3,7 @@
 #ifndef SNAG_ANALYSIS_H
 #define SNAG_ANALYSIS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "report.h"
@@ -69,6 +70,32 @@
 #define ANALYSIS_NET_MIN_BLOCKS_PER_S 10.0 /* ... this often (an idle server blocks rarely) */
 #define ANALYSIS_SLEEP_MIN_PER_S      50.0 /* sleeps this often ... */
 #define ANALYSIS_SLEEP_MAX_AVG_NS     20000000ull /* ... this short: sleep_loop (polling) */
+
+/*
+ * Trends (user/analysis_trend.c): a series grows when a least-squares line
+ * over at least ANALYSIS_TREND_MIN_POINTS intervals has a positive slope,
+ * explains at least ANALYSIS_TREND_MIN_R2 of the variance, and rises by at
+ * least ANALYSIS_TREND_MIN_GROWTH of the series' mean over its span.
+ */
+#define ANALYSIS_TREND_MIN_POINTS 5
+#define ANALYSIS_TREND_MIN_R2	  0.7
+#define ANALYSIS_TREND_MIN_GROWTH 0.5
+#define ANALYSIS_TREND_MIN_CALLS  20 /* a function's latency trend needs this many calls */
+
+/* A least-squares line y = intercept + slope * x over n points. */
+struct analysis_fit {
+	size_t n;
+	double slope, intercept;
+	double r2;   /* share of the variance the line explains (1 for a flat series) */
+	double mean; /* of y */
+	double x_first, x_last;
+};
+
+/* Fit x/y (n >= 2 points, x not all equal). Returns 0, or -EINVAL with *fit zeroed. */
+int analysis__fit_line(const double *x, const double *y, size_t n, struct analysis_fit *fit);
+
+/* Does the fitted line show sustained growth, by the thresholds above? */
+bool analysis__is_trend(const struct analysis_fit *fit);
 
 /* Buffer sizes that always fit analysis__format_duration() / analysis__format_count(). */
 #define ANALYSIS_DURATION_LEN 24

@@ -84,4 +84,12 @@ int analysis__wait_bottlenecks(struct report *r, const struct analysis_process *
  */
 bool analysis__wait_covered(const struct report *r, int pid, enum wait_kind kind);
 
+/*
+ * Append the trend findings (docs/impact.md, "Trends"): per function, its
+ * average latency per interval; per process, its off-CPU time and I/O rate
+ * per interval. Returns 0 or -ENOMEM.
+ */
+int analysis__trend_bottlenecks(struct report *r, const struct analysis_process *procs,
+				size_t n_procs);
+
 #endif

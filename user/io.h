@@ -9,6 +9,7 @@
 
 struct io_collector;
 struct report;
+struct proc_table;
 
 struct io_opts {
 	const char *btf_path; /* custom kernel BTF, or NULL */
@@ -35,6 +36,12 @@ int io__attach(struct io_collector *io);
  * with_stats). Returns 0 or -errno.
  */
 int io__collect(struct io_collector *io, struct report *r, bool with_stats);
+
+/*
+ * Add each process's I/O so far (syscall calls and bytes, block requests and
+ * bytes, socket messages and bytes) to its row of t. Returns 0 or -errno.
+ */
+int io__read_procs(struct io_collector *io, struct proc_table *t);
 
 /* Detach and free. NULL is a no-op. */
 void io__free(struct io_collector *io);

@@ -22,6 +22,7 @@
 #include "io.h"
 #include "options.h"
 #include "preflight.h"
+#include "proc_series.h"
 #include "report.h"
 #include "resolve.h"
 #include "sched.h"
@@ -39,7 +40,8 @@ struct session {
 	struct funclat_func *cur, *prev; /* n_funcs snapshots for interval deltas */
 	struct sched_collector *sc;	 /* off-CPU analysis */
 	struct io_collector *io;	 /* I/O analysis */
-	uint64_t cgroup_id;		 /* --cgroup, resolved */
+	struct proc_table procs[2]; /* per-process totals: this interval's read, the last one */
+	uint64_t cgroup_id;	    /* --cgroup, resolved */
 	uint32_t cgroup_level;
 	struct symbolizer *sym;
 	struct report *report;
@@ -47,6 +49,7 @@ struct session {
 	int sig_fd;
 	char *tmp_path; /* -o: the report is written here, then renamed over opts.output */
 	FILE *out;
+	bool out_direct; /* -o names a device or FIFO: written in place, closed at the end */
 	uint64_t start_ns, interval_start_ns, end_ns;
 	int stop_signal;
 	bool stop_signal_from_process;
@@ -85,6 +88,22 @@ static int open_output(struct session *s)
 			       path, path);
 		return -EISDIR;
 	}
+	/*
+	 * A device, FIFO or socket (-o /dev/null, -o /dev/stdout, a named pipe) is
+	 * written in place: renaming a temporary file over it would replace the
+	 * device node with a regular file.
+	 */
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		s->out = fopen(path, "w");
+		if (!s->out) {
+			int err = -errno;
+
+			snag_set_error("cannot write the report to '%s': %s", path, strerror(-err));
+			return err;
+		}
+		s->out_direct = true;
+		return 0;
+	}
 	if (asprintf(&s->tmp_path, "%s.snag-XXXXXX", path) < 0) {
 		s->tmp_path = NULL;
 		return -ENOMEM;
@@ -111,6 +130,10 @@ static int open_output(struct session *s)
 
 static void discard_output(struct session *s)
 {
+	if (s->out_direct && s->out) {
+		fclose(s->out);
+		s->out = NULL;
+	}
 	if (s->tmp_path) {
 		if (s->out)
 			fclose(s->out);
@@ -127,6 +150,15 @@ static int finish_output(struct session *s)
 
 	if (fflush(s->out) || ferror(s->out))
 		err = -errno ? -errno : -EIO;
+	if (s->out_direct) {
+		if (fclose(s->out) && !err)
+			err = -errno;
+		s->out = NULL;
+		if (err)
+			snag_set_error("cannot write the report to '%s': %s", s->opts.output,
+				       strerror(-err));
+		return err;
+	}
 	if (!s->tmp_path)
 		return err;
 	/*
@@ -199,6 +231,33 @@ static int resolve_probes(struct session *s)
 	return resolve__specs(s->specs, s->n_specs, &ro, &s->probes);
 }
 
+/* The kernel collectors' per-process totals now, minus the last read: this interval's series. */
+static int take_interval_procs(struct session *s, uint64_t now)
+{
+	struct proc_table *cur = &s->procs[0], tmp;
+	struct report_interval_proc *delta;
+	size_t n;
+	int err = 0;
+
+	if (!s->sc && !s->io)
+		return 0;
+	proc_table__reset(cur);
+	if (s->sc)
+		err = sched__read_procs(s->sc, now, cur);
+	if (!err && s->io)
+		err = io__read_procs(s->io, cur);
+	err = err ?: proc_table__finish(cur);
+	err = err ?: proc_table__delta(cur, &s->procs[1], &delta, &n);
+	if (err)
+		return err;
+	err = report__set_interval_procs(s->report, delta, n);
+	free(delta);
+	tmp = s->procs[0];
+	s->procs[0] = s->procs[1];
+	s->procs[1] = tmp;
+	return err;
+}
+
 /* Read the maps now; record the interval since the last call. */
 static int take_interval(struct session *s, uint64_t now)
 {
@@ -211,7 +270,7 @@ static int take_interval(struct session *s, uint64_t now)
 		err = report__add_interval(s->report, s->interval_start_ns - s->start_ns,
 					   now - s->interval_start_ns, NULL, 0);
 		s->interval_start_ns = now;
-		return err;
+		return err ?: take_interval_procs(s, now);
 	}
 	err = funclat__read(s->fl, s->cur);
 	if (err)
@@ -236,7 +295,7 @@ static int take_interval(struct session *s, uint64_t now)
 	s->prev = s->cur;
 	s->cur = tmp;
 	s->interval_start_ns = now;
-	return err;
+	return err ?: take_interval_procs(s, now);
 }
 
 /* Handle pending signals; returns true when tracing should stop. */
@@ -555,6 +614,8 @@ static void free_session(struct session *s)
 	funclat__free(s->fl);
 	sched__free(s->sc);
 	io__free(s->io);
+	proc_table__free(&s->procs[0]);
+	proc_table__free(&s->procs[1]);
 	symbolizer__free(s->sym);
 	if (s->have_targets)
 		targets__free(&s->targets);

@@ -131,7 +131,7 @@ static json_t *target_json(const struct report_target *t)
 
 static json_t *interval_json(const struct report *r, const struct report_interval *iv)
 {
-	json_t *funcs = json_array();
+	json_t *funcs = json_array(), *procs;
 	size_t i;
 
 	for (i = 0; funcs && iv->funcs && i < iv->n_funcs; i++) {
@@ -145,8 +145,23 @@ static json_t *interval_json(const struct report *r, const struct report_interva
 					 "name", json_str(fn->name), "count", json_u64(f->count),
 					 "total_ns", json_u64(f->total_ns)));
 	}
-	return json_pack("{s:o, s:o, s:o}", "offset_ns", json_u64(iv->offset_ns), "duration_ns",
-			 json_u64(iv->duration_ns), "functions", funcs);
+	procs = json_array();
+	for (i = 0; procs && iv->procs && i < iv->n_procs; i++) {
+		const struct report_interval_proc *p = &iv->procs[i];
+
+		append(&procs,
+		       json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "pid",
+				 p->pid, "oncpu_ns", json_u64(p->oncpu_ns), "runq_ns",
+				 json_u64(p->runq_ns), "blocked_ns", json_u64(p->blocked_ns),
+				 "syscall_calls", json_u64(p->syscall_calls), "syscall_bytes",
+				 json_u64(p->syscall_bytes), "block_requests",
+				 json_u64(p->block_requests), "block_bytes",
+				 json_u64(p->block_bytes), "net_messages",
+				 json_u64(p->net_messages), "net_bytes", json_u64(p->net_bytes)));
+	}
+	return json_pack("{s:o, s:o, s:o, s:o}", "offset_ns", json_u64(iv->offset_ns),
+			 "duration_ns", json_u64(iv->duration_ns), "functions", funcs, "processes",
+			 procs);
 }
 
 /*

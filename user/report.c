@@ -114,8 +114,10 @@ void report__free(struct report *r)
 		free(r->functions[i].name);
 	}
 	free(r->functions);
-	for (i = 0; i < r->n_intervals; i++)
+	for (i = 0; i < r->n_intervals; i++) {
 		free(r->intervals[i].funcs);
+		free(r->intervals[i].procs);
+	}
 	free(r->intervals);
 	analysis__clear_bottlenecks(r);
 	for (i = 0; i < r->overhead.n_programs; i++)
@@ -208,6 +210,26 @@ int report__add_interval(struct report *r, uint64_t offset_ns, uint64_t duration
 	iv->duration_ns = duration_ns;
 	iv->funcs = copy;
 	iv->n_funcs = n_funcs;
+	return 0;
+}
+
+int report__set_interval_procs(struct report *r, const struct report_interval_proc *procs, size_t n)
+{
+	struct report_interval *iv;
+	struct report_interval_proc *copy = NULL;
+
+	if (!r || !r->n_intervals || (n && !procs))
+		return -EINVAL;
+	if (n) {
+		copy = calloc(n, sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, procs, n * sizeof(*copy));
+	}
+	iv = &r->intervals[r->n_intervals - 1];
+	free(iv->procs);
+	iv->procs = copy;
+	iv->n_procs = n;
 	return 0;
 }
 

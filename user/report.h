@@ -60,11 +60,27 @@ struct report_interval_func {
 	uint64_t total_ns;
 };
 
+/* One process during one interval: deltas of its scheduler and I/O totals. */
+struct report_interval_proc {
+	int pid;
+	uint64_t oncpu_ns;
+	uint64_t runq_ns;
+	uint64_t blocked_ns;
+	uint64_t syscall_calls; /* read/write-family syscalls (I/O collector) */
+	uint64_t syscall_bytes;
+	uint64_t block_requests;
+	uint64_t block_bytes;
+	uint64_t net_messages;
+	uint64_t net_bytes;
+};
+
 struct report_interval {
 	uint64_t offset_ns; /* interval start, relative to the report's start */
 	uint64_t duration_ns;
 	struct report_interval_func *funcs; /* only functions called in this interval */
 	size_t n_funcs;
+	struct report_interval_proc *procs; /* only processes with activity, ascending pid */
+	size_t n_procs;
 };
 
 /* A named number behind a finding, e.g. {"p99_ns", 2.1e6}. */
@@ -308,6 +324,10 @@ struct report_function *report__add_function(struct report *r, const char *binar
 /* Append an interval; copies funcs. Returns 0 or -ENOMEM. */
 int report__add_interval(struct report *r, uint64_t offset_ns, uint64_t duration_ns,
 			 const struct report_interval_func *funcs, size_t n_funcs);
+
+/* Give the last interval its per-process series (copied). Returns 0, -EINVAL or -ENOMEM. */
+int report__set_interval_procs(struct report *r, const struct report_interval_proc *procs,
+			       size_t n);
 
 /* Set the per-program overhead and drop counts (copied). Returns 0 or -ENOMEM. */
 int report__add_program(struct report *r, const char *name, uint64_t runs, uint64_t run_time_ns);

@@ -9,6 +9,7 @@
 #include "bpfutil.h"
 #include "errors.h"
 #include "report.h"
+#include "proc_series.h"
 #include "sched.h"
 #include "sched.skel.h"
 #include "snag_abi.h"
@@ -215,6 +216,48 @@ static void close_open_interval(struct snag_thread *th, uint64_t end_ns)
 	default:
 		break;
 	}
+}
+
+/* Threads read per batch: big values (two histograms), so a modest buffer. */
+#define READ_BATCH 64
+
+int sched__read_procs(struct sched_collector *sc, uint64_t now_ns, struct proc_table *t)
+{
+	int fd = bpf_map__fd(sc->skel->maps.threads);
+	struct snag_thread *vals = malloc(READ_BATCH * sizeof(*vals));
+	__u32 keys[READ_BATCH], token = 0;
+	bool first = true, done = false;
+	int err = 0;
+
+	if (!vals)
+		return -ENOMEM;
+	while (!done && !err) {
+		__u32 n = READ_BATCH;
+
+		if (bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &n, NULL)) {
+			if (errno != ENOENT) {
+				err = -errno;
+				break;
+			}
+			done = true; /* the last batch (n may still hold entries) */
+		}
+		first = false;
+		for (__u32 i = 0; i < n; i++) {
+			struct report_interval_proc *row;
+
+			close_open_interval(&vals[i], now_ns);
+			row = proc_table__row(t, (int)vals[i].tgid);
+			if (!row) {
+				err = -ENOMEM;
+				break;
+			}
+			row->oncpu_ns += vals[i].oncpu_ns;
+			row->runq_ns += vals[i].runq_ns;
+			row->blocked_ns += vals[i].blocked_ns;
+		}
+	}
+	free(vals);
+	return err;
 }
 
 static int collect_threads(struct sched_collector *sc, uint64_t end_ns, struct report *r)

@@ -10,6 +10,7 @@
 struct sched_collector;
 struct symbolizer;
 struct report;
+struct proc_table;
 
 struct sched_opts {
 	const char *btf_path;  /* custom kernel BTF, or NULL */
@@ -47,6 +48,13 @@ int sched__poll(struct sched_collector *sc, struct symbolizer *sym);
  */
 int sched__collect(struct sched_collector *sc, uint64_t end_ns, struct symbolizer *sym,
 		   struct report *r);
+
+/*
+ * Add every traced thread's on-CPU, run-queue and blocked time so far (open
+ * intervals closed at now_ns, the maps untouched) to its process's row of t.
+ * Cheap enough for every interval: one batched map read. Returns 0 or -errno.
+ */
+int sched__read_procs(struct sched_collector *sc, uint64_t now_ns, struct proc_table *t);
 
 /* Detach and free. NULL is a no-op. */
 void sched__free(struct sched_collector *sc);

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include "itest.h"
 
-static char mix_path[4096], offcpu_path[4096], io_path[4096];
+static char mix_path[4096], offcpu_path[4096], io_path[4096], trend_path[4096];
 
 static int setup(void **state)
 {
@@ -24,6 +24,8 @@ static int setup(void **state)
 		 (int)(strrchr(mix_path, '/') - mix_path), mix_path);
 	snprintf(io_path, sizeof(io_path), "%.*s/io", (int)(strrchr(mix_path, '/') - mix_path),
 		 mix_path);
+	snprintf(trend_path, sizeof(trend_path), "%.*s/trend",
+		 (int)(strrchr(mix_path, '/') - mix_path), mix_path);
 	return 0;
 }
 
@@ -147,11 +149,49 @@ static void test_known_mix_ranking(void **state)
 	json_decref(root);
 }
 
+static json_t *finding_of(json_t *root, const char *kind)
+{
+	long i = kind_index(root, kind);
+
+	return i < 0 ? NULL : json_array_get(json_object_get(root, "bottlenecks"), (size_t)i);
+}
+
+/* Latency rising 2 ms per second is a trend with that slope; a steady one is not. */
+static void test_latency_trend(void **state)
+{
+	char cmd[8300];
+	json_t *root, *b;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s growing 2", trend_path);
+	root = trace(cmd, out_path("growing.json"), "-u", "handle_request", "-i", "0.2", "--no-io",
+		     NULL);
+	b = finding_of(root, "trend");
+	if (!b)
+		fail_msg("no trend finding: %s",
+			 json_dumps(json_object_get(root, "bottlenecks"), 0));
+	assert_non_null(strstr(json_string_value(json_object_get(b, "target")), "handle_request"));
+	assert_near(num(json_object_get(b, "evidence"), "slope_ns_per_s"), 2 * MS, 0.2,
+		    "latency slope (ns per second)");
+	assert_true(num(json_object_get(b, "evidence"), "r2") >= 0.9);
+	json_decref(root);
+
+	snprintf(cmd, sizeof(cmd), "%s steady 2", trend_path);
+	root = trace(cmd, out_path("steady.json"), "-u", "handle_request", "-i", "0.2", "--no-io",
+		     NULL);
+	if (finding_of(root, "trend"))
+		fail_msg("steady latency flagged as a trend: %s",
+			 json_dumps(json_object_get(root, "bottlenecks"), 0));
+	json_decref(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_breakdown_by_wait),
 	    cmocka_unit_test(test_known_mix_ranking),
+	    cmocka_unit_test(test_latency_trend),
 	};
 
 	return cmocka_run_group_tests_name("analysis", tests, setup, teardown);

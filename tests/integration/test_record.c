@@ -419,6 +419,23 @@ static void test_bad_inputs(void **state)
 	    "BTF", (char *[]){"-c", cmd, "-u", "sleep_2ms", "--btf", "/nonexistent/vmlinux", NULL});
 }
 
+/* -o on a device writes through it: renaming a file over it would replace /dev/null. */
+static void test_output_to_device(void **state)
+{
+	struct test_run r;
+	struct stat st;
+
+	(void)state;
+	require_bpf();
+	char *argv[] = {snag_path, "-d", "0.2", "--no-io", "-o", "/dev/null", NULL};
+	assert_int_equal(test_run(argv, 30, &r), 0);
+	assert_int_equal(r.status, 0);
+	test_run__free(&r);
+	assert_int_equal(stat("/dev/null", &st), 0);
+	if (!S_ISCHR(st.st_mode))
+		fail_msg("/dev/null is no longer a character device (mode %o)", st.st_mode);
+}
+
 static void test_unwritable_output(void **state)
 {
 	char cmd[8300];
@@ -490,6 +507,7 @@ int main(void)
 	    cmocka_unit_test(test_text_report),
 	    cmocka_unit_test(test_list_binary),
 	    cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_output_to_device),
 	    cmocka_unit_test(test_unwritable_output),
 	    cmocka_unit_test(test_without_privileges),
 	};

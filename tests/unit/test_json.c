@@ -225,7 +225,9 @@ static void test_intervals(void **state)
 
 	(void)state;
 	iv = json_array_get(expect_array(root, "intervals", 2), 1);
-	EXPECT_KEYS(iv, "offset_ns", "duration_ns", "functions");
+	EXPECT_KEYS(iv, "offset_ns", "duration_ns", "functions", "processes");
+	/* No kernel collector in this model: no process series. */
+	expect_array(iv, "processes", 0);
 	expect_int(iv, "offset_ns", 62500000);
 	expect_int(iv, "duration_ns", 62500000);
 	f = json_array_get(expect_array(iv, "functions", 2), 0);
@@ -237,6 +239,31 @@ static void test_intervals(void **state)
 	f = json_array_get(get(iv, "functions"), 1);
 	expect_str(f, "name", "never_called");
 	json_decref(root);
+	/* With a process series on the last interval. */
+	{
+		const struct report_interval_proc p = {.pid = 77,
+						       .oncpu_ns = 5,
+						       .runq_ns = 6,
+						       .blocked_ns = 7,
+						       .syscall_calls = 8,
+						       .syscall_bytes = 9,
+						       .block_requests = 10,
+						       .block_bytes = 11,
+						       .net_messages = 12,
+						       .net_bytes = 13};
+
+		assert_int_equal(report__set_interval_procs(r, &p, 1), 0);
+		root = render_and_parse(r);
+		iv = json_array_get(get(root, "intervals"), 1);
+		f = json_array_get(expect_array(iv, "processes", 1), 0);
+		EXPECT_KEYS(f, "pid", "oncpu_ns", "runq_ns", "blocked_ns", "syscall_calls",
+			    "syscall_bytes", "block_requests", "block_bytes", "net_messages",
+			    "net_bytes");
+		expect_int(f, "pid", 77);
+		expect_int(f, "blocked_ns", 7);
+		expect_int(f, "net_bytes", 13);
+		json_decref(root);
+	}
 	report__free(r);
 }
 
