@@ -288,6 +288,27 @@ char *analysis__format_count(uint64_t n, char *buf, size_t size)
 	return buf;
 }
 
+void analysis__format_evidence(const struct report_evidence *e, char *label, size_t label_size,
+			       char *value, size_t value_size)
+{
+	const char *key = e->key && *e->key ? e->key : "-";
+	size_t len = strlen(key);
+	int integral = e->value >= 0 && e->value < 1.8e19 && (double)(uint64_t)e->value == e->value;
+
+	if (len > 3 && !strcmp(key + len - 3, "_ns") && integral) {
+		snprintf(label, label_size, "%.*s", (int)(len - 3), key);
+		analysis__format_duration((uint64_t)e->value, value, value_size);
+		return;
+	}
+	snprintf(label, label_size, "%s", key);
+	if (!strcmp(key, "impact"))
+		snprintf(value, value_size, "%.1f%%", e->value * 100.0);
+	else if (integral)
+		analysis__format_count((uint64_t)e->value, value, value_size);
+	else
+		snprintf(value, value_size, "%.3g", e->value);
+}
+
 #define MAX_EVIDENCE	    8
 #define MAX_RECOMMENDATIONS 4
 

@@ -831,27 +831,6 @@ static void print_io(const struct report *r, const struct render_opts *o, const 
 	print_syscall_io(r, o, out);
 }
 
-/* One evidence item for people: times in units, impact in percent, counts with separators. */
-static void print_evidence_value(const struct report_evidence *e, FILE *out)
-{
-	char buf[ANALYSIS_DURATION_LEN > ANALYSIS_COUNT_LEN ? ANALYSIS_DURATION_LEN
-							    : ANALYSIS_COUNT_LEN];
-	const char *key = str_or_dash(e->key);
-	size_t len = strlen(key);
-	int integral = e->value >= 0 && e->value < 1.8e19 && (double)(uint64_t)e->value == e->value;
-
-	if (len > 3 && !strcmp(key + len - 3, "_ns") && integral)
-		fprintf(out, "%.*s %s", (int)(len - 3), key,
-			analysis__format_duration((uint64_t)e->value, buf, sizeof(buf)));
-	else if (!strcmp(key, "impact"))
-		fprintf(out, "%s %.1f%%", key, e->value * PERCENT);
-	else if (integral)
-		fprintf(out, "%s %s", key,
-			analysis__format_count((uint64_t)e->value, buf, sizeof(buf)));
-	else
-		fprintf(out, "%s %.3g", key, e->value);
-}
-
 static int print_bottlenecks(const struct report *r, FILE *out)
 {
 	size_t i, j;
@@ -885,8 +864,12 @@ static int print_bottlenecks(const struct report *r, FILE *out)
 				return -ENOMEM;
 			fputs("evidence:", m);
 			for (j = 0; j < b->n_evidence; j++) {
-				fputs(j ? ", " : " ", m);
-				print_evidence_value(&b->evidence[j], m);
+				char label[ANALYSIS_EVIDENCE_LABEL_LEN];
+				char value[ANALYSIS_EVIDENCE_VALUE_LEN];
+
+				analysis__format_evidence(&b->evidence[j], label, sizeof(label),
+							  value, sizeof(value));
+				fprintf(m, "%s%s %s", j ? ", " : " ", label, value);
 			}
 			if (!memstream_finish(m, &evidence))
 				return -ENOMEM;
