@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include "report.h"
 
 /* A function becomes a bottleneck when it takes more than this share of traced thread time. */
@@ -172,6 +173,19 @@ char *analysis__format_duration(uint64_t ns, char *buf, size_t size);
 
 /* Write n with thousands separators ("1,234,567") into buf and return buf. */
 char *analysis__format_count(uint64_t n, char *buf, size_t size);
+
+/* Whether function probes were asked for: functions traced, or no other collector on. */
+bool analysis__functions_wanted(const struct report *r);
+
+/*
+ * What was traced, for people, as a new string the caller free()s: "pids 12,
+ * 34", "command 'make -j8' (pid 99)", "all processes" (or "all processes
+ * running the probed binaries"), then " in cgroup PATH" if one was given.
+ * At most ANALYSIS_MAX_LISTED_PIDS pids are listed. Returns NULL with errno
+ * set on allocation failure.
+ */
+#define ANALYSIS_MAX_LISTED_PIDS 8
+char *analysis__describe_target(const struct report *r);
 
 /* Buffer sizes that always fit analysis__format_evidence()'s label and value. */
 #define ANALYSIS_EVIDENCE_LABEL_LEN 64

@@ -20,7 +20,6 @@
 #define N_TIME_COLUMNS	 6 /* AVG P50 P90 P99 MAX TOTAL */
 #define HIST_MAX_ROWS	 20
 #define HIST_BAR_WIDTH	 50
-#define MAX_LISTED_PIDS	 8
 #define PID_WIDTH	 7
 #define COMM_WIDTH	 15 /* TASK_COMM_LEN - 1 */
 #define SCHED_TIME_WIDTH 7  /* "OFF-CPU" */
@@ -170,49 +169,6 @@ static const char *time_cell(uint64_t count, uint64_t ns, char *buf, size_t size
 	return analysis__format_duration(ns, buf, size);
 }
 
-/* What was traced, e.g. "pids 12, 34" or "command 'make -j8' (pid 99)", into a new string. */
-static char *describe_target(const struct report_target *t, bool probes)
-{
-	char *s = NULL;
-	size_t len = 0, i, shown;
-	FILE *m = open_memstream(&s, &len);
-
-	if (!m)
-		return NULL;
-	shown = t->pids ? t->n_pids : 0;
-	if (shown > MAX_LISTED_PIDS)
-		shown = MAX_LISTED_PIDS;
-	switch (t->mode) {
-	case TARGET_COMMAND:
-		fprintf(m, "command '%s'", str_or_dash(t->command));
-		if (shown)
-			fprintf(m, " (pid %d)", t->pids[0]);
-		break;
-	case TARGET_PIDS:
-		fprintf(m, "pid%s ", shown > 1 ? "s" : "");
-		for (i = 0; i < shown; i++)
-			fprintf(m, "%s%d", i ? ", " : "", t->pids[i]);
-		if (t->n_pids > shown)
-			fprintf(m, ", ... (%zu in all)", t->n_pids);
-		if (!shown)
-			fputs("-", m);
-		break;
-	case TARGET_SYSTEM:
-	default:
-		fputs(probes ? "all processes running the probed binaries" : "all processes", m);
-		break;
-	}
-	if (t->cgroup)
-		fprintf(m, " in cgroup %s", t->cgroup);
-	return memstream_finish(m, &s);
-}
-
-/* Whether function probes were asked for: functions traced, or no other collector on. */
-static bool functions_wanted(const struct report *r)
-{
-	return r->n_functions || (!r->sched_enabled && !r->io_enabled);
-}
-
 /* The header: what was traced, for how long, and how much thread time each collector saw. */
 static int print_header(const struct report *r, size_t n_procs, FILE *out)
 {
@@ -220,7 +176,7 @@ static int print_header(const struct report *r, size_t n_procs, FILE *out)
 	size_t i, len = 0;
 	FILE *m;
 
-	target = describe_target(&r->target, functions_wanted(r));
+	target = analysis__describe_target(r);
 	m = target ? open_memstream(&line, &len) : NULL;
 	if (!m) {
 		free(target);
@@ -229,7 +185,7 @@ static int print_header(const struct report *r, size_t n_procs, FILE *out)
 	fprintf(m, "Traced %s for %s", target,
 		analysis__format_duration(r->duration_ns, dur, sizeof(dur)));
 	free(target);
-	if (functions_wanted(r))
+	if (analysis__functions_wanted(r))
 		fprintf(m, ": %zu function%s in %" PRIu64 " thread%s (%s of thread time)",
 			r->n_functions, r->n_functions == 1 ? "" : "s", r->traced_threads,
 			r->traced_threads == 1 ? "" : "s",
@@ -341,7 +297,7 @@ static void print_functions(const struct report *r, const struct render_opts *o,
 
 	if (!r->functions || !r->n_functions) {
 		/* A scheduler or I/O trace has its own sections: no need to say it. */
-		if (functions_wanted(r))
+		if (analysis__functions_wanted(r))
 			fputs("No functions were traced.\n", out);
 		return;
 	}
