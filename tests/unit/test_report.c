@@ -102,6 +102,8 @@ static void test_format_parse(void **state)
 	assert_int_equal(f, FORMAT_TEXT);
 	assert_int_equal(report_format__parse("folded", &f), 0);
 	assert_int_equal(f, FORMAT_FOLDED);
+	assert_int_equal(report_format__parse("html", &f), 0);
+	assert_int_equal(f, FORMAT_HTML);
 	assert_int_equal(report_format__parse("Folded", &f), -EINVAL);
 	assert_int_equal(report_format__parse("xml", &f), -EINVAL);
 	assert_int_equal(report_format__parse("", &f), -EINVAL);
