@@ -117,6 +117,9 @@ $(BUILD)/tests/integration/%: tests/integration/%.c $(LIBSNAG) $(TEST_COMMON) $(
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests -Itests/integration $(LDFLAGS) $< $(TEST_COMMON) $(INTEG_COMMON) $(LIBSNAG) $(LDLIBS) -lcmocka -o $@
 
+# The HTML report's browser test reads its screenshot back with libpng.
+$(BUILD)/tests/integration/test_html: LDLIBS += -lpng
+
 # Targets are what the tests trace: frame pointers on, no inlining or cloning of probed functions.
 $(BUILD)/tests/targets/%: tests/targets/%.c
 	$(call msg,CC,$@)
