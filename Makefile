@@ -37,6 +37,10 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
 USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRCS))
+# The HTML report's stylesheet and script, compiled in as C arrays (user/html_assets.h).
+HTML_ASSETS := user/html/report.css user/html/flamegraph.js
+HTML_ASSETS_OBJ := $(BUILD)/obj/html_assets.o
+USER_OBJS += $(HTML_ASSETS_OBJ)
 LIBSNAG := $(BUILD)/libsnag.a
 SNAG := $(BUILD)/snag
 
@@ -78,6 +82,16 @@ $(BUILD)/obj/%.o: user/%.c | $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/gen/html_assets.c: $(HTML_ASSETS) tools/embed-assets.sh
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)tools/embed-assets.sh $(HTML_ASSETS) > $@
+
+$(HTML_ASSETS_OBJ): $(BUILD)/gen/html_assets.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
 $(LIBSNAG): $(USER_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@
@@ -102,6 +116,9 @@ $(BUILD)/tests/integration/%: tests/integration/%.c $(LIBSNAG) $(TEST_COMMON) $(
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests -Itests/integration $(LDFLAGS) $< $(TEST_COMMON) $(INTEG_COMMON) $(LIBSNAG) $(LDLIBS) -lcmocka -o $@
+
+# The HTML report's browser test reads its screenshot back with libpng.
+$(BUILD)/tests/integration/test_html: LDLIBS += -lpng
 
 # Targets are what the tests trace: frame pointers on, no inlining or cloning of probed functions.
 $(BUILD)/tests/targets/%: tests/targets/%.c

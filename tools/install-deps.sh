@@ -8,6 +8,9 @@ packages=(
   make gcc clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev
   # checks: format, unit tests, sanitizers (clang runtime for ASan/UBSan via gcc is libasan/libubsan)
   clang-format libcmocka-dev binutils util-linux
+  # the HTML report's test: a headless browser renders it (with a font for its text), libpng reads
+  # the screenshot back
+  chromium fonts-dejavu-core libpng-dev
   # benchmarks: peers and load generators
   libbpf-tools bpftrace linux-perf
 )

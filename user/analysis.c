@@ -307,6 +307,75 @@ char *analysis__format_count(uint64_t n, char *buf, size_t size)
 	return buf;
 }
 
+bool analysis__functions_wanted(const struct report *r)
+{
+	return r->n_functions || (!r->sched_enabled && !r->io_enabled);
+}
+
+char *analysis__describe_target(const struct report *r)
+{
+	const struct report_target *t = &r->target;
+	char *s = NULL;
+	size_t len = 0, i, shown;
+	FILE *m = open_memstream(&s, &len);
+
+	if (!m)
+		return NULL;
+	shown = t->pids ? t->n_pids : 0;
+	if (shown > ANALYSIS_MAX_LISTED_PIDS)
+		shown = ANALYSIS_MAX_LISTED_PIDS;
+	switch (t->mode) {
+	case TARGET_COMMAND:
+		fprintf(m, "command '%s'", t->command && *t->command ? t->command : "-");
+		if (shown)
+			fprintf(m, " (pid %d)", t->pids[0]);
+		break;
+	case TARGET_PIDS:
+		fprintf(m, "pid%s ", shown > 1 ? "s" : "");
+		for (i = 0; i < shown; i++)
+			fprintf(m, "%s%d", i ? ", " : "", t->pids[i]);
+		if (t->n_pids > shown)
+			fprintf(m, ", ... (%zu in all)", t->n_pids);
+		if (!shown)
+			fputs("-", m);
+		break;
+	case TARGET_SYSTEM:
+	default:
+		fputs(analysis__functions_wanted(r) ? "all processes running the probed binaries"
+						    : "all processes",
+		      m);
+		break;
+	}
+	if (t->cgroup)
+		fprintf(m, " in cgroup %s", t->cgroup);
+	if (fclose(m)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void analysis__format_evidence(const struct report_evidence *e, char *label, size_t label_size,
+			       char *value, size_t value_size)
+{
+	const char *key = e->key && *e->key ? e->key : "-";
+	size_t len = strlen(key);
+	int integral = e->value >= 0 && e->value < 1.8e19 && (double)(uint64_t)e->value == e->value;
+
+	if (len > 3 && !strcmp(key + len - 3, "_ns") && integral) {
+		snprintf(label, label_size, "%.*s", (int)(len - 3), key);
+		analysis__format_duration((uint64_t)e->value, value, value_size);
+		return;
+	}
+	snprintf(label, label_size, "%s", key);
+	if (!strcmp(key, "impact"))
+		snprintf(value, value_size, "%.1f%%", e->value * 100.0);
+	else if (integral)
+		analysis__format_count((uint64_t)e->value, value, value_size);
+	else
+		snprintf(value, value_size, "%.3g", e->value);
+}
+
 #define MAX_EVIDENCE	    8
 #define MAX_RECOMMENDATIONS 4
 

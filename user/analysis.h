@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include "report.h"
 
 /* A function becomes a bottleneck when it takes more than this share of traced thread time. */
@@ -240,5 +241,32 @@ char *analysis__format_duration(uint64_t ns, char *buf, size_t size);
 
 /* Write n with thousands separators ("1,234,567") into buf and return buf. */
 char *analysis__format_count(uint64_t n, char *buf, size_t size);
+
+/* Whether function probes were asked for: functions traced, or no other collector on. */
+bool analysis__functions_wanted(const struct report *r);
+
+/*
+ * What was traced, for people, as a new string the caller free()s: "pids 12,
+ * 34", "command 'make -j8' (pid 99)", "all processes" (or "all processes
+ * running the probed binaries"), then " in cgroup PATH" if one was given.
+ * At most ANALYSIS_MAX_LISTED_PIDS pids are listed. Returns NULL with errno
+ * set on allocation failure.
+ */
+#define ANALYSIS_MAX_LISTED_PIDS 8
+char *analysis__describe_target(const struct report *r);
+
+/* Buffer sizes that always fit analysis__format_evidence()'s label and value. */
+#define ANALYSIS_EVIDENCE_LABEL_LEN 64
+#define ANALYSIS_EVIDENCE_VALUE_LEN 32
+
+/*
+ * One evidence item for people, as a label and a value: a "_ns" key loses
+ * its suffix and its integral value becomes a duration ("p99", "3.07ms"),
+ * "impact" a percentage ("impact", "99.5%"), other integral values counts
+ * with separators ("count", "1,234"), the rest 3 significant digits. A NULL
+ * key is "-". Labels longer than label_size are cut.
+ */
+void analysis__format_evidence(const struct report_evidence *e, char *label, size_t label_size,
+			       char *value, size_t value_size);
 
 #endif

@@ -14,5 +14,11 @@ int render__text(const struct report *r, const struct render_opts *o, FILE *out)
 int render__json(const struct report *r, FILE *out);
 /* Off-CPU stacks as folded lines (nothing at all when there are none). */
 int render__folded(const struct report *r, FILE *out);
+/*
+ * One self-contained HTML page (inline CSS, SVG and script; nothing is
+ * fetched). Every string from the traced system is escaped, in the markup
+ * and in the JSON the flame graphs are drawn from.
+ */
+int render__html(const struct report *r, FILE *out);
 
 #endif

@@ -20,7 +20,6 @@
 #define N_TIME_COLUMNS	 6 /* AVG P50 P90 P99 MAX TOTAL */
 #define HIST_MAX_ROWS	 20
 #define HIST_BAR_WIDTH	 50
-#define MAX_LISTED_PIDS	 8
 #define PID_WIDTH	 7
 #define COMM_WIDTH	 15 /* TASK_COMM_LEN - 1 */
 #define SCHED_TIME_WIDTH 7  /* "OFF-CPU" */
@@ -171,49 +170,6 @@ static const char *time_cell(uint64_t count, uint64_t ns, char *buf, size_t size
 	return analysis__format_duration(ns, buf, size);
 }
 
-/* What was traced, e.g. "pids 12, 34" or "command 'make -j8' (pid 99)", into a new string. */
-static char *describe_target(const struct report_target *t, bool probes)
-{
-	char *s = NULL;
-	size_t len = 0, i, shown;
-	FILE *m = open_memstream(&s, &len);
-
-	if (!m)
-		return NULL;
-	shown = t->pids ? t->n_pids : 0;
-	if (shown > MAX_LISTED_PIDS)
-		shown = MAX_LISTED_PIDS;
-	switch (t->mode) {
-	case TARGET_COMMAND:
-		fprintf(m, "command '%s'", str_or_dash(t->command));
-		if (shown)
-			fprintf(m, " (pid %d)", t->pids[0]);
-		break;
-	case TARGET_PIDS:
-		fprintf(m, "pid%s ", shown > 1 ? "s" : "");
-		for (i = 0; i < shown; i++)
-			fprintf(m, "%s%d", i ? ", " : "", t->pids[i]);
-		if (t->n_pids > shown)
-			fprintf(m, ", ... (%zu in all)", t->n_pids);
-		if (!shown)
-			fputs("-", m);
-		break;
-	case TARGET_SYSTEM:
-	default:
-		fputs(probes ? "all processes running the probed binaries" : "all processes", m);
-		break;
-	}
-	if (t->cgroup)
-		fprintf(m, " in cgroup %s", t->cgroup);
-	return memstream_finish(m, &s);
-}
-
-/* Whether function probes were asked for: functions traced, or no other collector on. */
-static bool functions_wanted(const struct report *r)
-{
-	return r->n_functions || (!r->sched_enabled && !r->io_enabled);
-}
-
 /* The header: what was traced, for how long, and how much thread time each collector saw. */
 static int print_header(const struct report *r, size_t n_procs, FILE *out)
 {
@@ -221,7 +177,7 @@ static int print_header(const struct report *r, size_t n_procs, FILE *out)
 	size_t i, len = 0;
 	FILE *m;
 
-	target = describe_target(&r->target, functions_wanted(r));
+	target = analysis__describe_target(r);
 	m = target ? open_memstream(&line, &len) : NULL;
 	if (!m) {
 		free(target);
@@ -230,7 +186,7 @@ static int print_header(const struct report *r, size_t n_procs, FILE *out)
 	fprintf(m, "Traced %s for %s", target,
 		analysis__format_duration(r->duration_ns, dur, sizeof(dur)));
 	free(target);
-	if (functions_wanted(r))
+	if (analysis__functions_wanted(r))
 		fprintf(m, ": %zu function%s in %" PRIu64 " thread%s (%s of thread time)",
 			r->n_functions, r->n_functions == 1 ? "" : "s", r->traced_threads,
 			r->traced_threads == 1 ? "" : "s",
@@ -342,7 +298,7 @@ static void print_functions(const struct report *r, const struct render_opts *o,
 
 	if (!r->functions || !r->n_functions) {
 		/* A scheduler or I/O trace has its own sections: no need to say it. */
-		if (functions_wanted(r))
+		if (analysis__functions_wanted(r))
 			fputs("No functions were traced.\n", out);
 		return;
 	}
@@ -849,27 +805,6 @@ static void print_io(const struct report *r, const struct render_opts *o, const 
 	print_syscall_io(r, o, out);
 }
 
-/* One evidence item for people: times in units, impact in percent, counts with separators. */
-static void print_evidence_value(const struct report_evidence *e, FILE *out)
-{
-	char buf[ANALYSIS_DURATION_LEN > ANALYSIS_COUNT_LEN ? ANALYSIS_DURATION_LEN
-							    : ANALYSIS_COUNT_LEN];
-	const char *key = str_or_dash(e->key);
-	size_t len = strlen(key);
-	int integral = e->value >= 0 && e->value < 1.8e19 && (double)(uint64_t)e->value == e->value;
-
-	if (len > 3 && !strcmp(key + len - 3, "_ns") && integral)
-		fprintf(out, "%.*s %s", (int)(len - 3), key,
-			analysis__format_duration((uint64_t)e->value, buf, sizeof(buf)));
-	else if (!strcmp(key, "impact"))
-		fprintf(out, "%s %.1f%%", key, e->value * PERCENT);
-	else if (integral)
-		fprintf(out, "%s %s", key,
-			analysis__format_count((uint64_t)e->value, buf, sizeof(buf)));
-	else
-		fprintf(out, "%s %.3g", key, e->value);
-}
-
 static int print_bottlenecks(const struct report *r, FILE *out)
 {
 	size_t i, j;
@@ -903,8 +838,12 @@ static int print_bottlenecks(const struct report *r, FILE *out)
 				return -ENOMEM;
 			fputs("evidence:", m);
 			for (j = 0; j < b->n_evidence; j++) {
-				fputs(j ? ", " : " ", m);
-				print_evidence_value(&b->evidence[j], m);
+				char label[ANALYSIS_EVIDENCE_LABEL_LEN];
+				char value[ANALYSIS_EVIDENCE_VALUE_LEN];
+
+				analysis__format_evidence(&b->evidence[j], label, sizeof(label),
+							  value, sizeof(value));
+				fprintf(m, "%s%s %s", j ? ", " : " ", label, value);
 			}
 			if (!memstream_finish(m, &evidence))
 				return -ENOMEM;

@@ -561,6 +561,8 @@ int report_format__parse(const char *s, enum report_format *out)
 		*out = FORMAT_JSON;
 	else if (!strcmp(s, "folded"))
 		*out = FORMAT_FOLDED;
+	else if (!strcmp(s, "html"))
+		*out = FORMAT_HTML;
 	else
 		return -EINVAL;
 	return 0;

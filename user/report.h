@@ -412,9 +412,10 @@ enum report_format {
 	FORMAT_TEXT,
 	FORMAT_JSON,
 	FORMAT_FOLDED, /* off-CPU stacks as folded lines, for flamegraph.pl, inferno, speedscope */
+	FORMAT_HTML,   /* one self-contained page: summary, findings, charts, flame graph */
 };
 
-/* Parse "text" / "json" / "folded". Returns 0 or -EINVAL. */
+/* Parse "text" / "json" / "folded" / "html". Returns 0 or -EINVAL. */
 int report_format__parse(const char *s, enum report_format *out);
 
 struct render_opts {

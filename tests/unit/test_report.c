@@ -102,6 +102,8 @@ static void test_format_parse(void **state)
 	assert_int_equal(f, FORMAT_TEXT);
 	assert_int_equal(report_format__parse("folded", &f), 0);
 	assert_int_equal(f, FORMAT_FOLDED);
+	assert_int_equal(report_format__parse("html", &f), 0);
+	assert_int_equal(f, FORMAT_HTML);
 	assert_int_equal(report_format__parse("Folded", &f), -EINVAL);
 	assert_int_equal(report_format__parse("xml", &f), -EINVAL);
 	assert_int_equal(report_format__parse("", &f), -EINVAL);
@@ -128,6 +130,30 @@ static void test_format_units(void **state)
 	assert_string_equal(analysis__format_count(1234567, b, sizeof(b)), "1,234,567");
 	assert_string_equal(analysis__format_count(UINT64_MAX, b, sizeof(b)),
 			    "18,446,744,073,709,551,615");
+}
+
+/* Evidence as a label and a value: the text and HTML renderers both show it this way. */
+static void test_format_evidence(void **state)
+{
+	static const struct {
+		struct report_evidence e;
+		const char *label, *value;
+	} cases[] = {
+	    {{"p99_ns", 3070000}, "p99", "3.07ms"},
+	    {{"impact", 0.995}, "impact", "99.5%"},
+	    {{"count", 1234}, "count", "1,234"},
+	    {{"ops_per_s", 2523999.5}, "ops_per_s", "2.52e+06"},
+	    {{"ratio_ns", 0.5}, "ratio_ns", "0.5"}, /* not integral: not a duration */
+	    {{NULL, 2}, "-", "2"},
+	};
+	char label[ANALYSIS_EVIDENCE_LABEL_LEN], value[ANALYSIS_EVIDENCE_VALUE_LEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		analysis__format_evidence(&cases[i].e, label, sizeof(label), value, sizeof(value));
+		assert_string_equal(label, cases[i].label);
+		assert_string_equal(value, cases[i].value);
+	}
 }
 
 static void test_derive_and_impact(void **state)
@@ -821,6 +847,7 @@ int main(void)
 	    cmocka_unit_test(test_severity),
 	    cmocka_unit_test(test_format_parse),
 	    cmocka_unit_test(test_format_units),
+	    cmocka_unit_test(test_format_evidence),
 	    cmocka_unit_test(test_derive_and_impact),
 	    cmocka_unit_test(test_recursive_impact_uses_inside_time),
 	    cmocka_unit_test(test_zero_call_function),
