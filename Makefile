@@ -161,6 +161,7 @@ run: deps all $(TARGET_BINS)
 bench: all $(TARGET_BINS)
 	$(Q)tools/bench-funclat.sh $(BUILD)
 	$(Q)tools/bench-sched.sh $(BUILD)
+	$(Q)tools/bench-io.sh $(BUILD)
 
 FORMAT_FILES = $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tests/*.c tests/*.h tests/*/*.c tests/*/*.h tests/*/*/*.c)
 format:

@@ -1,4 +1,5 @@
-/* Test target with known I/O: direct block writes, small writes, loopback TCP and UDP messages. */
+/* Test target with known I/O: direct block writes, small writes, loopback TCP and UDP messages.
+ * tools/bench-io.sh runs it with --time. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,7 +13,26 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+/* --time: print "elapsed_ns=N" after the mode's own line: the time of its I/O loop alone. */
+static bool timed;
+static struct timespec t_start;
+
+static void clock_start(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
+}
+
+static long long elapsed_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t_start.tv_sec) * 1000000000LL + (t.tv_nsec - t_start.tv_nsec);
+}
 
 static int die(const char *what)
 {
@@ -47,6 +67,7 @@ static void write_exact(int fd, const void *buf, size_t len)
 static int direct(const char *path, long n)
 {
 	void *buf;
+	long long ns;
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0600);
 
 	if (fd < 0)
@@ -54,12 +75,16 @@ static int direct(const char *path, long n)
 	if (posix_memalign(&buf, 4096, 4096))
 		die("posix_memalign");
 	memset(buf, 0xab, 4096);
+	clock_start();
 	for (long i = 0; i < n; i++)
 		write_exact(fd, buf, 4096);
+	ns = elapsed_ns();
 	close(fd);
 	unlink(path);
 	free(buf);
 	printf("direct pid=%d writes=%ld\n", getpid(), n);
+	if (timed)
+		printf("elapsed_ns=%lld\n", ns);
 	return 0;
 }
 
@@ -73,16 +98,21 @@ static int small(const char *path, long n, long size)
 	struct stat st;
 	bool device = !stat(path, &st) && !S_ISREG(st.st_mode);
 	int fd = open(path, device ? O_WRONLY : O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	long long ns;
 
 	if (fd < 0 || !buf)
 		die("open");
+	clock_start();
 	for (long i = 0; i < n; i++)
 		write_exact(fd, buf, size);
+	ns = elapsed_ns();
 	close(fd);
 	if (!device)
 		unlink(path);
 	free(buf);
 	printf("small pid=%d writes=%ld size=%ld\n", getpid(), n, size);
+	if (timed)
+		printf("elapsed_ns=%lld\n", ns);
 	return 0;
 }
 
@@ -141,6 +171,69 @@ static int tcp_client(int port, long n, long size)
 	return 0;
 }
 
+/*
+ * tcp N SIZE: the whole loopback TCP workload in one command. A forked child is the
+ * server (as tcp-server: receives one connection until EOF); this process is the client
+ * (as tcp-client: N send()s of SIZE bytes, TCP_NODELAY). The time runs from the first
+ * send until the server has received everything and exited; it is always printed.
+ */
+static int tcp(long n, long size)
+{
+	struct sockaddr_in a = loopback(0);
+	socklen_t len = sizeof(a);
+	char *buf = calloc(1, size);
+	int ls = socket(AF_INET, SOCK_STREAM, 0), s, one = 1, status;
+	long long ns;
+	pid_t server;
+
+	if (ls < 0 || !buf || bind(ls, (struct sockaddr *)&a, sizeof(a)) || listen(ls, 1) ||
+	    getsockname(ls, (struct sockaddr *)&a, &len))
+		die("listen");
+	server = fork();
+	if (server < 0)
+		die("fork");
+	if (server == 0) {
+		char rbuf[65536];
+		long total = 0, calls = 0;
+		ssize_t r;
+		int c = accept(ls, NULL, NULL);
+
+		if (c < 0)
+			die("accept");
+		while ((r = recv(c, rbuf, sizeof(rbuf), 0)) > 0) {
+			total += r;
+			calls++;
+		}
+		if (r < 0)
+			die("recv");
+		printf("server pid=%d received=%ld recvs=%ld\n", getpid(), total, calls);
+		exit(total == n * size ? 0 : 1);
+	}
+	close(ls);
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a))) {
+		kill(server, SIGTERM); /* it waits in accept() */
+		die("connect");
+	}
+	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	clock_start();
+	for (long i = 0; i < n; i++)
+		if (send(s, buf, size, 0) != size)
+			die("send");
+	close(s);
+	if (waitpid(server, &status, 0) != server)
+		die("waitpid");
+	ns = elapsed_ns();
+	free(buf);
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "io: the server failed (status 0x%x)\n", status);
+		return 1;
+	}
+	printf("client pid=%d server_pid=%d sent=%ld sends=%ld\n", getpid(), server, n * size, n);
+	printf("elapsed_ns=%lld\n", ns);
+	return 0;
+}
+
 /* udp N SIZE: send N datagrams of SIZE bytes over loopback to itself and receive them. */
 static int udp(long n, long size)
 {
@@ -167,8 +260,10 @@ static int udp(long n, long size)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: io [--wait] direct PATH N | small PATH N SIZE | tcp-server |\n"
-			"          tcp-client PORT N SIZE | udp N SIZE\n");
+	fprintf(stderr,
+		"usage: io [--wait] [--time] direct PATH N | small PATH N SIZE |\n"
+		"          tcp-server | tcp-client PORT N SIZE | tcp N SIZE | udp N SIZE\n"
+		"  --time: also print elapsed_ns=N, the time of the I/O loop (tcp: always)\n");
 	exit(2);
 }
 
@@ -181,6 +276,10 @@ int main(int argc, char **argv)
 		wait_for_go();
 		i++;
 	}
+	if (i < argc && !strcmp(argv[i], "--time")) {
+		timed = true;
+		i++;
+	}
 	if (i >= argc)
 		usage();
 	if (!strcmp(argv[i], "direct") && argc - i == 3)
@@ -191,6 +290,8 @@ int main(int argc, char **argv)
 		return tcp_server();
 	if (!strcmp(argv[i], "tcp-client") && argc - i == 4)
 		return tcp_client(atoi(argv[i + 1]), atol(argv[i + 2]), atol(argv[i + 3]));
+	if (!strcmp(argv[i], "tcp") && argc - i == 3)
+		return tcp(atol(argv[i + 1]), atol(argv[i + 2]));
 	if (!strcmp(argv[i], "udp") && argc - i == 3)
 		return udp(atol(argv[i + 1]), atol(argv[i + 2]));
 	usage();
