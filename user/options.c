@@ -52,7 +52,7 @@ void record_opts__usage(FILE *f)
 {
 	static const char *const text[] = {
 	    "usage: snag [record] [-p PID[,PID..]] [-c 'CMD ARGS'] [-u SPEC].. [-d SECONDS]",
-	    "                     [-i SECONDS] [-o FILE] [--format text|json|folded]",
+	    "                     [-i SECONDS] [-o FILE] [--format text|json|folded|pprof]",
 	    "",
 	    "Trace live processes without restarting them: time functions with uprobes (-u),",
 	    "see where threads wait when they are off the CPU: blocked (with kernel and user",
@@ -95,8 +95,10 @@ void record_opts__usage(FILE *f)
 	    "  -i, --interval SECONDS  length of each interval in the report's time series "
 	    "(default 1)",
 	    "  -o, --output FILE       write the report to FILE (written whole, or not at all)",
-	    "      --format FMT        text (default), json (schema snag-report/1), or folded",
-	    "                          (off-CPU stacks for flamegraph.pl, inferno, speedscope)",
+	    "      --format FMT        text (default), json (schema snag-report/1), folded",
+	    "                          (off-CPU stacks for flamegraph.pl, inferno, speedscope),",
+	    "                          or pprof (gzipped profile.proto of off-CPU stacks and",
+	    "                          function times, for go tool pprof; give -o)",
 	    "      --histogram         text: print each function's latency distribution",
 	    "      --max-funcs N       refuse specs matching more than N functions (default 1000)",
 	    "      --btf FILE          kernel BTF to use when /sys/kernel/btf/vmlinux is missing",
@@ -105,6 +107,7 @@ void record_opts__usage(FILE *f)
 	    "Examples:",
 	    "  snag -d 10                                    where the whole system waits",
 	    "  snag -p 1234 -d 10 --format folded -o out.folded   off-CPU flame graph input",
+	    "  snag -p 1234 -d 10 --format pprof -o out.pb.gz     go tool pprof input",
 	    "  snag -p 1234 -d 10 --no-offcpu --small-io 16KiB    I/O sizes and latencies",
 	    "  snag -p 1234 -u 'handle_*' -d 10              functions of a running service",
 	    "  snag -c './server --port 8080' -u 'libc:malloc' -u 'parse_*' --offcpu",
@@ -294,7 +297,7 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 		case OPT_FORMAT:
 			if (report_format__parse(optarg, &o->format)) {
 				snag_set_error(
-				    "unknown format '%s': use --format text or --format json",
+				    "unknown format '%s': use --format text, json, folded or pprof",
 				    optarg);
 				err = -EINVAL;
 			}

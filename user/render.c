@@ -23,6 +23,9 @@ int report__render(const struct report *r, enum report_format fmt, const struct 
 	case FORMAT_FOLDED:
 		err = render__folded(r, out);
 		break;
+	case FORMAT_PPROF:
+		err = render__pprof(r, out);
+		break;
 	default:
 		return -EINVAL;
 	}

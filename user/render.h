@@ -14,5 +14,10 @@ int render__text(const struct report *r, const struct render_opts *o, FILE *out)
 int render__json(const struct report *r, FILE *out);
 /* Off-CPU stacks as folded lines (nothing at all when there are none). */
 int render__folded(const struct report *r, FILE *out);
+/*
+ * Off-CPU stacks and function times as a gzip-compressed pprof profile
+ * (docs/exports.md). Also -EIO if compressing failed.
+ */
+int render__pprof(const struct report *r, FILE *out);
 
 #endif
