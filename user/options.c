@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include "errors.h"
 #include "options.h"
 
@@ -47,6 +48,15 @@ static const struct option long_opts[] = {
     {"help", no_argument, NULL, 'h'},
     {},
 };
+
+int record_opts__check_output(const struct record_opts *o, int stdout_fd)
+{
+	if (!report_format__is_binary(o->format) || o->output || !isatty(stdout_fd))
+		return 0;
+	snag_set_error("--format pprof writes compressed binary data, not for a terminal: give "
+		       "-o FILE (e.g. -o profile.pb.gz) or redirect stdout to a file");
+	return -EINVAL;
+}
 
 void record_opts__usage(FILE *f)
 {
