@@ -15,6 +15,7 @@ CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
 CLANG_FORMAT ?= clang-format
+PROTOC_C ?= protoc-c
 SNAG_VERSION := 0.1.0
 
 ifeq ($(V),1)
@@ -27,9 +28,9 @@ endif
 
 CFLAGS ?= -g -O2
 override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS) \
-	-I$(BUILD)/bpf -Ibpf -Iuser -DSNAG_VERSION='"$(SNAG_VERSION)"'
+	-I$(BUILD)/bpf -I$(BUILD)/proto -Ibpf -Iuser -DSNAG_VERSION='"$(SNAG_VERSION)"'
 override LDFLAGS += $(SAN_FLAGS)
-LDLIBS := -lbpf -lelf -lz -ljansson -lstdc++
+LDLIBS := -lbpf -lelf -lz -ljansson -lprotobuf-c -lstdc++
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall -Werror -MMD -MP
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -41,6 +42,12 @@ USER_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRCS))
 HTML_ASSETS := user/html/report.css user/html/flamegraph.js
 HTML_ASSETS_OBJ := $(BUILD)/obj/html_assets.o
 USER_OBJS += $(HTML_ASSETS_OBJ)
+# Wire formats snag writes (pprof's profile.proto): protoc-c generates their C
+# into $(BUILD)/proto, so nothing generated is committed or clang-formatted.
+PROTOS := $(wildcard proto/*.proto)
+PROTO_SRCS := $(patsubst proto/%.proto,$(BUILD)/proto/%.pb-c.c,$(PROTOS))
+PROTO_HDRS := $(PROTO_SRCS:.c=.h)
+PROTO_OBJS := $(patsubst proto/%.proto,$(BUILD)/obj/proto/%.pb-c.o,$(PROTOS))
 LIBSNAG := $(BUILD)/libsnag.a
 SNAG := $(BUILD)/snag
 
@@ -58,7 +65,7 @@ ELF_FIXTURES := $(BUILD)/tests/elf/fixture-pie $(BUILD)/tests/elf/libfixture.so 
 	$(BUILD)/tests/elf/fixture-nopie
 
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS) $(SKELS) $(TEST_COMMON) $(INTEG_COMMON)
+.SECONDARY: $(BPF_OBJS) $(SKELS) $(TEST_COMMON) $(INTEG_COMMON) $(PROTO_SRCS) $(PROTO_HDRS)
 .PHONY: all deps run test test-unit test-integration test-asan bench format format-check clean
 
 all: $(SNAG)
@@ -88,11 +95,22 @@ $(BUILD)/gen/html_assets.c: $(HTML_ASSETS) tools/embed-assets.sh
 	$(Q)tools/embed-assets.sh $(HTML_ASSETS) > $@
 
 $(HTML_ASSETS_OBJ): $(BUILD)/gen/html_assets.c
+# protoc-c writes the .c and its .h in one run (a grouped pattern rule).
+$(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
+	$(call msg,PROTOC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(PROTOC_C) --proto_path=proto --c_out=$(@D) $<
+
+$(BUILD)/obj/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIBSNAG): $(USER_OBJS)
+# The pprof renderer includes the generated header: generate it first.
+$(BUILD)/obj/render_pprof.o: $(PROTO_HDRS)
+
+$(LIBSNAG): $(USER_OBJS) $(PROTO_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^
@@ -107,7 +125,7 @@ $(BUILD)/tests/obj/%.o: tests/%.c | $(SKELS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests -Itests/integration -c $< -o $@
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBSNAG) $(TEST_COMMON) | $(SKELS)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBSNAG) $(TEST_COMMON) | $(SKELS) $(PROTO_HDRS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(TEST_COMMON) $(LIBSNAG) $(LDLIBS) -lcmocka -ldl -o $@
@@ -173,4 +191,4 @@ format-check:
 clean:
 	rm -rf build
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/bpf/*.d $(BUILD)/tests/obj/*.d $(BUILD)/tests/obj/*/*.d $(BUILD)/tests/*/*.d)
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/proto/*.d $(BUILD)/bpf/*.d $(BUILD)/tests/obj/*.d $(BUILD)/tests/obj/*/*.d $(BUILD)/tests/*/*.d)

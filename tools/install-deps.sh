@@ -6,11 +6,15 @@ set -euo pipefail
 packages=(
   # build
   make gcc clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev
+  # pprof export: protobuf-c runtime and protoc-c, which generates C from proto/profile.proto
+  libprotobuf-c-dev protobuf-c-compiler
   # checks: format, unit tests, sanitizers (clang runtime for ASan/UBSan via gcc is libasan/libubsan)
   clang-format libcmocka-dev binutils util-linux
   # the HTML report's test: a headless browser renders it (with a font for its text), libpng reads
   # the screenshot back
   chromium fonts-dejavu-core libpng-dev
+  # the pprof export test reads snag's profile with the real consumer, `go tool pprof`
+  golang-go
   # benchmarks: peers and load generators
   libbpf-tools bpftrace linux-perf
 )

@@ -16,11 +16,11 @@ static const struct command {
 static void usage(FILE *f)
 {
 	fprintf(
-	    f,
-	    "usage: snag [record] [-p PID[,PID..] | -c 'CMD ARGS' | --cgroup PATH] [-u SPEC]..\n"
-	    "                     [--offcpu] [-d SECONDS] [-o FILE] [--format text|json|folded]\n"
-	    "       snag list (-p PID | BINARY) [GLOB]\n\n"
-	    "commands:\n");
+	    f, "usage: snag [record] [-p PID[,PID..] | -c 'CMD ARGS' | --cgroup PATH] [-u SPEC]..\n"
+	       "                     [--offcpu] [-d SECONDS] [-o FILE]\n"
+	       "                     [--format text|json|folded|html|pprof]\n"
+	       "       snag list (-p PID | BINARY) [GLOB]\n\n"
+	       "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'snag COMMAND --help' explains each command and its options.\n");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include "errors.h"
 #include "options.h"
 
@@ -48,11 +49,20 @@ static const struct option long_opts[] = {
     {},
 };
 
+int record_opts__check_output(const struct record_opts *o, int stdout_fd)
+{
+	if (!report_format__is_binary(o->format) || o->output || !isatty(stdout_fd))
+		return 0;
+	snag_set_error("--format pprof writes compressed binary data, not for a terminal: give "
+		       "-o FILE (e.g. -o profile.pb.gz) or redirect stdout to a file");
+	return -EINVAL;
+}
+
 void record_opts__usage(FILE *f)
 {
 	static const char *const text[] = {
 	    "usage: snag [record] [-p PID[,PID..]] [-c 'CMD ARGS'] [-u SPEC].. [-d SECONDS]",
-	    "                     [-i SECONDS] [-o FILE] [--format text|json|folded|html]",
+	    "                     [-i SECONDS] [-o FILE] [--format text|json|folded|html|pprof]",
 	    "",
 	    "Trace live processes without restarting them: time functions with uprobes (-u),",
 	    "see where threads wait when they are off the CPU: blocked (with kernel and user",
@@ -97,7 +107,9 @@ void record_opts__usage(FILE *f)
 	    "  -o, --output FILE       write the report to FILE (written whole, or not at all)",
 	    "      --format FMT        text (default), json (schema snag-report/1), folded",
 	    "                          (off-CPU stacks for flamegraph.pl, inferno, speedscope),",
-	    "                          or html (one offline page with charts and a flame graph)",
+	    "                          html (one offline page with charts and a flame graph),",
+	    "                          or pprof (gzipped profile.proto of off-CPU stacks and",
+	    "                          function times, for go tool pprof; give -o)",
 	    "      --histogram         text: print each function's latency distribution",
 	    "      --max-funcs N       refuse specs matching more than N functions (default 1000)",
 	    "      --btf FILE          kernel BTF to use when /sys/kernel/btf/vmlinux is missing",
@@ -107,6 +119,7 @@ void record_opts__usage(FILE *f)
 	    "  snag -d 10                                    where the whole system waits",
 	    "  snag -p 1234 -d 10 --format folded -o out.folded   off-CPU flame graph input",
 	    "  snag -p 1234 -d 10 --format html -o report.html    the report as a web page",
+	    "  snag -p 1234 -d 10 --format pprof -o out.pb.gz     go tool pprof input",
 	    "  snag -p 1234 -d 10 --no-offcpu --small-io 16KiB    I/O sizes and latencies",
 	    "  snag -p 1234 -u 'handle_*' -d 10              functions of a running service",
 	    "  snag -c './server --port 8080' -u 'libc:malloc' -u 'parse_*' --offcpu",
@@ -295,9 +308,9 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_FORMAT:
 			if (report_format__parse(optarg, &o->format)) {
-				snag_set_error(
-				    "unknown format '%s': use --format text, json, folded or html",
-				    optarg);
+				snag_set_error("unknown format '%s': use --format text, json, "
+					       "folded, html or pprof",
+					       optarg);
 				err = -EINVAL;
 			}
 			break;

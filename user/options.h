@@ -42,6 +42,14 @@ struct record_opts {
 int record_opts__parse(int argc, char **argv, struct record_opts *o);
 void record_opts__free(struct record_opts *o);
 
+/*
+ * Check that the report can go where it is headed: a binary format (pprof)
+ * needs -o, or a stdout that is not a terminal, where it would only garble
+ * the screen. stdout_fd is where the report goes without -o. Returns 0, or
+ * -EINVAL with snag_set_error() naming the fix.
+ */
+int record_opts__check_output(const struct record_opts *o, int stdout_fd);
+
 /* The --help text of `snag record`. */
 void record_opts__usage(FILE *f);
 

@@ -649,6 +649,9 @@ int cmd_record(int argc, char **argv)
 		status = SNAG_EXIT_OK;
 		goto out;
 	}
+	err = record_opts__check_output(&s.opts, STDOUT_FILENO);
+	if (err)
+		goto out;
 	err = parse_specs(&s);
 	if (!err && s.opts.cgroup)
 		err = cgroup__resolve(s.opts.cgroup, &s.cgroup_id, &s.cgroup_level);

@@ -26,6 +26,9 @@ int report__render(const struct report *r, enum report_format fmt, const struct 
 	case FORMAT_HTML:
 		err = render__html(r, out);
 		break;
+	case FORMAT_PPROF:
+		err = render__pprof(r, out);
+		break;
 	default:
 		return -EINVAL;
 	}

@@ -21,4 +21,10 @@ int render__folded(const struct report *r, FILE *out);
  */
 int render__html(const struct report *r, FILE *out);
 
+/*
+ * Off-CPU stacks and function times as a gzip-compressed pprof profile
+ * (docs/exports.md). Also -EIO if compressing failed.
+ */
+int render__pprof(const struct report *r, FILE *out);
+
 #endif

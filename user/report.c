@@ -563,9 +563,16 @@ int report_format__parse(const char *s, enum report_format *out)
 		*out = FORMAT_FOLDED;
 	else if (!strcmp(s, "html"))
 		*out = FORMAT_HTML;
+	else if (!strcmp(s, "pprof"))
+		*out = FORMAT_PPROF;
 	else
 		return -EINVAL;
 	return 0;
+}
+
+bool report_format__is_binary(enum report_format f)
+{
+	return f == FORMAT_PPROF;
 }
 
 /* A bucket layout of bpf/hist.h: its bucket count and sub-bucket bits. */

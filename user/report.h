@@ -413,10 +413,14 @@ enum report_format {
 	FORMAT_JSON,
 	FORMAT_FOLDED, /* off-CPU stacks as folded lines, for flamegraph.pl, inferno, speedscope */
 	FORMAT_HTML,   /* one self-contained page: summary, findings, charts, flame graph */
+	FORMAT_PPROF,  /* gzip-compressed profile.proto, for go tool pprof and pprof viewers */
 };
 
-/* Parse "text" / "json" / "folded" / "html". Returns 0 or -EINVAL. */
+/* Parse "text" / "json" / "folded" / "html" / "pprof". Returns 0 or -EINVAL. */
 int report_format__parse(const char *s, enum report_format *out);
+
+/* Whether the format is binary data, which must not be written to a terminal. */
+bool report_format__is_binary(enum report_format f);
 
 struct render_opts {
 	bool histogram; /* text: print each function's distribution */

@@ -341,6 +341,136 @@ static void test_folded_output(void **state)
 	test_run__free(&r);
 }
 
+/* A pprof quantity as nanoseconds or a count: "201.14ms", "1.50s", "950us", "20". */
+static double pprof_value(const char *s)
+{
+	static const struct {
+		const char *unit;
+		double scale;
+	} units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"mins", 60e9}, {"", 1}};
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s)
+		fail_msg("'%s' is not a pprof value", s);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(end, units[i].unit))
+			return v * units[i].scale;
+	fail_msg("'%s' has an unknown unit", s);
+	return 0;
+}
+
+/* The cum column of the -top row of frame name ("flat flat% sum% cum cum% name"). */
+static double pprof_cum(const char *top, const char *name)
+{
+	char flat[32], cum[32], row[256];
+	size_t len = strlen(name);
+	const char *line, *nl;
+
+	for (line = top; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl)
+			nl = line + strlen(line);
+		if ((size_t)(nl - line) > len && (size_t)(nl - line) < sizeof(row) &&
+		    !strncmp(nl - len, name, len) && nl[-len - 1] == ' ') {
+			memcpy(row, line, nl - line);
+			row[nl - line] = '\0';
+			if (sscanf(row, "%31s %*s %*s %31s", flat, cum) == 2)
+				return pprof_value(cum);
+		}
+		if (!*nl)
+			break;
+	}
+	fail_msg("no row for %s in go tool pprof's output:\n%s", name, top);
+	return 0;
+}
+
+/* The total of `-top`'s "Showing nodes accounting for X, P% of TOTAL total". */
+static double pprof_total(const char *top)
+{
+	const char *p = strstr(top, "% of ");
+	char total[32];
+
+	if (!p || sscanf(p + 5, "%31s total", total) != 1)
+		fail_msg("no total in go tool pprof's output:\n%s", top);
+	return pprof_value(total);
+}
+
+/*
+ * Run `go tool pprof -top ARGS.. profile` (the real consumer of the format);
+ * returns its stdout. HOME and the caches point into the test's work dir,
+ * and no symbolization or module download may reach for the network.
+ */
+static char *go_pprof_top(const char *profile, ...)
+{
+	char home[4200], cache[4200], tmp[4200], *argv[32];
+	struct test_run r;
+	int argc = 0;
+	va_list ap;
+	char *a, *out;
+
+	snprintf(home, sizeof(home), "HOME=%s", out_path("pprof-home"));
+	snprintf(cache, sizeof(cache), "GOCACHE=%s", out_path("pprof-home/gocache"));
+	snprintf(tmp, sizeof(tmp), "PPROF_TMPDIR=%s", out_path("pprof-home"));
+	if (mkdir(out_path("pprof-home"), 0755) && errno != EEXIST)
+		fail_msg("cannot create %s: %s", out_path("pprof-home"), strerror(errno));
+	argv[argc++] = "/usr/bin/env";
+	argv[argc++] = home;
+	argv[argc++] = cache;
+	argv[argc++] = tmp;
+	argv[argc++] = "GOPROXY=off";
+	argv[argc++] = "GOFLAGS=";
+	argv[argc++] = "GOTOOLCHAIN=local";
+	argv[argc++] = "go";
+	argv[argc++] = "tool";
+	argv[argc++] = "pprof";
+	argv[argc++] = "-top";
+	argv[argc++] = "-symbolize=none";
+	va_start(ap, profile);
+	while ((a = va_arg(ap, char *)) && argc < 29)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc++] = (char *)profile;
+	argv[argc] = NULL;
+	assert_int_equal(test_run(argv, 120, &r), 0);
+	if (r.status != 0)
+		fail_msg("go tool pprof exited %d (is golang-go installed? make deps): %s",
+			 r.status, r.err);
+	out = r.out;
+	r.out = NULL;
+	test_run__free(&r);
+	return out;
+}
+
+/* --format pprof: go tool pprof reads the sleeper's 20 x 10 ms in wait_for_timer, by label. */
+static void test_pprof_output(void **state)
+{
+	char cmd[8300], profile[4200], *top;
+	struct test_run r;
+
+	(void)state;
+	require_bpf();
+	/* A copy: out_path()'s buffer is reused by go_pprof_top(). */
+	snprintf(profile, sizeof(profile), "%s", out_path("sleeps.pb.gz"));
+	snprintf(cmd, sizeof(cmd), "%s sleeper 20 10", target_path);
+	char *argv[] = {snag_path, "-c", cmd, "--format", "pprof", "-o", profile, NULL};
+	assert_int_equal(test_run(argv, 60, &r), 0);
+	if (r.status != 0)
+		fail_msg("snag exited %d: %s", r.status, r.err);
+	test_run__free(&r);
+
+	top = go_pprof_top(profile, "-sample_index=offcpu", NULL);
+	assert_near(pprof_cum(top, "wait_for_timer"), 200 * MS, 0.15, "wait_for_timer off-CPU");
+	assert_near(pprof_total(top), 200 * MS, 0.15, "off-CPU total");
+	if (!strstr(top, "[k] ") || !strstr(top, "nanosleep"))
+		fail_msg("no kernel nanosleep frame in go tool pprof's output:\n%s", top);
+	free(top);
+	/* Labels survive: the 20 blocks are found through reason=blocked. */
+	top = go_pprof_top(profile, "-sample_index=blocks", "-tagfocus=reason=blocked", NULL);
+	assert_int_equal((int)pprof_cum(top, "wait_for_timer"), 20);
+	free(top);
+}
+
 static bool has_pid(json_t *root, long pid)
 {
 	json_t *rows = json_object_get(root, "sched"), *row;
@@ -424,6 +554,7 @@ int main(void)
 	    cmocka_unit_test(test_idle_target_keeps_time),
 	    cmocka_unit_test(test_short_lived_process_keeps_stacks),
 	    cmocka_unit_test(test_folded_output),
+	    cmocka_unit_test(test_pprof_output),
 	    cmocka_unit_test(test_cgroup_filter),
 	};
 

@@ -4,7 +4,12 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <cmocka.h>
+#include "errors.h"
 #include "options.h"
 
 static void test_parse_size(void **state)
@@ -85,11 +90,49 @@ static void test_collectors_by_default(void **state)
 	record_opts__free(&o);
 }
 
+/* pprof is binary: refused on a terminal stdout unless -o names a file. */
+static void test_binary_format_needs_output(void **state)
+{
+	struct record_opts o;
+	int tty, pipefd[2];
+
+	(void)state;
+	tty = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(tty >= 0);
+	assert_true(isatty(tty));
+	assert_int_equal(pipe(pipefd), 0);
+
+	assert_int_equal(parse(&o, "--format", "pprof", NULL), 0);
+	assert_int_equal(o.format, FORMAT_PPROF);
+	snag_clear_error();
+	assert_int_equal(record_opts__check_output(&o, tty), -EINVAL);
+	assert_non_null(strstr(snag_last_error(), "-o FILE"));
+	/* Redirected stdout is fine. */
+	assert_int_equal(record_opts__check_output(&o, pipefd[1]), 0);
+	record_opts__free(&o);
+
+	assert_int_equal(parse(&o, "--format", "pprof", "-o", "out.pb.gz", NULL), 0);
+	assert_int_equal(record_opts__check_output(&o, tty), 0);
+	record_opts__free(&o);
+	/* Text formats may go to a terminal. */
+	assert_int_equal(parse(&o, "--format", "folded", NULL), 0);
+	assert_int_equal(record_opts__check_output(&o, tty), 0);
+	record_opts__free(&o);
+
+	assert_int_equal(parse(&o, "--format", "protobuf", NULL), -EINVAL);
+	assert_non_null(strstr(snag_last_error(), "pprof"));
+	record_opts__free(&o);
+	close(tty);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_size),
 	    cmocka_unit_test(test_collectors_by_default),
+	    cmocka_unit_test(test_binary_format_needs_output),
 	};
 
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
