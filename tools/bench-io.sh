@@ -199,18 +199,21 @@ def snag_checks(rec, a):
         rows = [r for r in rep.get("block_io") or [] if r.get("pid") == pid]
         got = sum(r.get("count", 0) for r in rows if r.get("op") == "write")
         wbytes = sum(r.get("bytes", 0) for r in rows if r.get("op") == "write")
+        # Requests whose end the kernel's tracepoints never reported are counted as a drop
+        # (block_completion_unseen, about 1 in 2,000 here; see docs/io.md), not lost.
+        unseen = (oh.get("dropped") or {}).get("block_completion_unseen", 0)
         chk.update(what="block write requests of the io pid", expected=f">= {n}", got=got,
-                   bytes=wbytes, expected_bytes=f">= {n * 4096}",
+                   unseen=unseen, bytes=wbytes, expected_bytes=f">= {n * 4096}",
                    other_ops={r.get("op"): r.get("count") for r in rows if r.get("op") != "write"})
-        if got < n:
+        if got + unseen < n or unseen > n // 500:
             hint = ""
             if wbytes == got * 4096:
                 # Requests are counted, not bios: a bio merged into another process's request
                 # (adjacent sectors, in the I/O scheduler's queue) is that process's.
                 hint = (f" ({wbytes} bytes: whole 4 KiB requests are missing, e.g. bios merged "
                         f"into requests of other processes writing at the same time)")
-            problems.append(f"snag counts {got} block write requests of pid {pid}, "
-                            f"expected >= {n}{hint}")
+            problems.append(f"snag counts {got} block write requests of pid {pid} "
+                            f"(+{unseen} unseen ends), expected >= {n}{hint}")
     elif w == "syscalls":
         # The io target's own stdout line goes to a log file: fd_type "file", not counted.
         rows = [r for r in rep.get("syscall_io") or [] if r.get("pid") == pid
