@@ -555,8 +555,16 @@ static const char lock_frames[] =
     "rt_mutex_* percpu_rwsem_*";
 
 /* Within "lock": the user side is a condition variable wait, not a lock. */
+/*
+ * Within "lock": the user side waits for an event, not a lock: a condition
+ * variable, or glibc's __futex_abstimed_wait_common, which condition
+ * variables, joins and semaphores wait in (a plain mutex waits in
+ * __lll_lock_wait instead). The latter matters because glibc has no frame
+ * pointers: a frame-pointer unwind often shows it and loses its caller.
+ */
 static const char condvar_frames[] = "pthread_cond_* __pthread_cond_* ___pthread_cond_* "
-				     "std::condition_variable*";
+				     "std::condition_variable* __futex_abstimed_wait* "
+				     "sem_wait* sem_timedwait* __new_sem_wait*";
 
 static const char sleep_frames[] =
     "hrtimer_nanosleep do_nanosleep clock_nanosleep common_nsleep* "
@@ -845,9 +853,33 @@ static int offcpu_bottleneck(struct report *r, const struct report_offcpu *o)
 	return err ?: recommend_offcpu(b, o);
 }
 
+/* Waits that mean "nothing to do": accepting connections, waiting for work, joining. */
+static const char idle_kernel_frames[] = "inet_csk_accept unix_accept* do_sigtimedwait* "
+					 "sigsuspend* __x64_sys_pause";
+
+/*
+ * Is this off-CPU time a thread with nothing to do? Waiting for events
+ * (epoll/poll/select), for work (a condition variable), for another thread
+ * (join), for a connection (accept), or sleeping long (>= 100 ms a time: a
+ * daemon's timer, not a polling loop). Idle time is not a bottleneck: no rule
+ * fires on an idle system.
+ */
+bool analysis__offcpu_is_idle(const struct report_offcpu *o)
+{
+	if (o->reason == OFFCPU_PREEMPTED || !o->count)
+		return false;
+	if (o->category == WAIT_EVENTS || stack_has(&o->kernel_stack, idle_kernel_frames))
+		return true;
+	if (stack_has(&o->kernel_stack, lock_frames) &&
+	    (stack_has(&o->user_stack, condvar_frames) || stack_has(&o->user_stack, join_frames)))
+		return true;
+	return o->category == WAIT_SLEEP && o->total_ns / o->count >= ANALYSIS_IDLE_SLEEP_NS;
+}
+
 static int is_offcpu_bottleneck(const struct report_offcpu *o)
 {
-	return o->count > 0 && o->impact > ANALYSIS_BOTTLENECK_MIN_IMPACT;
+	return o->count > 0 && o->impact > ANALYSIS_BOTTLENECK_MIN_IMPACT &&
+	       !analysis__offcpu_is_idle(o);
 }
 
 static double runq_share(const struct analysis_process *p)

@@ -119,6 +119,16 @@ uint64_t analysis__thread_time(const struct report *r);
  */
 enum wait_kind analysis__offcpu_category(const struct report_offcpu *o);
 
+/* Sleeping this long at a time is a daemon's timer, not a polling loop: idle. */
+#define ANALYSIS_IDLE_SLEEP_NS 100000000ull
+
+/*
+ * Is an off-CPU entry a thread with nothing to do (epoll/poll/select, a
+ * condition variable or join, accept, a sleep of >= ANALYSIS_IDLE_SLEEP_NS)?
+ * Such entries are never bottlenecks (needs analysis__derive_sched()).
+ */
+bool analysis__offcpu_is_idle(const struct report_offcpu *o);
+
 /*
  * Fill f's avg_ns, p50/p90/p99_ns (from its histogram, clamped to [min, max]),
  * impact (total_ns / traced_thread_ns, clamped to [0, 1]; 0 when

@@ -94,6 +94,104 @@ static void offcpu_free(struct report_offcpu *o)
 	stack_clear(&o->waker_user_stack);
 }
 
+/* FNV-1a over a stack's frame names. */
+static uint64_t stack_hash(uint64_t h, const struct report_stack *st)
+{
+	for (size_t i = 0; st->frames && i < st->n_frames; i++) {
+		for (const char *c = st->frames[i] ? st->frames[i] : ""; *c; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ull;
+		h = (h ^ 0xff) * 1099511628211ull;
+	}
+	return (h ^ 0xfe) * 1099511628211ull;
+}
+
+static uint64_t offcpu_hash(const struct report_offcpu *o)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	h = (h ^ (uint64_t)(uint32_t)o->pid) * 1099511628211ull;
+	h = (h ^ (uint64_t)(uint32_t)o->tid) * 1099511628211ull;
+	h = (h ^ (uint64_t)o->reason) * 1099511628211ull;
+	h = (h ^ (uint64_t)(uint32_t)o->waker_tid) * 1099511628211ull;
+	h = stack_hash(h, &o->kernel_stack);
+	return stack_hash(h, &o->user_stack);
+}
+
+static bool stack_equal(const struct report_stack *a, const struct report_stack *b)
+{
+	if (a->n_frames != b->n_frames || a->truncated != b->truncated)
+		return false;
+	for (size_t i = 0; i < a->n_frames; i++)
+		if (strcmp(a->frames[i] ? a->frames[i] : "", b->frames[i] ? b->frames[i] : ""))
+			return false;
+	return true;
+}
+
+struct hashed {
+	uint64_t h;
+	size_t i;
+};
+
+static int cmp_hashed(const void *a, const void *b)
+{
+	const struct hashed *x = a, *y = b;
+
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+int report__merge_offcpu(struct report *r)
+{
+	struct hashed *hs;
+	bool *gone;
+	size_t n = r ? r->n_offcpu : 0, out = 0;
+
+	if (n < 2)
+		return 0;
+	hs = calloc(n, sizeof(*hs));
+	gone = calloc(n, sizeof(*gone));
+	if (!hs || !gone) {
+		free(hs);
+		free(gone);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		hs[i] = (struct hashed){offcpu_hash(&r->offcpu[i]), i};
+	qsort(hs, n, sizeof(*hs), cmp_hashed);
+	for (size_t a = 0; a < n; a++) {
+		struct report_offcpu *keep = &r->offcpu[hs[a].i];
+
+		if (gone[hs[a].i])
+			continue;
+		for (size_t b = a + 1; b < n && hs[b].h == hs[a].h; b++) {
+			struct report_offcpu *o = &r->offcpu[hs[b].i];
+
+			if (gone[hs[b].i] || o->pid != keep->pid || o->tid != keep->tid ||
+			    o->reason != keep->reason || o->waker_tid != keep->waker_tid ||
+			    !stack_equal(&o->kernel_stack, &keep->kernel_stack) ||
+			    !stack_equal(&o->user_stack, &keep->user_stack))
+				continue;
+			keep->count += o->count;
+			keep->total_ns += o->total_ns;
+			if (o->max_ns > keep->max_ns)
+				keep->max_ns = o->max_ns;
+			gone[hs[b].i] = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (gone[i]) {
+			offcpu_free(&r->offcpu[i]);
+			continue;
+		}
+		r->offcpu[out++] = r->offcpu[i];
+	}
+	r->n_offcpu = out;
+	free(hs);
+	free(gone);
+	return 0;
+}
+
 void report__free(struct report *r)
 {
 	size_t i;
@@ -513,6 +611,8 @@ void report__finish(struct report *r)
 
 	if (!r)
 		return;
+	/* Entries whose raw stacks differed but name the same frames are one wait. */
+	report__merge_offcpu(r);
 	/* Scheduler first: it settles sched_thread_ns, the impact denominator when present. */
 	analysis__derive_sched(r);
 	for (i = 0; i < r->n_functions; i++)

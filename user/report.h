@@ -366,6 +366,14 @@ struct report_syscall_io *report__add_syscall_io(struct report *r, int pid, cons
 /* "send" or "recv". */
 const char *net_direction__name(enum net_direction d);
 
+/*
+ * Merge off-CPU entries of the same thread, reason and waker whose stacks
+ * name the same frames (raw addresses that differ within one function, or
+ * libraries seen before and after a refresh): counts and times add up, the
+ * longest block is kept. Order is kept. Returns 0 or -ENOMEM (unchanged).
+ */
+int report__merge_offcpu(struct report *r);
+
 /* Copy n frame names (innermost first) into st, replacing what it held. Returns 0 or -ENOMEM. */
 int report_stack__set(struct report_stack *st, const char *const *frames, size_t n, bool truncated);
 

@@ -149,6 +149,23 @@ static void test_known_mix_ranking(void **state)
 	json_decref(root);
 }
 
+/* Threads with nothing to do (epoll, condition variable, long sleeps): no finding at all. */
+static void test_idle_has_no_findings(void **state)
+{
+	char cmd[8300];
+	json_t *root;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s idle 1.5", mix_path);
+	root = trace(cmd, out_path("idle.json"), NULL);
+	if (json_array_size(json_object_get(root, "bottlenecks")))
+		fail_msg("an idle process got findings: %s",
+			 json_dumps(json_object_get(root, "bottlenecks"), 0));
+	breakdown(root);
+	json_decref(root);
+}
+
 static json_t *finding_of(json_t *root, const char *kind)
 {
 	long i = kind_index(root, kind);
@@ -192,6 +209,7 @@ int main(void)
 	    cmocka_unit_test(test_breakdown_by_wait),
 	    cmocka_unit_test(test_known_mix_ranking),
 	    cmocka_unit_test(test_latency_trend),
+	    cmocka_unit_test(test_idle_has_no_findings),
 	};
 
 	return cmocka_run_group_tests_name("analysis", tests, setup, teardown);

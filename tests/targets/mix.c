@@ -5,12 +5,16 @@
  *   - the main thread polls with 1 ms sleeps until SECONDS have passed (a sleep loop);
  *   - a logger thread writes WRITES x 16 bytes to a file with write(2) (small I/O).
  * Usage: mix SECONDS WORKERS HOLD_MS WRITES PATH
+ *        mix idle SECONDS: threads with nothing to do (epoll_wait, a condition
+ *        variable, long sleeps) for the no-findings-on-an-idle-system test.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,12 +86,65 @@ TRACED static void wait_a_bit(void)
 	usleep(1000);
 }
 
+static pthread_cond_t work = PTHREAD_COND_INITIALIZER;
+
+/* An event loop with nothing to serve: epoll_wait on an empty set, 200 ms at a time. */
+static void *event_loop(void *arg)
+{
+	struct epoll_event ev;
+	int ep = epoll_create1(0);
+
+	(void)arg;
+	while (!atomic_load(&stop))
+		epoll_wait(ep, &ev, 1, 200);
+	close(ep);
+	return NULL;
+}
+
+/* A pool worker with no work: a condition variable nobody signals, 200 ms at a time. */
+static void *pool_worker(void *arg)
+{
+	struct timespec until;
+
+	(void)arg;
+	pthread_mutex_lock(&lock);
+	while (!atomic_load(&stop)) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 200000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&work, &lock, &until);
+	}
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+static int idle(double seconds)
+{
+	pthread_t a, b;
+	long long end = now_ns() + (long long)(seconds * 1e9);
+
+	pthread_create(&a, NULL, event_loop, NULL);
+	pthread_create(&b, NULL, pool_worker, NULL);
+	while (now_ns() < end)
+		usleep(500000);
+	atomic_store(&stop, 1);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	printf("idle pid=%d done\n", getpid());
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	pthread_t w[64], l;
 	long long end;
 	int n;
 
+	if (argc == 3 && !strcmp(argv[1], "idle"))
+		return idle(atof(argv[2]));
 	if (argc != 6) {
 		fprintf(stderr, "usage: mix SECONDS WORKERS HOLD_MS WRITES PATH\n");
 		return 2;

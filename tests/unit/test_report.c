@@ -662,7 +662,7 @@ static struct report *one_offcpu(enum offcpu_reason reason, const char *const *k
 
 	assert_non_null(r);
 	assert_non_null(fixture_sched(r, 10, 11, "t", S, S / 2, S / 2, 0, 10, 0));
-	assert_int_equal(fixture_offcpu(r, 10, 11, "t", reason, 5, S / 2, S / 5, kernel, user), 0);
+	assert_int_equal(fixture_offcpu(r, 10, 11, "t", reason, 50, S / 2, S / 5, kernel, user), 0);
 	report__finish(r);
 	assert_int_equal(r->n_bottlenecks, 1);
 	/* Mutex waits become the process's lock_contention finding; others stay stack findings. */
@@ -682,6 +682,21 @@ static void expect_offcpu_rule(enum offcpu_reason reason, const char *const *ker
 		fail_msg("\"%s\" not recommended; got \"%s\"", needle,
 			 r->bottlenecks[0].recommendations[0]);
 	assert_int_equal(r->bottlenecks[0].n_recommendations, 1);
+	report__free(r);
+}
+
+/* A thread with nothing to do is never a bottleneck. */
+static void expect_idle(const char *const *kernel, const char *const *user)
+{
+	struct report *r = report__new();
+
+	assert_non_null(r);
+	assert_non_null(fixture_sched(r, 10, 11, "t", S, S / 2, S / 2, 0, 10, 0));
+	assert_int_equal(
+	    fixture_offcpu(r, 10, 11, "t", OFFCPU_BLOCKED, 50, S / 2, S / 5, kernel, user), 0);
+	report__finish(r);
+	assert_int_equal(r->n_bottlenecks, 0);
+	assert_true(analysis__offcpu_is_idle(&r->offcpu[0]));
 	report__free(r);
 }
 
@@ -716,8 +731,9 @@ static void test_offcpu_rules(void **state)
 
 	(void)state;
 	expect_offcpu_rule(OFFCPU_BLOCKED, futex_k, lock_u, "lock contention in cache_get");
-	expect_offcpu_rule(OFFCPU_BLOCKED, futex_k, cond_u,
-			   "waiting on a condition variable in queue_pop");
+	/* Waiting for work (a condition variable) or for events (epoll): idle, not a bottleneck. */
+	expect_idle(futex_k, cond_u);
+	expect_idle(epoll_k, NULL);
 	/* A kernel mutex, no user stack: named after the kernel frame. */
 	expect_offcpu_rule(OFFCPU_BLOCKED, kmutex_k, NULL,
 			   "lock contention in __mutex_lock.constprop.0");
@@ -728,7 +744,7 @@ static void test_offcpu_rules(void **state)
 	expect_offcpu_rule(OFFCPU_BLOCKED, blk_k, io_u, "disk-bound");
 	expect_offcpu_rule(OFFCPU_BLOCKED, net_k, net_u,
 			   "waiting for the network or a peer in fetch_reply");
-	expect_offcpu_rule(OFFCPU_BLOCKED, epoll_k, NULL, "waiting for the network or a peer");
+
 	expect_offcpu_rule(OFFCPU_BLOCKED, pipe_k, pipe_u,
 			   "waiting on a pipe in read_child_output");
 	expect_offcpu_rule(OFFCPU_PREEMPTED, preempt_k, spin_u, "CPU saturation: crunch");
@@ -743,9 +759,8 @@ static void test_offcpu_descriptions(void **state)
 {
 	static const char *const kthread_k[] = {
 	    "__schedule", "schedule", "worker_thread", "kthread", "ret_from_fork", "x", "y", NULL};
-	static const char *const libc_only_u[] = {"__futex_abstimed_wait_common",
-						  "pthread_cond_wait", NULL};
-	static const char *const futex_k[] = {"schedule", "futex_wait", NULL};
+	static const char *const libc_only_u[] = {"__libc_read", "read", NULL};
+	static const char *const pipe_k[] = {"schedule", "pipe_read", NULL};
 	struct report *r;
 
 	(void)state;
@@ -755,19 +770,49 @@ static void test_offcpu_descriptions(void **state)
 			    "thread 11 (t) spent 50.0% of traced thread time blocked in "
 			    "worker_thread <- kthread <- ret_from_fork <- x");
 	report__free(r);
-	/* Only library frames: shown from the innermost (a condition variable: not a lock). */
-	r = one_offcpu(OFFCPU_BLOCKED, futex_k, libc_only_u);
+	/* Only library frames: shown from the innermost. */
+	r = one_offcpu(OFFCPU_BLOCKED, pipe_k, libc_only_u);
 	assert_string_equal(r->bottlenecks[0].description,
 			    "thread 11 (t) spent 50.0% of traced thread time blocked in "
-			    "futex_wait <- __futex_abstimed_wait_common <- pthread_cond_wait");
-	assert_true(recommends(&r->bottlenecks[0],
-			       "waiting on a condition variable in __futex_abstimed_wait_common"));
+			    "pipe_read <- __libc_read <- read");
+	assert_true(recommends(&r->bottlenecks[0], "waiting on a pipe in __libc_read"));
 	report__free(r);
 	/* No stacks at all. */
 	r = one_offcpu(OFFCPU_BLOCKED, NULL, NULL);
 	assert_string_equal(r->bottlenecks[0].description,
 			    "thread 11 (t) spent 50.0% of traced thread time blocked");
 	assert_string_equal(r->bottlenecks[0].target, "blocked (tid 11 t)");
+	report__free(r);
+}
+
+/* Entries that name the same frames (their raw stacks differed) are one wait. */
+static void test_merge_offcpu(void **state)
+{
+	static const char *const k[] = {"schedule", "do_nanosleep", NULL};
+	static const char *const u[] = {"nanosleep", "wait_for_timer", "main", NULL};
+	static const char *const u2[] = {"nanosleep", "other_caller", "main", NULL};
+	struct report *r = report__new();
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(
+	    fixture_offcpu(r, 10, 11, "t", OFFCPU_BLOCKED, 18, 180 * MS, 11 * MS, k, u), 0);
+	assert_int_equal(fixture_offcpu(r, 10, 11, "t", OFFCPU_BLOCKED, 2, 20 * MS, 12 * MS, k, u),
+			 1);
+	assert_int_equal(fixture_offcpu(r, 10, 11, "t", OFFCPU_BLOCKED, 1, 5 * MS, 5 * MS, k, u2),
+			 2);
+	assert_int_equal(fixture_offcpu(r, 10, 12, "t", OFFCPU_BLOCKED, 1, 5 * MS, 5 * MS, k, u),
+			 3);
+	assert_int_equal(fixture_offcpu(r, 10, 11, "t", OFFCPU_PREEMPTED, 1, 5 * MS, 5 * MS, k, u),
+			 4);
+	assert_int_equal(report__merge_offcpu(r), 0);
+	assert_int_equal(r->n_offcpu, 4);
+	assert_int_equal(r->offcpu[0].count, 20);
+	assert_int_equal(r->offcpu[0].total_ns, 200 * MS);
+	assert_int_equal(r->offcpu[0].max_ns, 12 * MS);
+	assert_string_equal(r->offcpu[1].user_stack.frames[1], "other_caller");
+	assert_int_equal(r->offcpu[2].tid, 12);
+	assert_int_equal(r->offcpu[3].reason, OFFCPU_PREEMPTED);
 	report__free(r);
 }
 
@@ -865,6 +910,7 @@ int main(void)
 	    cmocka_unit_test(test_sched_bottlenecks),
 	    cmocka_unit_test(test_offcpu_rules),
 	    cmocka_unit_test(test_offcpu_descriptions),
+	    cmocka_unit_test(test_merge_offcpu),
 	    cmocka_unit_test(test_sched_rules_quiet),
 	    cmocka_unit_test(test_runqueue_threshold),
 	    cmocka_unit_test(test_mixed_bottlenecks_sorted),
