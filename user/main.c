@@ -7,10 +7,12 @@
 static const struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
-	const char *summary;
+	const char *summary; /* NULL: hidden from the usage text */
 } commands[] = {
     {"record", cmd_record, "time functions, and see where threads wait off the CPU (default)"},
     {"list", cmd_list, "list the functions that can be traced in a binary or process"},
+    /* What `snag selftest` execs, in this binary, to have workloads to trace. */
+    {"selftest-workload", cmd_selftest_workload, NULL},
 };
 
 static void usage(FILE *f)
@@ -22,7 +24,8 @@ static void usage(FILE *f)
 	    "       snag list (-p PID | BINARY) [GLOB]\n\n"
 	    "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		if (commands[i].summary)
+			fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'snag COMMAND --help' explains each command and its options.\n");
 }
 
