@@ -8,6 +8,9 @@ int cmd_record(int argc, char **argv);
 /* snag list (-p PID | BINARY) [GLOB]: list traceable functions. argv[0] is "list". */
 int cmd_list(int argc, char **argv);
 
+/* snag selftest: trace workloads with known answers and check the measurements. */
+int cmd_selftest(int argc, char **argv);
+
 /*
  * snag selftest-workload NAME ARGS: run one of those workloads (hidden: snag
  * selftest execs it, in its own binary, so it can be traced from exec). Once
