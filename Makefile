@@ -115,9 +115,12 @@ $(LIBSNAG): $(USER_OBJS) $(PROTO_OBJS)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^
 
+# snag selftest probes this function in snag itself; in .dynsym it survives strip(1).
+SELFTEST_LDFLAGS := -Wl,--export-dynamic-symbol=snag_selftest_sleep_2ms
+
 $(SNAG): $(BUILD)/obj/main.o $(LIBSNAG)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(SELFTEST_LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Tests -----------------------------------------------------------------------
 $(BUILD)/tests/obj/%.o: tests/%.c | $(SKELS)

@@ -8,4 +8,15 @@ int cmd_record(int argc, char **argv);
 /* snag list (-p PID | BINARY) [GLOB]: list traceable functions. argv[0] is "list". */
 int cmd_list(int argc, char **argv);
 
+/* snag selftest: trace workloads with known answers and check the measurements. */
+int cmd_selftest(int argc, char **argv);
+
+/*
+ * snag selftest-workload NAME ARGS: run one of those workloads (hidden: snag
+ * selftest execs it, in its own binary, so it can be traced from exec). Once
+ * the work is done it ends the process with _exit(0), running no exit
+ * handlers; it returns only on failure.
+ */
+int cmd_selftest_workload(int argc, char **argv);
+
 #endif

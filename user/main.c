@@ -7,10 +7,13 @@
 static const struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
-	const char *summary;
+	const char *summary; /* NULL: hidden from the usage text */
 } commands[] = {
     {"record", cmd_record, "time functions, and see where threads wait off the CPU (default)"},
     {"list", cmd_list, "list the functions that can be traced in a binary or process"},
+    {"selftest", cmd_selftest, "check snag's measurements against workloads with known answers"},
+    /* What `snag selftest` execs, in this binary, to have workloads to trace. */
+    {"selftest-workload", cmd_selftest_workload, NULL},
 };
 
 static void usage(FILE *f)
@@ -19,10 +22,12 @@ static void usage(FILE *f)
 	    f, "usage: snag [record] [-p PID[,PID..] | -c 'CMD ARGS' | --cgroup PATH] [-u SPEC]..\n"
 	       "                     [--offcpu] [-d SECONDS] [-o FILE]\n"
 	       "                     [--format text|json|folded|html|pprof]\n"
-	       "       snag list (-p PID | BINARY) [GLOB]\n\n"
+	       "       snag list (-p PID | BINARY) [GLOB]\n"
+	       "       snag selftest [--format text|json]\n\n"
 	       "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		if (commands[i].summary)
+			fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'snag COMMAND --help' explains each command and its options.\n");
 }
 
@@ -42,8 +47,8 @@ int main(int argc, char **argv)
 		}
 		if (argv[1][0] != '-') {
 			fprintf(stderr,
-				"snag: unknown command '%s' (commands: record, list; see 'snag "
-				"--help')\n",
+				"snag: unknown command '%s' (commands: record, list, selftest; "
+				"see 'snag --help')\n",
 				argv[1]);
 			return SNAG_EXIT_USAGE;
 		}

@@ -139,9 +139,9 @@ int itest_setup(const char *target)
 {
 	char rel[256];
 
-	snprintf(rel, sizeof(rel), "tests/targets/%s", target);
+	snprintf(rel, sizeof(rel), "tests/targets/%s", target ? target : "");
 	if (!realpath(test_build_path("snag"), snag_path) ||
-	    !realpath(test_build_path(rel), target_path)) {
+	    (target && !realpath(test_build_path(rel), target_path))) {
 		fprintf(stderr, "build the tests first (make test)\n");
 		return -1;
 	}

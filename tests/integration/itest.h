@@ -14,7 +14,10 @@
 extern char snag_path[4096];
 extern char target_path[4096]; /* tests/targets/<name> given to itest_setup() */
 
-/* cmocka group setup/teardown: resolve paths (target: a tests/targets name), make a work dir. */
+/*
+ * cmocka group setup/teardown: resolve paths (target: a tests/targets name, or
+ * NULL when the tests trace no target of their own), make a work dir.
+ */
 int itest_setup(const char *target);
 int itest_teardown(void);
 
