@@ -15,6 +15,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define AF_INET6    10
 #define IPPROTO_TCP 6
 #define REQ_OP_MASK 0xff
+#define E2BIG	    7
 
 /* Set by the loader before load. */
 const volatile __u64 small_io_bytes = 4096;
@@ -159,13 +160,16 @@ static __always_inline void max_set(__u64 *max, __u64 v)
 
 /*
  * The row of key in map, created from the template (with comm copied in)
- * when missing. NULL when the map is full: the caller counts the drop.
+ * when missing. NULL when it cannot be created, with the drop counted: the
+ * map full (full_cause), or the kernel refusing for now (memory, or a
+ * bucket busy in an interrupted program on this CPU: SNAG_IODROP_MAP_BUSY).
  */
 static __always_inline void *get_row(void *map, const void *key, void *zero_map, const char *comm,
-				     __u32 comm_off)
+				     __u32 comm_off, enum snag_io_drop full_cause)
 {
 	__u32 zero = 0;
 	void *row = bpf_map_lookup_elem(map, key), *tmpl;
+	long err;
 
 	if (row)
 		return row;
@@ -174,8 +178,11 @@ static __always_inline void *get_row(void *map, const void *key, void *zero_map,
 		return NULL;
 	__builtin_memcpy(tmpl + comm_off, comm, 16);
 	/* EEXIST: another CPU created it first; the lookup below finds theirs. */
-	bpf_map_update_elem(map, key, tmpl, BPF_NOEXIST);
-	return bpf_map_lookup_elem(map, key);
+	err = bpf_map_update_elem(map, key, tmpl, BPF_NOEXIST);
+	row = bpf_map_lookup_elem(map, key);
+	if (!row)
+		count_drop(err == -E2BIG ? full_cause : SNAG_IODROP_MAP_BUSY);
+	return row;
 }
 
 static __always_inline void leader_comm(struct task_struct *t, char comm[16])
@@ -303,11 +310,10 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 	v = bpf_map_lookup_elem(&sys_io, &key);
 	if (!v) {
 		leader_comm(t, comm);
-		v = get_row(&sys_io, &key, &sys_zero, comm, offsetof(struct snag_sys_val, comm));
-		if (!v) {
-			count_drop(SNAG_IODROP_SYS_FULL);
+		v = get_row(&sys_io, &key, &sys_zero, comm, offsetof(struct snag_sys_val, comm),
+			    SNAG_IODROP_SYS_FULL);
+		if (!v)
 			return 0;
-		}
 	}
 	v->total_ns += d;
 	max_set(&v->max_ns, d);
@@ -395,12 +401,11 @@ static __always_inline void finish_request(struct request *rq, __u64 rqk, struct
 	key.tgid = s->tgid;
 	key.dev = s->dev;
 	key.op = s->op;
-	v = get_row(&blk_io, &key, &blk_zero, s->comm, offsetof(struct snag_blk_val, comm));
+	v = get_row(&blk_io, &key, &blk_zero, s->comm, offsetof(struct snag_blk_val, comm),
+		    SNAG_IODROP_BLK_FULL);
 	bpf_map_delete_elem(&blk_inflight, &rqk);
-	if (!v) {
-		count_drop(SNAG_IODROP_BLK_FULL);
+	if (!v)
 		return;
-	}
 	v->count++;
 	v->bytes += size;
 	v->total_ns += d;
@@ -516,11 +521,10 @@ static __always_inline void on_sock(struct sock *sk, int ret, int dir)
 	key.protocol = sk->sk_protocol;
 	key.dir = (__u16)dir;
 	leader_comm(t, comm);
-	v = get_row(&net_io, &key, &net_zero, comm, offsetof(struct snag_net_val, comm));
-	if (!v) {
-		count_drop(SNAG_IODROP_NET_FULL);
+	v = get_row(&net_io, &key, &net_zero, comm, offsetof(struct snag_net_val, comm),
+		    SNAG_IODROP_NET_FULL);
+	if (!v)
 		return;
-	}
 	if (ret < 0) {
 		v->errors++;
 		return;

@@ -297,6 +297,7 @@ enum snag_io_drop {
 	SNAG_IODROP_NET_FULL,	       /* net_io map full */
 	SNAG_IODROP_CONN_FULL,	       /* tcp connection map full: its bytes are only in net_io */
 	SNAG_IODROP_BLK_END_UNSEEN,    /* a request's address was reused before its end was seen */
+	SNAG_IODROP_MAP_BUSY, /* a new row refused for now: no memory, or its bucket busy */
 	SNAG_IODROP__COUNT,
 };
 

@@ -35,6 +35,7 @@ bool bpfutil__btf_has_tracepoint(const char *btf_path, const char *tp)
 int bpfutil__add_prog_stats(struct bpf_object *obj, struct report *r)
 {
 	struct bpf_program *prog;
+	uint64_t misses = 0;
 
 	bpf_object__for_each_program (prog, obj) {
 		struct bpf_prog_info info;
@@ -50,8 +51,13 @@ int bpfutil__add_prog_stats(struct bpf_object *obj, struct report *r)
 		    report__add_program(r, bpf_program__name(prog), info.run_cnt, info.run_time_ns);
 		if (err)
 			return err;
+		misses += info.recursion_misses;
 	}
-	return 0;
+	/*
+	 * A program that fires while the same program runs on that CPU (an
+	 * interrupt over it) is skipped by the kernel: its event is lost.
+	 */
+	return report__add_drop(r, "bpf_recursion_misses", misses);
 }
 
 int bpfutil__fill_targets(int map_fd, const int *pids, size_t n)

@@ -37,6 +37,7 @@ static const char *const drop_names[SNAG_IODROP__COUNT] = {
     [SNAG_IODROP_NET_FULL] = "net_io_table_full",
     [SNAG_IODROP_CONN_FULL] = "tcp_connection_table_full",
     [SNAG_IODROP_BLK_END_UNSEEN] = "block_completion_unseen",
+    [SNAG_IODROP_MAP_BUSY] = "io_row_refused",
 };
 
 const char *io__syscall_name(unsigned int sys)
