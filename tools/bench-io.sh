@@ -161,7 +161,7 @@ from benchlib import med, num, table
 PEER = {"block": "biolatency", "syscalls": "syscount", "network": "bpftrace"}
 # The programs on the workload's own events ("BPF ns/event"): snag's by name; a peer's: all.
 SNAG_EVENT_PROGS = {
-    "block": ["handle_block_io_start", "handle_block_rq_complete"],
+    "block": ["handle_block_io_start", "handle_block_rq_complete", "handle_block_io_done"],
     "syscalls": ["handle_sys_enter", "handle_sys_exit"],
     "network": ["handle_sock_send_length", "handle_sock_recv_length"],
 }
