@@ -24,6 +24,7 @@ enum {
 	OPT_NO_IO,
 	OPT_NO_OFFCPU,
 	OPT_SMALL_IO,
+	OPT_SEVERITY,
 };
 
 static const struct option long_opts[] = {
@@ -45,6 +46,7 @@ static const struct option long_opts[] = {
     {"no-io", no_argument, NULL, OPT_NO_IO},
     {"no-offcpu", no_argument, NULL, OPT_NO_OFFCPU},
     {"small-io", required_argument, NULL, OPT_SMALL_IO},
+    {"severity", required_argument, NULL, OPT_SEVERITY},
     {"help", no_argument, NULL, 'h'},
     {},
 };
@@ -111,6 +113,8 @@ void record_opts__usage(FILE *f)
 	    "                          or pprof (gzipped profile.proto of off-CPU stacks and",
 	    "                          function times, for go tool pprof; give -o)",
 	    "      --histogram         text: print each function's latency distribution",
+	    "      --severity C,H,M    impact thresholds in percent of traced thread time for",
+	    "                          critical, high, medium findings (default 50,20,10)",
 	    "      --max-funcs N       refuse specs matching more than N functions (default 1000)",
 	    "      --btf FILE          kernel BTF to use when /sys/kernel/btf/vmlinux is missing",
 	    "  -h, --help              this help",
@@ -212,6 +216,28 @@ static int add_spec(struct record_opts *o, const char *arg)
 		return -ENOMEM;
 	o->n_specs++;
 	return 0;
+}
+
+int parse_severity(const char *s, struct severity_thresholds *t)
+{
+	double v[3];
+	char *end;
+
+	for (int i = 0; i < 3; i++) {
+		errno = 0;
+		v[i] = strtod(s, &end);
+		if (errno || end == s || !(v[i] > 0 && v[i] <= 100))
+			return -EINVAL;
+		if (i < 2 && *end != ',')
+			return -EINVAL;
+		s = end + 1;
+	}
+	if (*end)
+		return -EINVAL;
+	t->critical = v[0] / 100;
+	t->high = v[1] / 100;
+	t->medium = v[2] / 100;
+	return t->medium < t->high && t->high < t->critical ? 0 : -EINVAL;
 }
 
 int parse_size(const char *s, uint64_t *bytes)
@@ -370,6 +396,17 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 				    optarg);
 				err = -EINVAL;
 			}
+			break;
+		case OPT_SEVERITY:
+			if (parse_severity(optarg, &o->severity)) {
+				snag_set_error(
+				    "invalid --severity '%s': give the critical, high and "
+				    "medium impact thresholds in percent, decreasing, e.g. "
+				    "--severity 50,20,10",
+				    optarg);
+				err = -EINVAL;
+			}
+			o->severity_set = !err;
 			break;
 		case OPT_BTF:
 			err = set_string(&o->btf_path, optarg, "--btf");

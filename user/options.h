@@ -31,6 +31,8 @@ struct record_opts {
 	char *cgroup;		 /* --cgroup PATH */
 	bool io;		 /* I/O collector: on without -u, or with --io */
 	uint64_t small_io_bytes; /* --small-io */
+	struct severity_thresholds severity; /* --severity, when severity_set */
+	bool severity_set;
 	bool help;
 };
 
@@ -65,5 +67,8 @@ int parse_seconds(const char *s, uint64_t *ns);
  * case-insensitive). Returns 0 or -EINVAL.
  */
 int parse_size(const char *s, uint64_t *bytes);
+
+/* Parse "C,H,M" severity thresholds in percent ("50,20,10"), decreasing. Returns 0 or -EINVAL. */
+int parse_severity(const char *s, struct severity_thresholds *t);
 
 #endif

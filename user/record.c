@@ -652,6 +652,8 @@ int cmd_record(int argc, char **argv)
 	err = record_opts__check_output(&s.opts, STDOUT_FILENO);
 	if (err)
 		goto out;
+	if (s.opts.severity_set)
+		severity__set_thresholds(&s.opts.severity);
 	err = parse_specs(&s);
 	if (!err && s.opts.cgroup)
 		err = cgroup__resolve(s.opts.cgroup, &s.cgroup_id, &s.cgroup_level);

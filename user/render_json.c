@@ -429,6 +429,15 @@ static json_t *overhead_json(const struct report_overhead *oh)
 	return json_pack("{s:o, s:o}", "programs", programs, "dropped", dropped);
 }
 
+/* The impact boundaries the severities were given with. */
+static json_t *severity_json(void)
+{
+	struct severity_thresholds t = severity__thresholds();
+
+	return json_pack("{s:o, s:o, s:o}", "critical", json_num(t.critical), "high",
+			 json_num(t.high), "medium", json_num(t.medium));
+}
+
 /* A JSON array of build evaluated for _i in [0, n) over the C array arr; NULL on failure. */
 #define JSON_ARRAY_OF(arr, n, build)                                                               \
 	({                                                                                         \
@@ -446,7 +455,7 @@ int render__json(const struct report *r, FILE *out)
 
 	root = json_pack(
 	    "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-	    "s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "schema", REPORT_SCHEMA, "snag_version", json_str(r->snag_version), "hostname",
 	    json_str(r->hostname), "kernel", json_str(r->kernel), "start_time",
 	    json_rfc3339(r->start_time_ns), "duration_ns", json_u64(r->duration_ns), "target",
@@ -454,7 +463,8 @@ int render__json(const struct report *r, FILE *out)
 	    "traced_thread_ns", json_u64(r->traced_thread_ns), "sched_thread_ns",
 	    json_u64(r->sched_thread_ns), "min_block_ns", json_u64(r->min_block_ns),
 	    /* The --small-io default may be set whether or not the collector ran. */
-	    "small_io_bytes", json_u64(r->io_enabled ? r->small_io_bytes : 0), "intervals",
+	    "small_io_bytes", json_u64(r->io_enabled ? r->small_io_bytes : 0),
+	    "severity_thresholds", severity_json(), "intervals",
 	    JSON_ARRAY_OF(r->intervals, r->n_intervals, interval_json(r, &r->intervals[_i])),
 	    "functions",
 	    JSON_ARRAY_OF(r->functions, r->n_functions, function_json(&r->functions[_i])), "offcpu",

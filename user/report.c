@@ -640,13 +640,30 @@ const char *severity__name(enum severity s)
 	return "unknown";
 }
 
+/* The impact boundaries (exclusive) of critical, high and medium: DESIGN.md's, or --severity. */
+static struct severity_thresholds thresholds = {0.5, 0.2, 0.1};
+
+int severity__set_thresholds(const struct severity_thresholds *t)
+{
+	if (!t ||
+	    !(t->medium > 0 && t->medium < t->high && t->high < t->critical && t->critical <= 1))
+		return -EINVAL;
+	thresholds = *t;
+	return 0;
+}
+
+struct severity_thresholds severity__thresholds(void)
+{
+	return thresholds;
+}
+
 enum severity severity__from_impact(double impact)
 {
-	if (impact > 0.5)
+	if (impact > thresholds.critical)
 		return SEVERITY_CRITICAL;
-	if (impact > 0.2)
+	if (impact > thresholds.high)
 		return SEVERITY_HIGH;
-	if (impact > 0.1)
+	if (impact > thresholds.medium)
 		return SEVERITY_MEDIUM;
 	return SEVERITY_LOW; /* also NaN */
 }

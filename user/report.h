@@ -390,8 +390,22 @@ void report__finish(struct report *r);
 /* "low", "medium", "high", "critical". */
 const char *severity__name(enum severity s);
 
-/* Severity of an impact share, with DESIGN.md's thresholds (critical > 0.5, high > 0.2, medium >
- * 0.1). */
+/* Impact boundaries of the severities: an impact above critical is critical, and so on. */
+struct severity_thresholds {
+	double critical, high, medium;
+};
+
+/*
+ * Set the boundaries for this process (--severity); they must satisfy
+ * 0 < medium < high < critical <= 1. Returns 0 or -EINVAL (unchanged).
+ */
+int severity__set_thresholds(const struct severity_thresholds *t);
+
+/* The boundaries in force (DESIGN.md's 0.5, 0.2, 0.1 unless set). */
+struct severity_thresholds severity__thresholds(void);
+
+/* Severity of an impact share, with the thresholds in force (by default critical > 0.5, high >
+ * 0.2, medium > 0.1, as in DESIGN.md). */
 enum severity severity__from_impact(double impact);
 
 /*

@@ -132,9 +132,9 @@ static void test_top_level(void **state)
 	(void)state;
 	EXPECT_KEYS(root, "schema", "snag_version", "hostname", "kernel", "start_time",
 		    "duration_ns", "target", "traced_threads", "traced_thread_ns",
-		    "sched_thread_ns", "min_block_ns", "small_io_bytes", "intervals", "functions",
-		    "offcpu", "sched", "breakdown", "block_io", "net_io", "net_connections",
-		    "syscall_io", "bottlenecks", "overhead");
+		    "sched_thread_ns", "min_block_ns", "small_io_bytes", "severity_thresholds",
+		    "intervals", "functions", "offcpu", "sched", "breakdown", "block_io", "net_io",
+		    "net_connections", "syscall_io", "bottlenecks", "overhead");
 	expect_str(root, "schema", "snag-report/1");
 	expect_str(root, "snag_version", SNAG_VERSION);
 	expect_str(root, "hostname", r->hostname);

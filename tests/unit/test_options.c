@@ -127,10 +127,40 @@ static void test_binary_format_needs_output(void **state)
 	close(pipefd[1]);
 }
 
+static void test_severity(void **state)
+{
+	struct severity_thresholds t, defaults = severity__thresholds();
+
+	(void)state;
+	assert_int_equal(parse_severity("50,20,10", &t), 0);
+	assert_true(t.critical == 0.5 && t.high == 0.2 && t.medium == 0.1);
+	assert_int_equal(parse_severity("30,5,1.5", &t), 0);
+	assert_true(t.medium == 0.015);
+	/* Not decreasing, out of range, too few or too many, junk. */
+	assert_int_equal(parse_severity("10,20,30", &t), -EINVAL);
+	assert_int_equal(parse_severity("150,20,10", &t), -EINVAL);
+	assert_int_equal(parse_severity("50,20", &t), -EINVAL);
+	assert_int_equal(parse_severity("50,20,10,5", &t), -EINVAL);
+	assert_int_equal(parse_severity("50,x,10", &t), -EINVAL);
+	assert_int_equal(parse_severity("0,0,0", &t), -EINVAL);
+	/* In force: an impact of 0.25 is high by default, critical with 20,10,5. */
+	assert_int_equal(severity__from_impact(0.25), SEVERITY_HIGH);
+	assert_int_equal(parse_severity("20,10,5", &t), 0);
+	assert_int_equal(severity__set_thresholds(&t), 0);
+	assert_int_equal(severity__from_impact(0.25), SEVERITY_CRITICAL);
+	assert_int_equal(severity__from_impact(0.06), SEVERITY_MEDIUM);
+	t.high = 0.3; /* not decreasing: refused, unchanged */
+	assert_int_equal(severity__set_thresholds(&t), -EINVAL);
+	assert_int_equal(severity__from_impact(0.25), SEVERITY_CRITICAL);
+	assert_int_equal(severity__set_thresholds(&defaults), 0);
+	assert_int_equal(severity__from_impact(0.25), SEVERITY_HIGH);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_size),
+	    cmocka_unit_test(test_severity),
 	    cmocka_unit_test(test_collectors_by_default),
 	    cmocka_unit_test(test_binary_format_needs_output),
 	};
