@@ -8,4 +8,7 @@ int cmd_record(int argc, char **argv);
 /* snag list (-p PID | BINARY) [GLOB]: list traceable functions. argv[0] is "list". */
 int cmd_list(int argc, char **argv);
 
+/* snag report FILE.json [--format ..] [-o FILE]: render a saved JSON report again. */
+int cmd_report(int argc, char **argv);
+
 #endif

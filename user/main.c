@@ -11,6 +11,7 @@ static const struct command {
 } commands[] = {
     {"record", cmd_record, "time functions, and see where threads wait off the CPU (default)"},
     {"list", cmd_list, "list the functions that can be traced in a binary or process"},
+    {"report", cmd_report, "render a saved JSON report again, in any format"},
 };
 
 static void usage(FILE *f)
@@ -19,7 +20,8 @@ static void usage(FILE *f)
 	    f,
 	    "usage: snag [record] [-p PID[,PID..] | -c 'CMD ARGS' | --cgroup PATH] [-u SPEC]..\n"
 	    "                     [--offcpu] [-d SECONDS] [-o FILE] [--format text|json|folded]\n"
-	    "       snag list (-p PID | BINARY) [GLOB]\n\n"
+	    "       snag list (-p PID | BINARY) [GLOB]\n"
+	    "       snag report FILE.json [--format text|json|folded] [--histogram] [-o FILE]\n\n"
 	    "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
@@ -41,10 +43,11 @@ int main(int argc, char **argv)
 			return SNAG_EXIT_OK;
 		}
 		if (argv[1][0] != '-') {
-			fprintf(stderr,
-				"snag: unknown command '%s' (commands: record, list; see 'snag "
-				"--help')\n",
-				argv[1]);
+			/* The list comes from the table, so it cannot go stale. */
+			fprintf(stderr, "snag: unknown command '%s' (commands:", argv[1]);
+			for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+				fprintf(stderr, "%s %s", i ? "," : "", commands[i].name);
+			fprintf(stderr, "; see 'snag --help')\n");
 			return SNAG_EXIT_USAGE;
 		}
 	}
