@@ -62,6 +62,7 @@
 /* Buffer sizes that always fit analysis__format_duration() / analysis__format_count(). */
 #define ANALYSIS_DURATION_LEN 24
 #define ANALYSIS_COUNT_LEN    32
+#define ANALYSIS_BYTES_LEN    24
 
 /*
  * Fill f's avg_ns, p50/p90/p99_ns (from its histogram, clamped to [min, max]),
@@ -160,6 +161,16 @@ int analysis__processes(const struct report *r, struct analysis_process **out, s
  */
 int analysis__build_bottlenecks(struct report *r);
 
+/*
+ * The telling frames of an off-CPU entry as "kframe <- uframe <- ...": the
+ * innermost kernel frame that is not scheduler plumbing, then up to
+ * ANALYSIS_OFFCPU_USER_FRAMES user frames, past the library wrappers the
+ * program called the kernel through. With no user stack (kernel threads),
+ * that many more kernel frames instead. A new string ("" when there are no
+ * frames; the caller free()s it), or NULL with errno = ENOMEM.
+ */
+char *analysis__offcpu_frames(const struct report_offcpu *o);
+
 /* Free r->bottlenecks and everything they own; leaves an empty list. */
 void analysis__clear_bottlenecks(struct report *r);
 
@@ -172,5 +183,12 @@ char *analysis__format_duration(uint64_t ns, char *buf, size_t size);
 
 /* Write n with thousands separators ("1,234,567") into buf and return buf. */
 char *analysis__format_count(uint64_t n, char *buf, size_t size);
+
+/*
+ * Write a size in bytes in binary units ("512B", "4.0KiB", "1.5MiB", "200GiB":
+ * one decimal below 100) into buf and return buf. size >= ANALYSIS_BYTES_LEN
+ * always fits.
+ */
+char *analysis__format_bytes(uint64_t bytes, char *buf, size_t size);
 
 #endif
