@@ -3,6 +3,7 @@
 #define SNAG_RENDER_H
 
 #include <stdio.h>
+#include "diff.h"
 #include "report.h"
 
 /*
@@ -14,5 +15,9 @@ int render__text(const struct report *r, const struct render_opts *o, FILE *out)
 int render__json(const struct report *r, FILE *out);
 /* Off-CPU stacks as folded lines (nothing at all when there are none). */
 int render__folded(const struct report *r, FILE *out);
+
+/* A diff as text tables or as the snag-diff/1 JSON document; names is never NULL. */
+int render__diff_text(const struct diff *d, const struct diff_names *names, FILE *out);
+int render__diff_json(const struct diff *d, const struct diff_names *names, FILE *out);
 
 #endif
