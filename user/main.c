@@ -12,6 +12,7 @@ static const struct command {
     {"record", cmd_record, "time functions, and see where threads wait off the CPU (default)"},
     {"list", cmd_list, "list the functions that can be traced in a binary or process"},
     {"report", cmd_report, "render a saved JSON report again, in any format"},
+    {"diff", cmd_diff, "compare two saved JSON reports; exit status 1 on a regression"},
 };
 
 static void usage(FILE *f)
@@ -21,7 +22,9 @@ static void usage(FILE *f)
 	    "usage: snag [record] [-p PID[,PID..] | -c 'CMD ARGS' | --cgroup PATH] [-u SPEC]..\n"
 	    "                     [--offcpu] [-d SECONDS] [-o FILE] [--format text|json|folded]\n"
 	    "       snag list (-p PID | BINARY) [GLOB]\n"
-	    "       snag report FILE.json [--format text|json|folded] [--histogram] [-o FILE]\n\n"
+	    "       snag report FILE.json [--format text|json|folded] [--histogram] [-o FILE]\n"
+	    "       snag diff BASE.json NEW.json [--threshold PCT] [--min-count N]\n"
+	    "                 [--format text|json] [-o FILE]\n\n"
 	    "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
