@@ -486,7 +486,8 @@ static int group_rows(const struct kind *k, const struct side *s, struct acc **o
 			goto out;
 		}
 	}
-	qsort(kr, rows, sizeof(*kr), cmp_keyed);
+	if (rows)
+		qsort(kr, rows, sizeof(*kr), cmp_keyed);
 	for (i = 0; i < rows; i++) {
 		struct acc *a;
 
