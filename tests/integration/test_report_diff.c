@@ -251,10 +251,17 @@ static void test_diff_doubled_latency(void **state)
 
 		assert_string_equal(json_string_value(json_object_get(e, "kind")), "function");
 		assert_string_equal(json_string_value(json_object_get(e, "key")), "latency:nap");
-		assert_near(num((json_t *)e, "base"), 2 * MS, 0.15, metric);
-		assert_near(num((json_t *)e, "new"), 4 * MS, 0.15, metric);
-		p50 |= !strcmp(metric, "p50_ns");
-		avg |= !strcmp(metric, "avg_ns");
+		if (!strcmp(metric, "p50_ns")) {
+			assert_near(num((json_t *)e, "base"), 2 * MS, 0.15, "base p50");
+			assert_near(num((json_t *)e, "new"), 4 * MS, 0.15, "new p50");
+			p50 = true;
+		} else if (!strcmp(metric, "avg_ns")) {
+			/* nanosleep never returns early; one late wake-up moves an average of
+			 * 50, so only the floor is known. */
+			assert_true(num((json_t *)e, "base") >= 2 * MS);
+			assert_true(num((json_t *)e, "new") >= 4 * MS);
+			avg = true;
+		}
 	}
 	assert_true(p50 && avg);
 	assert_int_equal(json_integer_value(json_object_get(root, "regression_count")),
