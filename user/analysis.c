@@ -376,6 +376,29 @@ void analysis__format_evidence(const struct report_evidence *e, char *label, siz
 		snprintf(value, value_size, "%.3g", e->value);
 }
 
+char *analysis__format_bytes(uint64_t bytes, char *buf, size_t size)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	double v = (double)bytes;
+	size_t i;
+
+	if (bytes < 1024) {
+		snprintf(buf, size, "%uB", (unsigned)bytes);
+		return buf;
+	}
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		int last = i + 1 == sizeof(units) / sizeof(units[0]);
+
+		v /= 1024;
+		/* 1023.7KiB rounds to "1024KiB": show it as "1.0MiB" instead. */
+		if (!last && v >= 1023.5)
+			continue;
+		snprintf(buf, size, "%.*f%s", v < 99.95 ? 1 : 0, v, units[i]);
+		return buf;
+	}
+	return buf; /* not reached: the last unit always prints */
+}
+
 #define MAX_EVIDENCE	    8
 #define MAX_RECOMMENDATIONS 4
 
@@ -653,14 +676,8 @@ static const char *user_caller(const struct report_stack *u)
 	return u->frames && u->n_frames ? u->frames[0] : NULL;
 }
 
-/*
- * The telling frames of an off-CPU entry as "kframe <- uframe <- ...": the
- * innermost kernel frame that is not scheduler plumbing, then up to
- * ANALYSIS_OFFCPU_USER_FRAMES user frames from telling_user_start(). With no
- * user stack (kernel threads), that many more kernel frames instead. A new
- * string ("" when there are no frames), or NULL.
- */
-static char *telling_frames(const struct report_offcpu *o)
+/* As documented in analysis.h: the frames after telling_user_start(). */
+char *analysis__offcpu_frames(const struct report_offcpu *o)
 {
 	const struct report_stack *k = &o->kernel_stack, *u = &o->user_stack;
 	size_t i, shown = 0, kernel_max = 1, len = 0;
@@ -819,7 +836,7 @@ static int recommend_offcpu(struct report_bottleneck *b, const struct report_off
 /* Add the finding for off-CPU entry o to r. Returns 0 or -ENOMEM. */
 static int offcpu_bottleneck(struct report *r, const struct report_offcpu *o)
 {
-	char waker[WAKER_LEN], *frames = telling_frames(o), comm[64] = "";
+	char waker[WAKER_LEN], *frames = analysis__offcpu_frames(o), comm[64] = "";
 	const char *reason = offcpu_reason__name(o->reason);
 	struct report_bottleneck *b;
 	int err = 0;

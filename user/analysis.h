@@ -101,6 +101,7 @@ bool analysis__is_trend(const struct analysis_fit *fit);
 /* Buffer sizes that always fit analysis__format_duration() / analysis__format_count(). */
 #define ANALYSIS_DURATION_LEN 24
 #define ANALYSIS_COUNT_LEN    32
+#define ANALYSIS_BYTES_LEN    24
 
 /*
  * The denominator of every impact, so findings of all kinds rank on one
@@ -239,6 +240,16 @@ int analysis__processes(const struct report *r, struct analysis_process **out, s
  */
 int analysis__build_bottlenecks(struct report *r);
 
+/*
+ * The telling frames of an off-CPU entry as "kframe <- uframe <- ...": the
+ * innermost kernel frame that is not scheduler plumbing, then up to
+ * ANALYSIS_OFFCPU_USER_FRAMES user frames, past the library wrappers the
+ * program called the kernel through. With no user stack (kernel threads),
+ * that many more kernel frames instead. A new string ("" when there are no
+ * frames; the caller free()s it), or NULL with errno = ENOMEM.
+ */
+char *analysis__offcpu_frames(const struct report_offcpu *o);
+
 /* Free r->bottlenecks and everything they own; leaves an empty list. */
 void analysis__clear_bottlenecks(struct report *r);
 
@@ -278,5 +289,12 @@ char *analysis__describe_target(const struct report *r);
  */
 void analysis__format_evidence(const struct report_evidence *e, char *label, size_t label_size,
 			       char *value, size_t value_size);
+
+/*
+ * Write a size in bytes in binary units ("512B", "4.0KiB", "1.5MiB", "200GiB":
+ * one decimal below 100) into buf and return buf. size >= ANALYSIS_BYTES_LEN
+ * always fits.
+ */
+char *analysis__format_bytes(uint64_t bytes, char *buf, size_t size);
 
 #endif

@@ -19,4 +19,13 @@ int cmd_selftest(int argc, char **argv);
  */
 int cmd_selftest_workload(int argc, char **argv);
 
+/* snag report FILE.json [--format ..] [-o FILE]: render a saved JSON report again. */
+int cmd_report(int argc, char **argv);
+
+/*
+ * snag diff BASE.json NEW.json [..]: compare two saved reports. Returns 0
+ * (no regression), 1 (at least one) or 2 (any error), not SNAG_EXIT_*.
+ */
+int cmd_diff(int argc, char **argv);
+
 #endif

@@ -14,6 +14,8 @@ static const struct command {
     {"selftest", cmd_selftest, "check snag's measurements against workloads with known answers"},
     /* What `snag selftest` execs, in this binary, to have workloads to trace. */
     {"selftest-workload", cmd_selftest_workload, NULL},
+    {"report", cmd_report, "render a saved JSON report again, in any format"},
+    {"diff", cmd_diff, "compare two saved JSON reports; exit status 1 on a regression"},
 };
 
 static void usage(FILE *f)
@@ -23,6 +25,9 @@ static void usage(FILE *f)
 	       "                     [--offcpu] [-d SECONDS] [-o FILE]\n"
 	       "                     [--format text|json|folded|html|pprof]\n"
 	       "       snag list (-p PID | BINARY) [GLOB]\n"
+	       "       snag report FILE.json [--format FMT] [--histogram] [-o FILE]\n"
+	       "       snag diff BASE.json NEW.json [--threshold PCT] [--min-count N]\n"
+	       "                 [--format text|json] [-o FILE]\n"
 	       "       snag selftest [--format text|json]\n\n"
 	       "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -46,10 +51,13 @@ int main(int argc, char **argv)
 			return SNAG_EXIT_OK;
 		}
 		if (argv[1][0] != '-') {
-			fprintf(stderr,
-				"snag: unknown command '%s' (commands: record, list, selftest; "
-				"see 'snag --help')\n",
-				argv[1]);
+			/* The list comes from the table (hidden commands left out), so it cannot go
+			 * stale. */
+			fprintf(stderr, "snag: unknown command '%s' (commands:", argv[1]);
+			for (size_t i = 0, n = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+				if (commands[i].summary)
+					fprintf(stderr, "%s %s", n++ ? "," : "", commands[i].name);
+			fprintf(stderr, "; see 'snag --help')\n");
 			return SNAG_EXIT_USAGE;
 		}
 	}

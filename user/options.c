@@ -130,6 +130,8 @@ void record_opts__usage(FILE *f)
 	    "  snag -u '/usr/bin/python3.11:PyEval_*' -d 5   every python3.11 process",
 	    "  snag list -p 1234 'handle_*'                  what a glob would match",
 	    "  snag selftest                                 check snag's numbers on this machine",
+	    "  snag report run.json --format folded          a saved JSON report, rendered again",
+	    "  snag diff before.json after.json              regressions between two saved reports",
 	    "",
 	    "Ctrl-C, SIGTERM and the end of -d all write the complete report. Needs root",
 	    "(or CAP_BPF and CAP_PERFMON).",

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -21,6 +20,7 @@
 #include "funclat.h"
 #include "io.h"
 #include "options.h"
+#include "outfile.h"
 #include "preflight.h"
 #include "proc_series.h"
 #include "report.h"
@@ -47,9 +47,7 @@ struct session {
 	struct report *report;
 	int stats_fd;
 	int sig_fd;
-	char *tmp_path; /* -o: the report is written here, then renamed over opts.output */
-	FILE *out;
-	bool out_direct; /* -o names a device or FIFO: written in place, closed at the end */
+	struct outfile out; /* -o FILE (written whole, or not at all), or stdout */
 	uint64_t start_ns, interval_start_ns, end_ns;
 	int stop_signal;
 	bool stop_signal_from_process;
@@ -66,120 +64,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	if (!debug || (level == LIBBPF_DEBUG && debug < 2))
 		return 0;
 	return vfprintf(stderr, fmt, ap);
-}
-
-/*
- * Create the temporary file the report is written to, next to -o, so an
- * unwritable path fails now and a failed run never leaves a partial file.
- */
-static int open_output(struct session *s)
-{
-	const char *path = s->opts.output;
-	struct stat st;
-	int fd;
-
-	if (!path) {
-		s->out = stdout;
-		return 0;
-	}
-	if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
-		snag_set_error("cannot write the report to '%s': it is a directory (give a file "
-			       "name, e.g. -o %s/report.json)",
-			       path, path);
-		return -EISDIR;
-	}
-	/*
-	 * A device, FIFO or socket (-o /dev/null, -o /dev/stdout, a named pipe) is
-	 * written in place: renaming a temporary file over it would replace the
-	 * device node with a regular file.
-	 */
-	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
-		s->out = fopen(path, "w");
-		if (!s->out) {
-			int err = -errno;
-
-			snag_set_error("cannot write the report to '%s': %s", path, strerror(-err));
-			return err;
-		}
-		s->out_direct = true;
-		return 0;
-	}
-	if (asprintf(&s->tmp_path, "%s.snag-XXXXXX", path) < 0) {
-		s->tmp_path = NULL;
-		return -ENOMEM;
-	}
-	fd = mkstemp(s->tmp_path);
-	if (fd < 0) {
-		int err = -errno;
-
-		snag_set_error(
-		    "cannot write the report to '%s': %s (choose a writable path for -o)", path,
-		    strerror(-err));
-		free(s->tmp_path);
-		s->tmp_path = NULL;
-		return err;
-	}
-	fchmod(fd, 0644 & ~0022);
-	s->out = fdopen(fd, "w");
-	if (!s->out) {
-		close(fd);
-		return -errno;
-	}
-	return 0;
-}
-
-static void discard_output(struct session *s)
-{
-	if (s->out_direct && s->out) {
-		fclose(s->out);
-		s->out = NULL;
-	}
-	if (s->tmp_path) {
-		if (s->out)
-			fclose(s->out);
-		unlink(s->tmp_path);
-		free(s->tmp_path);
-		s->tmp_path = NULL;
-		s->out = NULL;
-	}
-}
-
-static int finish_output(struct session *s)
-{
-	int err = 0;
-
-	if (fflush(s->out) || ferror(s->out))
-		err = -errno ? -errno : -EIO;
-	if (s->out_direct) {
-		if (fclose(s->out) && !err)
-			err = -errno;
-		s->out = NULL;
-		if (err)
-			snag_set_error("cannot write the report to '%s': %s", s->opts.output,
-				       strerror(-err));
-		return err;
-	}
-	if (!s->tmp_path)
-		return err;
-	/*
-	 * No fsync: the rename already makes the report appear whole or not at
-	 * all to every reader; fsync only adds power-loss durability, and on
-	 * ext4 it can wait for the journal to write out every dirty file on the
-	 * machine (minutes here after a big build).
-	 */
-	if (fclose(s->out) && !err)
-		err = -errno;
-	s->out = NULL;
-	if (!err && rename(s->tmp_path, s->opts.output))
-		err = -errno;
-	if (err) {
-		unlink(s->tmp_path);
-		snag_set_error("cannot write the report to '%s': %s", s->opts.output,
-			       strerror(-err));
-	}
-	free(s->tmp_path);
-	s->tmp_path = NULL;
-	return err;
 }
 
 static int setup_signals(struct session *s)
@@ -610,7 +494,7 @@ static int start_tracing(struct session *s)
 
 static void free_session(struct session *s)
 {
-	discard_output(s);
+	outfile__discard(&s->out);
 	funclat__free(s->fl);
 	sched__free(s->sc);
 	io__free(s->io);
@@ -678,7 +562,7 @@ int cmd_record(int argc, char **argv)
 	if (!err && s.n_specs)
 		err = resolve_probes(&s);
 	if (!err)
-		err = open_output(&s);
+		err = outfile__open(&s.out, s.opts.output, "report");
 	if (err)
 		goto out;
 	err = start_tracing(&s);
@@ -714,9 +598,9 @@ int cmd_record(int argc, char **argv)
 		targets__signal_command(&s.targets, s.stop_signal);
 	report__finish(s.report);
 	ro = (struct render_opts){.histogram = s.opts.histogram};
-	err = report__render(s.report, s.opts.format, &ro, s.out);
+	err = report__render(s.report, s.opts.format, &ro, s.out.f);
 	if (!err)
-		err = finish_output(&s);
+		err = outfile__commit(&s.out);
 	else
 		snag_set_error("cannot write the report: %s", strerror(-err));
 	if (!err)

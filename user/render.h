@@ -3,6 +3,7 @@
 #define SNAG_RENDER_H
 
 #include <stdio.h>
+#include "diff.h"
 #include "report.h"
 
 /*
@@ -26,5 +27,9 @@ int render__html(const struct report *r, FILE *out);
  * (docs/exports.md). Also -EIO if compressing failed.
  */
 int render__pprof(const struct report *r, FILE *out);
+
+/* A diff as text tables or as the snag-diff/1 JSON document; names is never NULL. */
+int render__diff_text(const struct diff *d, const struct diff_names *names, FILE *out);
+int render__diff_json(const struct diff *d, const struct diff_names *names, FILE *out);
 
 #endif

@@ -95,25 +95,7 @@ static const char *fit_tail(const char *s, size_t width, char *buf, size_t size)
  */
 static const char *format_bytes(uint64_t bytes, char *buf, size_t size)
 {
-	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-	double v = (double)bytes;
-	size_t i;
-
-	if (bytes < 1024) {
-		snprintf(buf, size, "%uB", (unsigned)bytes);
-		return buf;
-	}
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		int last = i + 1 == sizeof(units) / sizeof(units[0]);
-
-		v /= 1024;
-		/* 1023.7KiB rounds to "1024KiB": show it as "1.0MiB" instead. */
-		if (!last && v >= 1023.5)
-			continue;
-		snprintf(buf, size, "%.*f%s", v < 99.95 ? 1 : 0, v, units[i]);
-		return buf;
-	}
-	return buf; /* not reached: the last unit always prints */
+	return analysis__format_bytes(bytes, buf, size);
 }
 
 /*

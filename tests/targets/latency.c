@@ -47,6 +47,12 @@ TRACED void sleep_2ms(void)
 	sleep_ns(2000000);
 }
 
+/* Sleeps ms milliseconds: the same function, slower or faster from run to run (snag diff). */
+TRACED void nap(long ms)
+{
+	sleep_ns(ms * 1000000LL);
+}
+
 TRACED void spin_100us(void)
 {
 	spin_ns(100000);
@@ -89,6 +95,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: latency [--wait-usr1] MODE [N]\n"
 		"  sleep N    call sleep_2ms() N times (default 50)\n"
+		"  nap N MS   call nap(MS), which sleeps MS milliseconds, N times\n"
 		"  spin N     call spin_100us() N times (default 200)\n"
 		"  recurse N  call recurse(4) N times (default 10)\n"
 		"  nested N   call outer() (which calls inner()) N times (default 100)\n"
@@ -127,7 +134,14 @@ int main(int argc, char **argv)
 			sigsuspend(&old);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}
-	if (!strcmp(mode, "sleep")) {
+	if (!strcmp(mode, "nap")) {
+		long ms = argc > 3 ? strtol(argv[3], NULL, 10) : 0;
+
+		if (n < 0 || ms <= 0)
+			return usage();
+		for (long i = 0; i < n; i++)
+			nap(ms);
+	} else if (!strcmp(mode, "sleep")) {
 		for (long i = 0; i < (n < 0 ? 50 : n); i++)
 			sleep_2ms();
 	} else if (!strcmp(mode, "spin")) {

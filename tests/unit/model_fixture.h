@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "analysis.h"
 #include "report.h"
 
 /* Record one call of latency v in f, as the collector would. */
@@ -186,26 +187,20 @@ static const char *const fixture_io_kernel[] = {
 static const char *const fixture_io_user[] = {"read", "load_file", NULL};
 
 /*
- * The scheduler model, before report__finish(): pid 1234 "app" with threads
- * 1234 (app), 1235 (worker), 1240 (writer), and pid 2000 "busy", each alive
- * 1 s (sched_thread_ns left 0 for analysis to sum: 4 s). busy spends 40% of
- * its time in the run queue; app 4% (120 ms of 3 s). Off-CPU entries, added
- * out of order: app sleeping 600 ms (15%), worker on a futex 640 ms (16%,
- * woken by 1240 writer), busy preempted 300 ms (7.5%), writer in disk I/O
- * 40 ms (1%).
+ * Add the scheduler collector's rows to r (before report__finish()): pid
+ * 1234 "app" with threads 1234 (app), 1235 (worker), 1240 (writer), and pid
+ * 2000 "busy", each alive 1 s (sched_thread_ns left 0 for analysis to sum:
+ * 4 s). busy spends 40% of its time in the run queue; app 4% (120 ms of
+ * 3 s). Off-CPU entries, added out of order: app sleeping 600 ms (15%),
+ * worker on a futex 640 ms (16%, woken by 1240 writer), busy preempted
+ * 300 ms (7.5%), writer in disk I/O 40 ms (1%).
  */
-static inline struct report *fixture_sched_model(void)
+static inline void fixture_sched_rows(struct report *r)
 {
-	struct report *r = report__new();
 	struct report_thread_sched *t;
 	const uint64_t ms = FIXTURE_MS;
 	size_t i;
 
-	if (!r)
-		return NULL;
-	r->start_time_ns = FIXTURE_START_NS;
-	r->duration_ns = 1000 * ms;
-	r->target.mode = TARGET_SYSTEM;
 	r->min_block_ns = FIXTURE_MIN_BLOCK_NS;
 	/* Added out of (pid, tid) order. */
 	t = fixture_sched(r, 2000, 2000, "busy", 1000 * ms, 600 * ms, 0, 400 * ms, 10, 4000);
@@ -224,6 +219,19 @@ static inline struct report *fixture_sched_model(void)
 	fixture_waker(r, i, 1234, 1240, "writer", fixture_wake_kernel, fixture_wake_user);
 	fixture_offcpu(r, 2000, 2000, "busy", OFFCPU_PREEMPTED, 3000, 300 * ms, 4 * ms,
 		       fixture_preempt_kernel, fixture_preempt_user);
+}
+
+/* The scheduler model, before report__finish(): system-wide, fixture_sched_rows() only. */
+static inline struct report *fixture_sched_model(void)
+{
+	struct report *r = report__new();
+
+	if (!r)
+		return NULL;
+	r->start_time_ns = FIXTURE_START_NS;
+	r->duration_ns = 1000 * FIXTURE_MS;
+	r->target.mode = TARGET_SYSTEM;
+	fixture_sched_rows(r);
 	return r;
 }
 
@@ -372,6 +380,53 @@ static inline int fixture_io(struct report *r)
 	fixture_syscall_add(s, 1, 1024 * kib, 900 * us);
 	s->p50_ns = s->p99_ns = 900 * us;
 	return 0;
+}
+
+/*
+ * Every section filled, finished: fixture_model()'s functions and intervals,
+ * run as a -c command in a cgroup, with fixture_sched_rows() (one off-CPU
+ * stack truncated), fixture_io() and the bottlenecks built again over all
+ * of them. Tests that must cover every field of the report (the JSON
+ * reader's round trip) use it: a new report field belongs here too.
+ */
+static inline struct report *fixture_full_model(void)
+{
+	struct report *r = fixture_model();
+
+	if (!r)
+		return NULL;
+	r->target.mode = TARGET_COMMAND;
+	r->target.command = strdup("app --serve 'x y'");
+	r->target.cgroup = strdup("/sys/fs/cgroup/app.slice");
+	fixture_sched_rows(r);
+	r->offcpu[0].user_stack.truncated = true;
+	/* Classified blocked time, and a per-process series on the last interval. */
+	r->sched[0].blocked_by[WAIT_LOCK] = r->sched[0].blocked_ns / 4;
+	r->sched[0].blocked_by[WAIT_OTHER] -= r->sched[0].blocked_ns / 4;
+	r->sched[0].blocks_by[WAIT_LOCK] = 3;
+	report__finish(r);
+	{
+		const struct report_interval_proc p = {.pid = 1234,
+						       .oncpu_ns = 1,
+						       .runq_ns = 2,
+						       .blocked_ns = 3,
+						       .syscall_calls = 4,
+						       .syscall_bytes = 5,
+						       .block_requests = 6,
+						       .block_bytes = 7,
+						       .net_messages = 8,
+						       .net_bytes = 9};
+
+		if (report__set_interval_procs(r, &p, 1)) {
+			report__free(r);
+			return NULL;
+		}
+	}
+	if (fixture_io(r) || analysis__build_bottlenecks(r)) {
+		report__free(r);
+		return NULL;
+	}
+	return r;
 }
 
 #endif
