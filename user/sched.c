@@ -333,6 +333,7 @@ static int collect_offcpu(struct sched_collector *sc, struct symbolizer *sym, st
 	int fd = bpf_map__fd(sc->skel->maps.offcpu);
 	struct snag_offcpu_val *v = malloc(sizeof(*v));
 	struct snag_offcpu_key key, next, *prev = NULL;
+	uint64_t truncated = 0;
 	int err = 0;
 
 	if (!v)
@@ -376,7 +377,13 @@ static int collect_offcpu(struct sched_collector *sc, struct symbolizer *sym, st
 					(int)key.waker_tgid, key.waker_gen);
 	}
 	free(v);
-	return err;
+	if (err)
+		return err;
+	/* Deeper than snag captures: the stacks are cut, and the report says so, per entry too. */
+	for (size_t i = 0; i < r->n_offcpu; i++)
+		truncated +=
+		    r->offcpu[i].kernel_stack.truncated || r->offcpu[i].user_stack.truncated;
+	return report__add_drop(r, "offcpu_stack_truncated", truncated);
 }
 
 static int collect_drops(struct sched_collector *sc, struct report *r)
