@@ -8,6 +8,8 @@ packages=(
   make gcc clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev
   # pprof export: protobuf-c runtime and protoc-c, which generates C from proto/profile.proto
   libprotobuf-c-dev protobuf-c-compiler
+  # --prometheus: the HTTP server behind /metrics
+  libmicrohttpd-dev
   # checks: format, unit tests, sanitizers (clang runtime for ASan/UBSan via gcc is libasan/libubsan)
   clang-format libcmocka-dev binutils util-linux
   # the HTML report's test: a headless browser renders it (with a font for its text), libpng reads
@@ -15,6 +17,8 @@ packages=(
   chromium fonts-dejavu-core libpng-dev
   # the pprof export test reads snag's profile with the real consumer, `go tool pprof`
   golang-go
+  # integration tests: a real Prometheus scrapes snag's /metrics
+  prometheus
   # benchmarks: peers and load generators
   libbpf-tools bpftrace linux-perf
 )
