@@ -502,7 +502,7 @@ static int count_unseen_ends(struct io_collector *io, uint64_t *unseen)
 	return 0;
 }
 
-int io__collect(struct io_collector *io, struct report *r, bool with_stats)
+static int collect(struct io_collector *io, struct report *r, bool with_stats, bool with_conns)
 {
 	uint64_t unseen = 0;
 	const struct entry_ctx percpu = {r, io->ncpus, NULL}, shared = {r, 1, NULL};
@@ -519,10 +519,11 @@ int io__collect(struct io_collector *io, struct report *r, bool with_stats)
 	err = err
 		  ?: for_each_entry(bpf_map__fd(io->skel->maps.net_io), sizeof(struct snag_net_key),
 				    sizeof(struct snag_net_val), add_net_row, &percpu);
-	err = err
-		  ?: for_each_entry(bpf_map__fd(io->skel->maps.tcp_conns),
-				    sizeof(struct snag_conn_key), sizeof(struct snag_conn_val),
-				    add_conn_row, &shared);
+	if (with_conns)
+		err = err
+			  ?: for_each_entry(bpf_map__fd(io->skel->maps.tcp_conns),
+					    sizeof(struct snag_conn_key),
+					    sizeof(struct snag_conn_val), add_conn_row, &shared);
 	err = err ?: read_counters(io, &c);
 	err = err ?: count_unseen_ends(io, &unseen);
 	c.drops[SNAG_IODROP_BLK_END_UNSEEN] += unseen;
@@ -531,6 +532,16 @@ int io__collect(struct io_collector *io, struct report *r, bool with_stats)
 	if (!err && with_stats)
 		err = bpfutil__add_prog_stats(io->skel->obj, r);
 	return err;
+}
+
+int io__collect(struct io_collector *io, struct report *r, bool with_stats)
+{
+	return collect(io, r, with_stats, true);
+}
+
+int io__read_totals(struct io_collector *io, struct report *r, bool with_stats)
+{
+	return collect(io, r, with_stats, false);
 }
 
 static int add_sys_totals(const struct entry_ctx *ctx, const void *key, const char *vals,

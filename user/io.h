@@ -43,6 +43,13 @@ int io__collect(struct io_collector *io, struct report *r, bool with_stats);
  */
 int io__read_procs(struct io_collector *io, struct proc_table *t);
 
+/*
+ * io__collect() without the TCP connection table: the per-process rows,
+ * drops and (with_stats) program statistics, for reading every interval.
+ * Returns 0 or -errno.
+ */
+int io__read_totals(struct io_collector *io, struct report *r, bool with_stats);
+
 /* Detach and free. NULL is a no-op. */
 void io__free(struct io_collector *io);
 

@@ -221,7 +221,13 @@ static void close_open_interval(struct snag_thread *th, uint64_t end_ns)
 /* Threads read per batch: big values (two histograms), so a modest buffer. */
 #define READ_BATCH 64
 
-int sched__read_procs(struct sched_collector *sc, uint64_t now_ns, struct proc_table *t)
+/*
+ * Call fn(ctx, tid, th) for every thread account, read in batches (a few
+ * syscalls for thousands of threads), with its open interval closed at now_ns
+ * in the copy fn gets. Returns 0, fn's first error, or -errno.
+ */
+static int for_each_thread(struct sched_collector *sc, uint64_t now_ns,
+			   int (*fn)(void *ctx, __u32 tid, const struct snag_thread *th), void *ctx)
 {
 	int fd = bpf_map__fd(sc->skel->maps.threads);
 	struct snag_thread *vals = malloc(READ_BATCH * sizeof(*vals));
@@ -242,22 +248,51 @@ int sched__read_procs(struct sched_collector *sc, uint64_t now_ns, struct proc_t
 			done = true; /* the last batch (n may still hold entries) */
 		}
 		first = false;
-		for (__u32 i = 0; i < n; i++) {
-			struct report_interval_proc *row;
-
+		for (__u32 i = 0; i < n && !err; i++) {
 			close_open_interval(&vals[i], now_ns);
-			row = proc_table__row(t, (int)vals[i].tgid);
-			if (!row) {
-				err = -ENOMEM;
-				break;
-			}
-			row->oncpu_ns += vals[i].oncpu_ns;
-			row->runq_ns += vals[i].runq_ns;
-			row->blocked_ns += vals[i].blocked_ns;
+			err = fn(ctx, keys[i], &vals[i]);
 		}
 	}
 	free(vals);
 	return err;
+}
+
+static int add_proc_totals(void *ctx, __u32 tid, const struct snag_thread *th)
+{
+	struct report_interval_proc *row = proc_table__row(ctx, (int)th->tgid);
+
+	(void)tid;
+	if (!row)
+		return -ENOMEM;
+	row->oncpu_ns += th->oncpu_ns;
+	row->runq_ns += th->runq_ns;
+	row->blocked_ns += th->blocked_ns;
+	return 0;
+}
+
+int sched__read_procs(struct sched_collector *sc, uint64_t now_ns, struct proc_table *t)
+{
+	return for_each_thread(sc, now_ns, add_proc_totals, t);
+}
+
+static int add_thread_totals(void *ctx, __u32 tid, const struct snag_thread *th)
+{
+	struct report *r = ctx;
+	struct report_thread_sched *row;
+	char comm[sizeof(th->comm) + 1];
+
+	bpfutil__comm(comm, th->comm);
+	row = report__add_sched(r, (int)th->tgid, (int)tid, comm);
+	if (!row)
+		return -ENOMEM;
+	row->voluntary_switches = th->voluntary;
+	row->involuntary_switches = th->involuntary;
+	row->oncpu_ns = th->oncpu_ns;
+	row->offcpu_ns = th->offcpu_ns;
+	row->blocked_ns = th->blocked_ns;
+	row->preempted_ns = th->preempted_ns;
+	row->runq_total_ns = th->runq_ns;
+	return 0;
 }
 
 static int collect_threads(struct sched_collector *sc, uint64_t end_ns, struct report *r)
@@ -427,6 +462,21 @@ int sched__collect(struct sched_collector *sc, uint64_t end_ns, struct symbolize
 	if (!err)
 		err = collect_drops(sc, r);
 	if (!err)
+		err = bpfutil__add_prog_stats(sc->skel->obj, r);
+	return err;
+}
+
+int sched__read_totals(struct sched_collector *sc, uint64_t now_ns, struct report *r,
+		       bool with_stats)
+{
+	int err;
+
+	r->sched_enabled = true;
+	r->min_block_ns = sc->skel->rodata->min_block_ns;
+	err = for_each_thread(sc, now_ns, add_thread_totals, r);
+	if (!err)
+		err = collect_drops(sc, r);
+	if (!err && with_stats)
 		err = bpfutil__add_prog_stats(sc->skel->obj, r);
 	return err;
 }

@@ -56,6 +56,18 @@ int sched__collect(struct sched_collector *sc, uint64_t end_ns, struct symbolize
  */
 int sched__read_procs(struct sched_collector *sc, uint64_t now_ns, struct proc_table *t);
 
+/*
+ * The running totals of every thread, cheap enough to read every interval
+ * (batched map reads, no stacks, no symbolization, no process events
+ * consumed): one row per thread in r->sched with its counters (switches,
+ * on-CPU, off-CPU, blocked, preempted and run-queue time, open intervals
+ * closed at now_ns) but no histograms, wait breakdown or wall time; plus
+ * sched_enabled, drop counts, and program statistics when with_stats.
+ * Returns 0 or -errno.
+ */
+int sched__read_totals(struct sched_collector *sc, uint64_t now_ns, struct report *r,
+		       bool with_stats);
+
 /* Detach and free. NULL is a no-op. */
 void sched__free(struct sched_collector *sc);
 
