@@ -1,11 +1,13 @@
 /* Helpers shared by the unit and integration tests: paths into the build tree, running commands. */
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -281,4 +283,114 @@ int test_proc_wait(struct test_proc *p, int timeout_s)
 	close(p->err_fd);
 	p->out_fd = p->err_fd = -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Wait for fd to be ready for events until deadline (ms). Returns 0 or -ETIMEDOUT/-errno. */
+static int wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd pfd = {fd, events, 0};
+	long long left = deadline - now_ms();
+	int n;
+
+	if (left <= 0)
+		return -ETIMEDOUT;
+	n = poll(&pfd, 1, (int)left);
+	if (n < 0)
+		return -errno;
+	return n ? 0 : -ETIMEDOUT;
+}
+
+int test_http(const char *host, int port, const char *method, const char *path, int timeout_ms,
+	      struct test_http *out)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+	long long deadline = now_ms() + timeout_ms;
+	char portstr[16], *req = NULL, *buf = NULL, *sep;
+	size_t len = 0, cap = 0, sent = 0;
+	struct addrinfo *ai;
+	int fd = -1, err = 0, soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	memset(out, 0, sizeof(*out));
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if (getaddrinfo(host, portstr, &hints, &ai))
+		return -EINVAL;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS) {
+		err = -errno;
+		goto out;
+	}
+	err = wait_fd(fd, POLLOUT, deadline);
+	if (!err && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr)
+		err = -soerr;
+	if (err)
+		goto out;
+	if (asprintf(&req, "%s %s HTTP/1.0\r\nHost: %s:%d\r\nConnection: close\r\n\r\n", method,
+		     path, host, port) < 0) {
+		req = NULL;
+		err = -ENOMEM;
+		goto out;
+	}
+	while (!err && sent < strlen(req)) {
+		ssize_t n = send(fd, req + sent, strlen(req) - sent, MSG_NOSIGNAL);
+
+		if (n > 0)
+			sent += (size_t)n;
+		else if (n < 0 && errno != EAGAIN)
+			err = -errno;
+		else
+			err = wait_fd(fd, POLLOUT, deadline);
+	}
+	append(&buf, &len, &cap, "", 0);
+	while (!err) {
+		char chunk[65536];
+		ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+
+		if (n == 0)
+			break;
+		if (n > 0)
+			err = append(&buf, &len, &cap, chunk, (size_t)n);
+		else if (errno == EAGAIN)
+			err = wait_fd(fd, POLLIN, deadline);
+		else
+			err = -errno;
+	}
+	if (err)
+		goto out;
+	sep = strstr(buf, "\r\n\r\n");
+	if (!sep || sscanf(buf, "HTTP/%*d.%*d %d", &out->status) != 1) {
+		err = -EPROTO;
+		goto out;
+	}
+	out->headers = strndup(buf, (size_t)(sep - buf));
+	out->body_len = len - (size_t)(sep + 4 - buf);
+	out->body = malloc(out->body_len + 1);
+	if (!out->headers || !out->body) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(out->body, sep + 4, out->body_len);
+	out->body[out->body_len] = '\0';
+out:
+	if (err)
+		test_http__free(out);
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	free(req);
+	free(buf);
+	return err;
+}
+
+void test_http__free(struct test_http *r)
+{
+	free(r->headers);
+	free(r->body);
+	r->headers = r->body = NULL;
+	r->body_len = 0;
 }

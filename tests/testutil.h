@@ -48,6 +48,23 @@ int test_proc_wait(struct test_proc *p, int timeout_s);
 /* Read fd for up to timeout_ms (stops at EOF); returns a malloc'd NUL-terminated string. */
 char *test_read_for(int fd, int timeout_ms);
 
+struct test_http {
+	int status;    /* HTTP status code */
+	char *headers; /* the header block, status line included (NUL-terminated, owned) */
+	char *body;    /* NUL-terminated, owned */
+	size_t body_len;
+};
+
+/*
+ * One HTTP/1.0 request (no body) to a numeric host and port, e.g.
+ * test_http("127.0.0.1", 9090, "GET", "/metrics", 5000, &r), read to EOF
+ * within timeout_ms. Returns 0, or -errno (-ETIMEDOUT, -ECONNREFUSED, -EPROTO
+ * for a reply that is not HTTP).
+ */
+int test_http(const char *host, int port, const char *method, const char *path, int timeout_ms,
+	      struct test_http *out);
+void test_http__free(struct test_http *r);
+
 /* Read a whole file; returns a malloc'd NUL-terminated buffer or NULL. */
 char *test_read_file(const char *path, size_t *len);
 
