@@ -25,6 +25,7 @@ enum {
 	OPT_NO_OFFCPU,
 	OPT_SMALL_IO,
 	OPT_SEVERITY,
+	OPT_PROMETHEUS,
 };
 
 static const struct option long_opts[] = {
@@ -47,6 +48,7 @@ static const struct option long_opts[] = {
     {"no-offcpu", no_argument, NULL, OPT_NO_OFFCPU},
     {"small-io", required_argument, NULL, OPT_SMALL_IO},
     {"severity", required_argument, NULL, OPT_SEVERITY},
+    {"prometheus", required_argument, NULL, OPT_PROMETHEUS},
     {"help", no_argument, NULL, 'h'},
     {},
 };
@@ -65,6 +67,7 @@ void record_opts__usage(FILE *f)
 	static const char *const text[] = {
 	    "usage: snag [record] [-p PID[,PID..]] [-c 'CMD ARGS'] [-u SPEC].. [-d SECONDS]",
 	    "                     [-i SECONDS] [-o FILE] [--format text|json|folded|html|pprof]",
+	    "                     [--prometheus [HOST:]PORT]",
 	    "",
 	    "Trace live processes without restarting them: time functions with uprobes (-u),",
 	    "see where threads wait when they are off the CPU: blocked (with kernel and user",
@@ -119,6 +122,15 @@ void record_opts__usage(FILE *f)
 	    "      --btf FILE          kernel BTF to use when /sys/kernel/btf/vmlinux is missing",
 	    "  -h, --help              this help",
 	    "",
+	    "Live metrics:",
+	    "      --prometheus ADDR   while tracing, serve Prometheus metrics at",
+	    "                          http://ADDR/metrics, refreshed every -i: function",
+	    "                          calls and latency histograms, per-process CPU,",
+	    "                          run-queue and I/O counters, snag's own cost.",
+	    "                          ADDR is PORT, :PORT or HOST:PORT; the host defaults",
+	    "                          to 127.0.0.1, this machine only (write 0.0.0.0:PORT",
+	    "                          to serve every interface)",
+	    "",
 	    "Examples:",
 	    "  snag -d 10                                    where the whole system waits",
 	    "  snag -p 1234 -d 10 --format folded -o out.folded   off-CPU flame graph input",
@@ -128,6 +140,7 @@ void record_opts__usage(FILE *f)
 	    "  snag -p 1234 -u 'handle_*' -d 10              functions of a running service",
 	    "  snag -c './server --port 8080' -u 'libc:malloc' -u 'parse_*' --offcpu",
 	    "  snag -u '/usr/bin/python3.11:PyEval_*' -d 5   every python3.11 process",
+	    "  snag -p 1234 -u 'handle_*' --prometheus 9464  live metrics for Prometheus",
 	    "  snag list -p 1234 'handle_*'                  what a glob would match",
 	    "  snag selftest                                 check snag's numbers on this machine",
 	    "  snag report run.json --format folded          a saved JSON report, rendered again",
@@ -280,6 +293,48 @@ int parse_size(const char *s, uint64_t *bytes)
 	return -EINVAL;
 }
 
+int parse_listen_address(const char *s, const char *default_host, char **host, char **port)
+{
+	const char *colon, *p, *h = default_host;
+	size_t hlen = strlen(default_host);
+	long v;
+
+	if (s[0] == '[') {
+		/* [V6ADDR]:PORT: brackets keep the address's colons apart from the port's. */
+		const char *close = strchr(s, ']');
+
+		if (!close || close == s + 1 || close[1] != ':')
+			return -EINVAL;
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strchr(s, ':');
+		/* An unbracketed IPv6 address: where would the port start? */
+		if (colon && strchr(colon + 1, ':'))
+			return -EINVAL;
+		if (colon && colon > s) {
+			h = s;
+			hlen = (size_t)(colon - s);
+		}
+	}
+	p = colon ? colon + 1 : s;
+	if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 5)
+		return -EINVAL;
+	v = strtol(p, NULL, 10);
+	if (v < 1 || v > 65535)
+		return -EINVAL;
+	*host = strndup(h, hlen);
+	*port = strdup(p);
+	if (!*host || !*port) {
+		free(*host);
+		free(*port);
+		*host = *port = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int set_string(char **dst, const char *arg, const char *opt)
 {
 	if (!*arg) {
@@ -413,6 +468,19 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 		case OPT_BTF:
 			err = set_string(&o->btf_path, optarg, "--btf");
 			break;
+		case OPT_PROMETHEUS:
+			free(o->prom_host);
+			free(o->prom_port);
+			o->prom_host = o->prom_port = NULL;
+			err = parse_listen_address(optarg, DEFAULT_PROM_HOST, &o->prom_host,
+						   &o->prom_port);
+			if (err == -EINVAL)
+				snag_set_error(
+				    "invalid --prometheus address '%s': give PORT, :PORT or "
+				    "HOST:PORT with a port from 1 to 65535 (IPv6 as "
+				    "[ADDR]:PORT), e.g. --prometheus 9464",
+				    optarg);
+			break;
 		case 'h':
 			o->help = true;
 			return 0;
@@ -470,5 +538,7 @@ void record_opts__free(struct record_opts *o)
 	free(o->output);
 	free(o->btf_path);
 	free(o->cgroup);
+	free(o->prom_host);
+	free(o->prom_port);
 	memset(o, 0, sizeof(*o));
 }

@@ -11,6 +11,8 @@
 #define DEFAULT_MAX_FUNCS      1000
 #define DEFAULT_MIN_BLOCK_NS   100000ull
 #define DEFAULT_SMALL_IO_BYTES 4096ull
+/* --prometheus without a host: loopback only, so metrics never leave the machine unasked. */
+#define DEFAULT_PROM_HOST "127.0.0.1"
 
 struct record_opts {
 	int *pids; /* -p, in order given, deduplicated */
@@ -33,6 +35,8 @@ struct record_opts {
 	uint64_t small_io_bytes; /* --small-io */
 	struct severity_thresholds severity; /* --severity, when severity_set */
 	bool severity_set;
+	char *prom_host; /* --prometheus: serve /metrics on this host and port; NULL = off */
+	char *prom_port;
 	bool help;
 };
 
@@ -70,5 +74,13 @@ int parse_size(const char *s, uint64_t *bytes);
 
 /* Parse "C,H,M" severity thresholds in percent ("50,20,10"), decreasing. Returns 0 or -EINVAL. */
 int parse_severity(const char *s, struct severity_thresholds *t);
+/*
+ * Split a listen address "HOST:PORT", ":PORT" or "PORT" (IPv6 as
+ * "[ADDR]:PORT") into malloc'd *host and *port; a missing host is
+ * default_host. The port must be a number from 1 to 65535. Only the syntax is
+ * checked: the host is resolved when the server binds. Returns 0, -EINVAL
+ * (nothing allocated), or -ENOMEM.
+ */
+int parse_listen_address(const char *s, const char *default_host, char **host, char **port);
 
 #endif

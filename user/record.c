@@ -23,6 +23,8 @@
 #include "outfile.h"
 #include "preflight.h"
 #include "proc_series.h"
+#include "prom_server.h"
+#include "prometheus.h"
 #include "report.h"
 #include "resolve.h"
 #include "sched.h"
@@ -51,6 +53,8 @@ struct session {
 	uint64_t start_ns, interval_start_ns, end_ns;
 	int stop_signal;
 	bool stop_signal_from_process;
+	struct prom_server *prom;	 /* --prometheus: serves what publish_metrics() made */
+	struct prom_writer *prom_writer; /* keeps its counters from going down */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -182,6 +186,95 @@ static int take_interval(struct session *s, uint64_t now)
 	return err ?: take_interval_procs(s, now);
 }
 
+/*
+ * --prometheus: bind the address before anything is traced, so a bad one
+ * fails at once. Returns 0, -EINVAL for an address that cannot be served (bad
+ * input), or another -errno (runtime).
+ */
+static int start_metrics(struct session *s)
+{
+	if (!s->opts.prom_host)
+		return 0;
+	s->prom_writer = prom_writer__new();
+	if (!s->prom_writer)
+		return -ENOMEM;
+	s->prom = prom_server__start(s->opts.prom_host, s->opts.prom_port);
+	if (!s->prom)
+		return -errno;
+	fprintf(stderr, "snag: serving metrics at %s, refreshed every %.3gs\n",
+		prom_server__url(s->prom), s->opts.interval_ns / 1e9);
+	return 0;
+}
+
+/* Function rows with the latest totals (prev, after take_interval()), drops and program costs. */
+static int add_function_totals(struct session *s, struct report *r)
+{
+	bool *added = calloc(s->probes.n_funcs + 1, sizeof(*added));
+	struct snag_counters c;
+	int err = 0;
+
+	if (!added)
+		return -ENOMEM;
+	for (size_t i = 0; !err && i < s->probes.n_points; i++) {
+		const struct probe_point *p = &s->probes.points[i];
+		struct report_function *f;
+
+		if (added[p->func_id])
+			continue;
+		added[p->func_id] = true;
+		f = report__add_function(r, p->binary, p->name, p->address);
+		if (!f) {
+			err = -ENOMEM;
+			break;
+		}
+		f->count = s->prev[p->func_id].count;
+		f->total_ns = s->prev[p->func_id].total_ns;
+		memcpy(f->hist, s->prev[p->func_id].hist, sizeof(f->hist));
+	}
+	free(added);
+	if (!err)
+		err = funclat__read_counters(s->fl, &c);
+	for (int d = 0; !err && d < SNAG_DROP__COUNT; d++)
+		err = report__add_drop(r, funclat__drop_name(d), c.drops[d]);
+	if (!err && s->stats_fd >= 0)
+		err = funclat__add_prog_stats(s->fl, r);
+	return err;
+}
+
+/*
+ * --prometheus: every collector's totals at now into a scratch report, whose
+ * exposition text replaces the one the server hands out. Returns 0 or -errno
+ * with snag_set_error().
+ */
+static int publish_metrics(struct session *s, uint64_t now)
+{
+	bool stats = s->stats_fd >= 0;
+	struct report *r;
+	size_t len;
+	char *text;
+	int err = 0;
+
+	if (!s->prom)
+		return 0;
+	r = report__new();
+	if (!r)
+		err = -ENOMEM;
+	if (!err && s->fl)
+		err = add_function_totals(s, r);
+	if (!err && s->sc)
+		err = sched__read_totals(s->sc, now, r, stats);
+	if (!err && s->io)
+		err = io__read_totals(s->io, r, stats);
+	if (!err)
+		err = prom_writer__format(s->prom_writer, r, &text, &len);
+	if (!err)
+		err = prom_server__publish(s->prom, text, len);
+	report__free(r);
+	if (err)
+		snag_set_error("cannot refresh the metrics: %s", strerror(-err));
+	return err;
+}
+
 /* Handle pending signals; returns true when tracing should stop. */
 static bool handle_signals(struct session *s)
 {
@@ -216,6 +309,8 @@ static int trace_loop(struct session *s)
 			return 0;
 		if (now >= s->interval_start_ns + s->opts.interval_ns) {
 			err = take_interval(s, now);
+			if (!err)
+				err = publish_metrics(s, now);
 			if (err)
 				return err;
 		}
@@ -495,6 +590,8 @@ static int start_tracing(struct session *s)
 static void free_session(struct session *s)
 {
 	outfile__discard(&s->out);
+	prom_server__free(s->prom);
+	prom_writer__free(s->prom_writer);
 	funclat__free(s->fl);
 	sched__free(s->sc);
 	io__free(s->io);
@@ -565,6 +662,11 @@ int cmd_record(int argc, char **argv)
 		err = outfile__open(&s.out, s.opts.output, "report");
 	if (err)
 		goto out;
+	err = start_metrics(&s);
+	if (err) {
+		status = err == -EINVAL ? SNAG_EXIT_USAGE : SNAG_EXIT_RUNTIME;
+		goto out;
+	}
 	err = start_tracing(&s);
 	if (err) {
 		/* A target that vanished before attach is bad input; anything else is runtime. */
@@ -574,11 +676,14 @@ int cmd_record(int argc, char **argv)
 	err = targets__release(&s.targets);
 	if (err)
 		goto out;
+	status = SNAG_EXIT_RUNTIME;
+	err = publish_metrics(&s, bpfutil__monotonic_ns());
+	if (err)
+		goto out;
 	describe_collectors(&s, what, sizeof(what));
 	fprintf(stderr, "snag: tracing %s in %s%s\n", what,
 		target_mode_desc(&s, desc, sizeof(desc)),
 		s.opts.duration_ns ? "" : "; Ctrl-C to stop");
-	status = SNAG_EXIT_RUNTIME;
 	err = trace_loop(&s);
 	if (!err)
 		err = collect(&s);

@@ -156,6 +156,66 @@ static void test_severity(void **state)
 	assert_int_equal(severity__from_impact(0.25), SEVERITY_HIGH);
 }
 
+/* Parses s and checks the host and port it gives (want_host NULL: must be refused). */
+static void expect_address(const char *s, const char *want_host, const char *want_port)
+{
+	char *host = NULL, *port = NULL;
+	int err = parse_listen_address(s, DEFAULT_PROM_HOST, &host, &port);
+
+	if (!want_host) {
+		if (err != -EINVAL)
+			fail_msg("'%s' was accepted as host '%s' port '%s'", s, host, port);
+		assert_null(host);
+		assert_null(port);
+		return;
+	}
+	if (err)
+		fail_msg("'%s' was refused: %d", s, err);
+	assert_string_equal(host, want_host);
+	assert_string_equal(port, want_port);
+	free(host);
+	free(port);
+}
+
+static void test_listen_address(void **state)
+{
+	struct record_opts o;
+
+	(void)state;
+	/* The default host is loopback; any other interface must be written out. */
+	expect_address("9464", "127.0.0.1", "9464");
+	expect_address(":9464", "127.0.0.1", "9464");
+	expect_address("0.0.0.0:9464", "0.0.0.0", "9464");
+	expect_address("localhost:1", "localhost", "1");
+	expect_address("[::1]:65535", "::1", "65535");
+	expect_address("[::]:80", "::", "80");
+	expect_address("", NULL, NULL);
+	expect_address(":", NULL, NULL);
+	expect_address("host:", NULL, NULL);
+	expect_address("host", NULL, NULL);
+	expect_address("0", NULL, NULL);
+	expect_address("65536", NULL, NULL);
+	expect_address("999999", NULL, NULL);
+	expect_address("-1", NULL, NULL);
+	expect_address("+80", NULL, NULL);
+	expect_address("80 ", NULL, NULL);
+	expect_address("::1:9464", NULL, NULL);
+	expect_address("[::1]", NULL, NULL);
+	expect_address("[::1]9464", NULL, NULL);
+	expect_address("[]:9464", NULL, NULL);
+	expect_address("[::1:9464", NULL, NULL);
+	/* The option: off without it, the parsed address with it, one clear error otherwise. */
+	assert_int_equal(parse(&o, NULL), 0);
+	assert_null(o.prom_host);
+	record_opts__free(&o);
+	assert_int_equal(parse(&o, "--prometheus", "9100", "--prometheus", "[::1]:9464", NULL), 0);
+	assert_string_equal(o.prom_host, "::1");
+	assert_string_equal(o.prom_port, "9464");
+	record_opts__free(&o);
+	assert_int_equal(parse(&o, "--prometheus", "http://x:80", NULL), -EINVAL);
+	record_opts__free(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +223,7 @@ int main(void)
 	    cmocka_unit_test(test_severity),
 	    cmocka_unit_test(test_collectors_by_default),
 	    cmocka_unit_test(test_binary_format_needs_output),
+	    cmocka_unit_test(test_listen_address),
 	};
 
 	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
