@@ -93,7 +93,7 @@ TRACED void tick(void)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: latency [--wait-usr1] MODE [N]\n"
+		"usage: latency [--wait-usr1] [--linger SECONDS] MODE [N]\n"
 		"  sleep N    call sleep_2ms() N times (default 50)\n"
 		"  nap N MS   call nap(MS), which sleeps MS milliseconds, N times\n"
 		"  spin N     call spin_100us() N times (default 200)\n"
@@ -101,20 +101,29 @@ static int usage(void)
 		"  nested N   call outer() (which calls inner()) N times (default 100)\n"
 		"  libcall N  call getppid() N times (default 100)\n"
 		"  loop       call tick() every ms forever; write '.' to stdout every 100 ticks\n"
-		"  --wait-usr1: print 'ready' and wait for SIGUSR1 before starting\n");
+		"  --wait-usr1: print 'ready' and wait for SIGUSR1 before starting\n"
+		"  --linger SECONDS: after 'done', stay alive this long (for live metrics)\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	int wait_usr1 = 0;
+	int wait_usr1 = 0, linger_s = 0;
 	const char *mode;
 	long n = -1;
 
-	if (argc > 1 && !strcmp(argv[1], "--wait-usr1")) {
-		wait_usr1 = 1;
-		argv++;
-		argc--;
+	for (;;) {
+		if (argc > 1 && !strcmp(argv[1], "--wait-usr1")) {
+			wait_usr1 = 1;
+			argv++;
+			argc--;
+		} else if (argc > 2 && !strcmp(argv[1], "--linger")) {
+			linger_s = atoi(argv[2]);
+			argv += 2;
+			argc -= 2;
+		} else {
+			break;
+		}
 	}
 	if (argc < 2)
 		return usage();
@@ -168,5 +177,8 @@ int main(int argc, char **argv)
 		return usage();
 	}
 	printf("done\n");
+	fflush(stdout);
+	if (linger_s > 0)
+		sleep_ns(linger_s * 1000000000LL);
 	return 0;
 }
