@@ -953,6 +953,7 @@ int analysis__build_bottlenecks(struct report *r)
 			err = runqueue_bottleneck(r, &procs[i]);
 	err = err ?: analysis__io_bottlenecks(r, procs, n_procs);
 	err = err ?: analysis__trend_bottlenecks(r, procs, n_procs);
+	err = err ?: analysis__cpu_bottlenecks(r);
 	free(procs);
 	if (err) {
 		analysis__clear_bottlenecks(r);

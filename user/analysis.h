@@ -83,6 +83,13 @@
 #define ANALYSIS_TREND_MIN_GROWTH 0.5
 #define ANALYSIS_TREND_MIN_CALLS  20 /* a function's latency trend needs this many calls */
 
+/*
+ * On-CPU hotspots (user/analysis_cpu.c, docs/impact.md): a function that was
+ * the innermost frame of at least this many samples, and of more than
+ * ANALYSIS_BOTTLENECK_MIN_IMPACT of traced thread time.
+ */
+#define ANALYSIS_CPU_HOT_MIN_SAMPLES 20
+
 /* A least-squares line y = intercept + slope * x over n points. */
 struct analysis_fit {
 	size_t n;
@@ -184,6 +191,19 @@ void analysis__derive_io(struct report *r);
  * -ENOMEM with the rows not yet sorted left in their order.
  */
 int analysis__sort_io(struct report *r);
+
+/*
+ * On-CPU sampling: merge r->cpu entries naming the same frames, fill each
+ * entry's oncpu_ns (samples * cpu_period_ns), impact and severity, sort them
+ * by samples (descending), and rebuild r->cpu_functions: each function's self
+ * samples (innermost frame: the kernel frame the sample hit, else the user
+ * frame) and total samples (anywhere on the stack, once per sample), sorted by
+ * self then total samples. Nothing when r->cpu_enabled is false. Idempotent.
+ */
+void analysis__derive_cpu(struct report *r);
+
+/* The samples of every on-CPU entry. */
+uint64_t analysis__cpu_samples(const struct report *r);
 
 /* One process's scheduler rows summed (analysis__processes()). */
 struct analysis_process {
