@@ -34,6 +34,10 @@ struct record_opts {
 	struct severity_thresholds severity; /* --severity, when severity_set */
 	bool severity_set;
 	bool help;
+	/* On-CPU sampling (--cpu, -F). */
+	bool cpu;	     /* --cpu: sample on-CPU stacks (opt-in, with or without -u) */
+	unsigned int cpu_hz; /* -F: samples per second on each CPU (CPU_DEFAULT_HZ) */
+	bool cpu_hz_set;
 };
 
 /*
