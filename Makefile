@@ -151,6 +151,13 @@ $(BUILD)/tests/targets/%: tests/targets/%.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -g -O2 -fno-omit-frame-pointer -Wall -Wextra -Werror $< -o $@ -lpthread
 
+# The one target built WITHOUT frame pointers (the -O2 default on x86-64), so the on-CPU tests see
+# the truncated stacks snag must warn about.
+$(BUILD)/tests/targets/nofp: tests/targets/nofp.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -g -O2 -fomit-frame-pointer -Wall -Wextra -Werror $< -o $@
+
 $(BUILD)/tests/elf/libfixture.so: tests/fixtures/elf/libfixture.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -g -O2 -fPIC -shared $< -o $@
