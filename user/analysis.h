@@ -220,6 +220,9 @@ struct analysis_process {
 	uint64_t involuntary_switches;
 	uint64_t blocked_by[WAIT__COUNT]; /* blocked_ns by what was waited for */
 	uint64_t blocks_by[WAIT__COUNT];
+	/* On-CPU sampling (--cpu): the same on-CPU time, measured by sampling instead. */
+	uint64_t cpu_samples;
+	uint64_t oncpu_sampled_ns; /* cpu_samples * cpu_period_ns */
 };
 
 /*
@@ -272,7 +275,9 @@ char *analysis__format_duration(uint64_t ns, char *buf, size_t size);
 /* Write n with thousands separators ("1,234,567") into buf and return buf. */
 char *analysis__format_count(uint64_t n, char *buf, size_t size);
 
-/* Whether function probes were asked for: functions traced, or no other collector on. */
+/* Whether function probes were asked for: functions traced, or no other collector on (--cpu is
+ * one).
+ */
 bool analysis__functions_wanted(const struct report *r);
 
 /*

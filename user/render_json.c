@@ -276,6 +276,9 @@ static json_t *breakdown_json(const struct report *r, const struct analysis_proc
 						       : 0.0)));
 	}
 	set(&o, "functions", funcs);
+	/* On-CPU sampling (--cpu): the same on-CPU time measured a second way (0 when off). */
+	set(&o, "cpu_samples", json_u64(p->cpu_samples));
+	set(&o, "oncpu_sampled_ns", json_u64(p->oncpu_sampled_ns));
 	return o;
 }
 
