@@ -1,0 +1,236 @@
+/* Integration tests: on-CPU sampling (--cpu) of targets with known CPU use, in the real kernel. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "itest.h"
+
+/* What the cpu target measured itself: its thread's CPU time in hot_a and in hot_b. */
+struct ratio_run {
+	double a_ns, b_ns;
+};
+
+static void parse_ratio(const char *out, struct ratio_run *run)
+{
+	const char *p = out ? strstr(out, "ratio rounds=") : NULL;
+	unsigned long rounds;
+
+	if (!p || sscanf(p, "ratio rounds=%lu hot_a_cpu_ns=%lf hot_b_cpu_ns=%lf", &rounds,
+			 &run->a_ns, &run->b_ns) != 3)
+		fail_msg("the cpu target printed no ratio line: %s", out ? out : "(nothing)");
+}
+
+static json_t *cpu_function(json_t *root, const char *name)
+{
+	json_t *fns = json_object_get(root, "cpu_functions"), *f;
+	size_t i;
+
+	json_array_foreach(fns, i, f)
+	{
+		const char *n = json_string_value(json_object_get(f, "name"));
+
+		if (n && !strcmp(n, name))
+			return f;
+	}
+	fail_msg("%s not in cpu_functions[]", name);
+	return NULL;
+}
+
+/* Samples of the cpu[] entries whose user stack starts with frame, and whether all name main. */
+static double entry_samples(json_t *root, const char *frame, bool *with_main, bool *incomplete)
+{
+	json_t *entries = json_object_get(root, "cpu"), *e;
+	double total = 0;
+	size_t i;
+
+	*with_main = true;
+	*incomplete = false;
+	json_array_foreach(entries, i, e)
+	{
+		json_t *user = json_object_get(e, "user_stack");
+		const char *first = json_string_value(json_array_get(user, 0));
+		bool main_seen = false;
+		json_t *f;
+		size_t j;
+
+		if (!first || strcmp(first, frame) ||
+		    json_array_size(json_object_get(e, "kernel_stack")))
+			continue;
+		total += num(e, "samples");
+		json_array_foreach(user, j, f)
+		{
+			main_seen |= !strcmp(json_string_value(f), "main");
+		}
+		*with_main &= main_seen;
+		*incomplete |= json_is_true(json_object_get(e, "user_stack_incomplete"));
+	}
+	return total;
+}
+
+/*
+ * hot_a does 3 times the work of hot_b: sampled 999 times a second for 1.5 s,
+ * their self samples are 3:1 within 25% (about 1,100 and 370 samples: the
+ * counting noise alone is under 6%), both with main as caller, and the sampled
+ * time matches the CPU time the target measured in each.
+ */
+static void test_hot_ratio(void **state)
+{
+	char cmd[8300], *out = NULL;
+	struct ratio_run run;
+	json_t *root, *a, *b, *lines;
+	double sa, sb, period;
+	bool main_a, main_b, inc_a, inc_b;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s ratio 1.5", target_path);
+	root = run_snag_jsonv(
+	    out_path("ratio.json"), &out,
+	    (char *[]){"-c", cmd, "--cpu", "-F", "999", "--no-offcpu", "--no-io", NULL});
+	parse_ratio(out, &run);
+	period = num(root, "cpu_period_ns");
+	assert_int_equal((int)num(root, "cpu_frequency_hz"), 999);
+	assert_int_equal((long)period, 1000000000L / 999);
+	a = cpu_function(root, "hot_a");
+	b = cpu_function(root, "hot_b");
+	sa = num(a, "self_samples");
+	sb = num(b, "self_samples");
+	print_message("hot_a %.0f samples, hot_b %.0f samples: %.2f:1 (target measured %.2f:1)\n",
+		      sa, sb, sa / sb, run.a_ns / run.b_ns);
+	assert_true(sb > 100);
+	assert_near(sa / sb, 3.0, 0.25, "hot_a:hot_b self samples (x1000)");
+	/* Sampled CPU time is the CPU time the thread measured, within sampling noise. */
+	assert_near(sa * period, run.a_ns, 0.20, "hot_a sampled ns");
+	assert_near(sb * period, run.b_ns, 0.20, "hot_b sampled ns");
+	/* In user stacks, called from main, walked whole (frame pointers). */
+	assert_near(entry_samples(root, "hot_a", &main_a, &inc_a), sa, 0.02, "hot_a entry samples");
+	assert_near(entry_samples(root, "hot_b", &main_b, &inc_b), sb, 0.02, "hot_b entry samples");
+	assert_true(main_a && main_b);
+	assert_false(inc_a || inc_b);
+	assert_true(num(cpu_function(root, "main"), "total_samples") >= sa + sb);
+	assert_int_equal(json_array_size(json_object_get(root, "cpu_warnings")), 0);
+	/* The hottest line of hot_a is in the target's source (its loop). */
+	lines = json_object_get(a, "lines");
+	assert_true(json_array_size(lines) >= 1);
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(json_array_get(lines, 0), "file")), "cpu.c"));
+	assert_true(num(json_array_get(lines, 0), "line") > 0);
+	/* The finding: hot_a first, critical, on the thread-time scale. */
+	json_t *top = json_array_get(json_object_get(root, "bottlenecks"), 0);
+	assert_string_equal(json_string_value(json_object_get(top, "kind")), "cpu_hotspot");
+	assert_non_null(strstr(json_string_value(json_object_get(top, "target")), "hot_a"));
+	free(out);
+	json_decref(root);
+}
+
+/* With the scheduler collector on too, both measures of on-CPU time agree per process. */
+static void test_sampled_matches_sched(void **state)
+{
+	char cmd[8300], *out = NULL;
+	json_t *root, *row;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s ratio 1", target_path);
+	root = run_snag_jsonv(out_path("both.json"), &out,
+			      (char *[]){"-c", cmd, "--cpu", "-F", "999", "--no-io", NULL});
+	row = json_array_get(json_object_get(root, "breakdown"), 0);
+	assert_non_null(row);
+	print_message("on-CPU: scheduler %.0f ns, sampled %.0f ns (%.0f samples)\n",
+		      num(row, "oncpu_ns"), num(row, "oncpu_sampled_ns"), num(row, "cpu_samples"));
+	assert_true(num(row, "oncpu_ns") > 0.5e9);
+	assert_near(num(row, "oncpu_sampled_ns"), num(row, "oncpu_ns"), 0.15,
+		    "sampled vs scheduler on-CPU time");
+	free(out);
+	json_decref(root);
+}
+
+/*
+ * A binary without frame pointers: its stacks cannot be walked past the hot
+ * function, so every one of them is marked incomplete and the report names the
+ * binary, with the fix.
+ */
+static void test_no_frame_pointers(void **state)
+{
+	char nofp[PATH_MAX], cmd[PATH_MAX + 16], *text;
+	json_t *root, *warnings, *w, *e;
+	struct test_run r;
+	bool main_seen, incomplete;
+	size_t i;
+
+	(void)state;
+	require_bpf();
+	if (!realpath(test_build_path("tests/targets/nofp"), nofp))
+		fail_msg("no nofp target: %s", strerror(errno));
+	snprintf(cmd, sizeof(cmd), "%s 1", nofp);
+	root = run_snag_json(out_path("nofp.json"), "-c", cmd, "--cpu", "-F", "499", "--no-offcpu",
+			     "--no-io", NULL);
+	assert_true(entry_samples(root, "spin_nofp", &main_seen, &incomplete) > 100);
+	assert_true(incomplete);
+	json_array_foreach(json_object_get(root, "cpu"), i, e)
+	{
+		const char *first =
+		    json_string_value(json_array_get(json_object_get(e, "user_stack"), 0));
+
+		if (first && !strcmp(first, "spin_nofp") &&
+		    !json_is_true(json_object_get(e, "user_stack_incomplete")))
+			fail_msg("a spin_nofp stack is presented as complete: %s",
+				 json_dumps(e, JSON_COMPACT));
+	}
+	warnings = json_object_get(root, "cpu_warnings");
+	assert_int_equal(json_array_size(warnings), 1);
+	w = json_array_get(warnings, 0);
+	assert_string_equal(json_string_value(json_object_get(w, "kind")), "no_frame_pointers");
+	assert_string_equal(json_string_value(json_object_get(w, "binary")), nofp);
+	assert_true(num(w, "incomplete_samples") > 100);
+	assert_true(num(w, "functions_checked") >= 4);
+	assert_int_equal((int)num(w, "frame_pointer_functions"), 0);
+	json_decref(root);
+
+	/* The text report says it, with the fix. */
+	char *argv[] = {snag_path, "-c", cmd, "--cpu", "-F", "499", "--no-offcpu", "--no-io", NULL};
+	assert_int_equal(test_run(argv, 60, &r), 0);
+	assert_int_equal(r.status, 0);
+	text = r.out;
+	if (!strstr(text, "no frame pointers") || !strstr(text, "-fno-omit-frame-pointer") ||
+	    !strstr(text, "nofp"))
+		fail_msg("the text report does not warn about nofp:\n%s", text);
+	{
+		const char *w = strstr(text, "Warning"), *end = w ? strstr(w, "\n\n") : NULL;
+
+		if (!w)
+			fail_msg("no warning line in the text report:\n%s", text);
+		print_message("%.*s\n", end ? (int)(end - w) : (int)strlen(w), w);
+	}
+	test_run__free(&r);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return itest_setup("cpu");
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return itest_teardown();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_hot_ratio),
+	    cmocka_unit_test(test_sampled_matches_sched),
+	    cmocka_unit_test(test_no_frame_pointers),
+	};
+
+	return cmocka_run_group_tests_name("cpu", tests, setup, teardown);
+}
