@@ -17,7 +17,13 @@
 /* noipa: no inlining or cloning, so each function is its own frame on every stack. */
 #define TRACED __attribute__((noipa, optimize("no-optimize-sibling-calls")))
 
-#define CHUNK 200000 /* iterations of hot_b per round (about 0.2 ms here) */
+#define CHUNK 200000 /* iterations of spin_loop per call (about 0.2 ms here) */
+/*
+ * Iterations of hot_b per round (about 15 ms here; hot_a 45 ms). Blocks this
+ * long hold many sampling periods each, so a sampler in lockstep with the
+ * rounds (aliasing) can misplace at most a sample per block boundary.
+ */
+#define RATIO_CHUNK (80 * CHUNK)
 
 static long long clock_ns(clockid_t id)
 {
@@ -40,12 +46,12 @@ static inline __attribute__((always_inline)) unsigned long burn(unsigned long n,
 
 TRACED unsigned long hot_a(unsigned long x)
 {
-	return burn(3 * CHUNK, x);
+	return burn(3 * RATIO_CHUNK, x);
 }
 
 TRACED unsigned long hot_b(unsigned long x)
 {
-	return burn(CHUNK, x);
+	return burn(RATIO_CHUNK, x);
 }
 
 TRACED unsigned long spin_loop(unsigned long n, unsigned long x)
