@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "itest.h"
@@ -212,6 +213,132 @@ static void test_no_frame_pointers(void **state)
 	test_run__free(&r);
 }
 
+/* Run snag on the ratio target with --format FMT to path; the report is not JSON here. */
+static void run_format(const char *fmt, const char *path)
+{
+	char cmd[8300];
+	struct test_run r;
+
+	snprintf(cmd, sizeof(cmd), "%s ratio 1", target_path);
+	char *argv[] = {snag_path, "-c",       cmd,	    "--cpu", "-F",	   "499",
+			"--no-io", "--format", (char *)fmt, "-o",    (char *)path, NULL};
+	assert_int_equal(test_run(argv, 60, &r), 0);
+	if (r.status != 0)
+		fail_msg("snag --format %s exited %d: %s", fmt, r.status, r.err);
+	test_run__free(&r);
+}
+
+/* Sum of the values of folded lines that start with prefix and contain frame. */
+static double folded_sum(const char *text, const char *prefix, const char *frame)
+{
+	double sum = 0;
+
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n'), *sp;
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char buf[4096];
+
+		if (len < sizeof(buf)) {
+			memcpy(buf, line, len);
+			buf[len] = '\0';
+			sp = strrchr(buf, ' ');
+			if (sp && !strncmp(buf, prefix, strlen(prefix)) && strstr(buf, frame))
+				sum += atof(sp + 1);
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return sum;
+}
+
+/* The cum count of name in `go tool pprof -top -sample_index=samples` of profile. */
+static double pprof_samples(const char *profile, const char *name)
+{
+	char home[4200], cache[4200], tmp[4200], row[256], *argv[16];
+	struct test_run r;
+	double flat, cum = -1;
+	int argc = 0;
+
+	snprintf(home, sizeof(home), "HOME=%s", out_path("pprof-home"));
+	snprintf(cache, sizeof(cache), "GOCACHE=%s", out_path("pprof-home/gocache"));
+	snprintf(tmp, sizeof(tmp), "PPROF_TMPDIR=%s", out_path("pprof-home"));
+	if (mkdir(out_path("pprof-home"), 0755) && errno != EEXIST)
+		fail_msg("cannot create %s: %s", out_path("pprof-home"), strerror(errno));
+	argv[argc++] = "/usr/bin/env";
+	argv[argc++] = home;
+	argv[argc++] = cache;
+	argv[argc++] = tmp;
+	argv[argc++] = "GOPROXY=off";
+	argv[argc++] = "GOTOOLCHAIN=local";
+	argv[argc++] = "go";
+	argv[argc++] = "tool";
+	argv[argc++] = "pprof";
+	argv[argc++] = "-top";
+	argv[argc++] = "-symbolize=none";
+	argv[argc++] = "-sample_index=samples";
+	argv[argc++] = (char *)profile;
+	argv[argc] = NULL;
+	assert_int_equal(test_run(argv, 120, &r), 0);
+	if (r.status != 0)
+		fail_msg("go tool pprof exited %d: %s", r.status, r.err);
+	for (const char *line = r.out; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line), n = strlen(name);
+
+		if (len > n && len < sizeof(row) && !strncmp(line + len - n, name, n) &&
+		    line[len - n - 1] == ' ') {
+			memcpy(row, line, len);
+			row[len] = '\0';
+			if (sscanf(row, "%lf %*s %*s %lf", &flat, &cum) != 2)
+				cum = -1;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	if (cum < 0)
+		fail_msg("no row for %s in go tool pprof's output:\n%s", name, r.out);
+	test_run__free(&r);
+	return cum;
+}
+
+/* The exports carry the on-CPU stacks: folded lines, pprof columns, the HTML flame graph. */
+static void test_exports(void **state)
+{
+	char path[4200], *text;
+	double a, b;
+
+	(void)state;
+	require_bpf();
+	snprintf(path, sizeof(path), "%s", out_path("cpu.folded"));
+	run_format("folded", path);
+	text = test_read_file(path, NULL);
+	assert_non_null(text);
+	a = folded_sum(text, "oncpu;cpu;", ";main;hot_a");
+	b = folded_sum(text, "oncpu;cpu;", ";main;hot_b");
+	print_message("folded: hot_a %.0f us, hot_b %.0f us\n", a, b);
+	assert_true(b > 0);
+	assert_near(a / b, 3.0, 0.25, "folded hot_a:hot_b (x1000)");
+	/* The off-CPU lines keep their own root frames. */
+	assert_non_null(strstr(text, "offcpu-preempted;cpu;"));
+	free(text);
+
+	snprintf(path, sizeof(path), "%s", out_path("cpu.pb.gz"));
+	run_format("pprof", path);
+	a = pprof_samples(path, "hot_a");
+	b = pprof_samples(path, "hot_b");
+	print_message("pprof: hot_a %.0f samples, hot_b %.0f samples\n", a, b);
+	assert_true(b > 0);
+	assert_near(a / b, 3.0, 0.25, "pprof hot_a:hot_b (x1000)");
+
+	snprintf(path, sizeof(path), "%s", out_path("cpu.html"));
+	run_format("html", path);
+	text = test_read_file(path, NULL);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\"id\":\"oncpu\""));
+	assert_non_null(strstr(text, "\"palette\":\"oncpu\""));
+	assert_non_null(strstr(text, "[\"hot_a\",\"user\"]"));
+	assert_non_null(strstr(text, "On-CPU hotspots"));
+	free(text);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -230,6 +357,7 @@ int main(void)
 	    cmocka_unit_test(test_hot_ratio),
 	    cmocka_unit_test(test_sampled_matches_sched),
 	    cmocka_unit_test(test_no_frame_pointers),
+	    cmocka_unit_test(test_exports),
 	};
 
 	return cmocka_run_group_tests_name("cpu", tests, setup, teardown);
