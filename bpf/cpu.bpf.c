@@ -78,6 +78,12 @@ static __always_inline void count_drop(enum snag_cpu_drop cause)
 		__sync_fetch_and_add(&c->drops[cause], 1);
 }
 
+/*
+ * A new process or an exec wakes the loader at once (the process may be gone
+ * soon, and its mappings with it); a new stack does not: it only asks for a
+ * re-read of mappings the loader has, which can wait for its next poll, and
+ * waking it for each would cost a poll per new stack.
+ */
 static __always_inline void emit(__u32 type, __u32 tgid, __u32 gen)
 {
 	struct snag_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -90,7 +96,7 @@ static __always_inline void emit(__u32 type, __u32 tgid, __u32 gen)
 	e->tgid = tgid;
 	e->gen = gen;
 	e->pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, type == SNAG_EV_STACK ? BPF_RB_NO_WAKEUP : 0);
 }
 
 static __always_inline bool traced(struct task_struct *t, __u32 tgid)
