@@ -68,8 +68,8 @@ void record_opts__usage(FILE *f)
 {
 	static const char *const text[] = {
 	    "usage: snag [record] [-p PID[,PID..]] [-c 'CMD ARGS'] [-u SPEC].. [--cpu [-F HZ]]",
-	    "                     [-d SECONDS]",
-	    "                     [-i SECONDS] [-o FILE] [--format text|json|folded|html|pprof]",
+	    "                     [-d SECONDS] [-i SECONDS] [-o FILE]",
+	    "                     [--format text|json|folded|html|pprof]",
 	    "",
 	    "Trace live processes without restarting them: time functions with uprobes (-u),",
 	    "see where threads wait when they are off the CPU: blocked (with kernel and user",
