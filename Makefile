@@ -30,7 +30,7 @@ CFLAGS ?= -g -O2
 override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS) \
 	-I$(BUILD)/bpf -I$(BUILD)/proto -Ibpf -iquote user -DSNAG_VERSION='"$(SNAG_VERSION)"'
 override LDFLAGS += $(SAN_FLAGS)
-LDLIBS := -lbpf -lelf -lz -ljansson -lprotobuf-c -lmicrohttpd -lpthread -lstdc++
+LDLIBS := -lbpf -ldw -lelf -lz -ljansson -lprotobuf-c -lmicrohttpd -lpthread -lstdc++
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall -Werror -MMD -MP
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -150,6 +150,13 @@ $(BUILD)/tests/targets/%: tests/targets/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -g -O2 -fno-omit-frame-pointer -Wall -Wextra -Werror $< -o $@ -lpthread
+
+# The one target built WITHOUT frame pointers (the -O2 default on x86-64), so the on-CPU tests see
+# the truncated stacks snag must warn about.
+$(BUILD)/tests/targets/nofp: tests/targets/nofp.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -g -O2 -fomit-frame-pointer -Wall -Wextra -Werror $< -o $@
 
 $(BUILD)/tests/elf/libfixture.so: tests/fixtures/elf/libfixture.c
 	$(Q)mkdir -p $(@D)

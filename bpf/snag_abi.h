@@ -305,4 +305,46 @@ struct snag_io_counters {
 	__u64 drops[SNAG_IODROP__COUNT];
 };
 
+/* ---- On-CPU sampling (cpu.bpf.c) ---- */
+
+/*
+ * The cpu collector's exec generations of a process: BASE when first sampled, + 1 per exec. Its
+ * own range, apart from the scheduler collector's (which counts from 0 from its own first sight),
+ * so the two never name different images with the same (pid, generation) in the symbolizer.
+ */
+#define SNAG_CPU_GEN_BASE 0x80000000u
+
+/* Samples are aggregated in the kernel by thread and (hashes of) both stacks. */
+struct snag_cpu_key {
+	__u32 tgid;
+	__u32 tid;
+	__u32 gen; /* exec generation of tgid when sampled (SNAG_CPU_GEN_BASE + execs) */
+	__u32 pad;
+	__u64 kstack_hash;
+	__u64 ustack_hash;
+};
+
+/* Stack lengths are in bytes as bpf_get_stack() returns them; <= 0 means none. */
+struct snag_cpu_val {
+	__u64 samples;
+	char comm[16];
+	__s32 klen; /* 0: the sample hit user mode */
+	__s32 ulen;
+	__u64 kstack[SNAG_STACK_DEPTH];
+	__u64 ustack[SNAG_STACK_DEPTH];
+};
+
+enum snag_cpu_drop {
+	SNAG_CDROP_TABLE_FULL = 0,  /* samples map full: the sample was lost */
+	SNAG_CDROP_STACK_TRUNCATED, /* a stack deeper than SNAG_STACK_DEPTH: outer frames lost */
+	SNAG_CDROP_NO_USER_STACK,   /* a user thread's user stack could not be read */
+	SNAG_CDROP_EVENTS_LOST,	    /* ring buffer full: a process's maps may not be snapshotted */
+	SNAG_CDROP__COUNT,
+};
+
+struct snag_cpu_counters {
+	__u64 drops[SNAG_CDROP__COUNT];
+	__u64 samples; /* samples of traced threads */
+};
+
 #endif /* SNAG_ABI_H */

@@ -187,6 +187,27 @@ int analysis__sort_sched(struct report *r)
 					    cmp_sched, NULL);
 }
 
+static int cmp_process_pid(const void *key, const void *elem)
+{
+	int pid = *(const int *)key, other = ((const struct analysis_process *)elem)->pid;
+
+	return (pid > other) - (pid < other);
+}
+
+/* On-CPU sampling: each process's samples next to its scheduler time (procs by ascending pid). */
+static void add_cpu_samples(const struct report *r, struct analysis_process *procs, size_t n)
+{
+	for (size_t i = 0; r->cpu && i < r->n_cpu; i++) {
+		struct analysis_process *p =
+		    bsearch(&r->cpu[i].pid, procs, n, sizeof(*procs), cmp_process_pid);
+
+		if (!p)
+			continue;
+		p->cpu_samples += r->cpu[i].samples;
+		p->oncpu_sampled_ns += r->cpu[i].samples * r->cpu_period_ns;
+	}
+}
+
 int analysis__processes(const struct report *r, struct analysis_process **out, size_t *n)
 {
 	struct analysis_process *procs = NULL, *p = NULL;
@@ -228,6 +249,7 @@ int analysis__processes(const struct report *r, struct analysis_process **out, s
 		}
 	}
 	free(order);
+	add_cpu_samples(r, procs, np);
 	*out = procs;
 	*n = np;
 	return 0;
@@ -309,7 +331,7 @@ char *analysis__format_count(uint64_t n, char *buf, size_t size)
 
 bool analysis__functions_wanted(const struct report *r)
 {
-	return r->n_functions || (!r->sched_enabled && !r->io_enabled);
+	return r->n_functions || (!r->sched_enabled && !r->io_enabled && !r->cpu_enabled);
 }
 
 char *analysis__describe_target(const struct report *r)
@@ -970,6 +992,7 @@ int analysis__build_bottlenecks(struct report *r)
 			err = runqueue_bottleneck(r, &procs[i]);
 	err = err ?: analysis__io_bottlenecks(r, procs, n_procs);
 	err = err ?: analysis__trend_bottlenecks(r, procs, n_procs);
+	err = err ?: analysis__cpu_bottlenecks(r);
 	free(procs);
 	if (err) {
 		analysis__clear_bottlenecks(r);

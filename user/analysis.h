@@ -83,6 +83,13 @@
 #define ANALYSIS_TREND_MIN_GROWTH 0.5
 #define ANALYSIS_TREND_MIN_CALLS  20 /* a function's latency trend needs this many calls */
 
+/*
+ * On-CPU hotspots (user/analysis_cpu.c, docs/impact.md): a function that was
+ * the innermost frame of at least this many samples, and of more than
+ * ANALYSIS_BOTTLENECK_MIN_IMPACT of traced thread time.
+ */
+#define ANALYSIS_CPU_HOT_MIN_SAMPLES 20
+
 /* A least-squares line y = intercept + slope * x over n points. */
 struct analysis_fit {
 	size_t n;
@@ -186,6 +193,19 @@ void analysis__derive_io(struct report *r);
  */
 int analysis__sort_io(struct report *r);
 
+/*
+ * On-CPU sampling: merge r->cpu entries naming the same frames, fill each
+ * entry's oncpu_ns (samples * cpu_period_ns), impact and severity, sort them
+ * by samples (descending), and rebuild r->cpu_functions: each function's self
+ * samples (innermost frame: the kernel frame the sample hit, else the user
+ * frame) and total samples (anywhere on the stack, once per sample), sorted by
+ * self then total samples. Nothing when r->cpu_enabled is false. Idempotent.
+ */
+void analysis__derive_cpu(struct report *r);
+
+/* The samples of every on-CPU entry. */
+uint64_t analysis__cpu_samples(const struct report *r);
+
 /* One process's scheduler rows summed (analysis__processes()). */
 struct analysis_process {
 	int pid;
@@ -201,6 +221,9 @@ struct analysis_process {
 	uint64_t involuntary_switches;
 	uint64_t blocked_by[WAIT__COUNT]; /* blocked_ns by what was waited for */
 	uint64_t blocks_by[WAIT__COUNT];
+	/* On-CPU sampling (--cpu): the same on-CPU time, measured by sampling instead. */
+	uint64_t cpu_samples;
+	uint64_t oncpu_sampled_ns; /* cpu_samples * cpu_period_ns */
 };
 
 /*
@@ -263,7 +286,9 @@ char *analysis__format_duration(uint64_t ns, char *buf, size_t size);
 /* Write n with thousands separators ("1,234,567") into buf and return buf. */
 char *analysis__format_count(uint64_t n, char *buf, size_t size);
 
-/* Whether function probes were asked for: functions traced, or no other collector on. */
+/* Whether function probes were asked for: functions traced, or no other collector on (--cpu is
+ * one).
+ */
 bool analysis__functions_wanted(const struct report *r);
 
 /*

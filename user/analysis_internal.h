@@ -92,4 +92,12 @@ bool analysis__wait_covered(const struct report *r, int pid, enum wait_kind kind
 int analysis__trend_bottlenecks(struct report *r, const struct analysis_process *procs,
 				size_t n_procs);
 
+/*
+ * Append a "cpu_hotspot" finding for every r->cpu_functions entry with at
+ * least ANALYSIS_CPU_HOT_MIN_SAMPLES self samples and self impact above
+ * ANALYSIS_BOTTLENECK_MIN_IMPACT (docs/impact.md). Expects
+ * analysis__derive_cpu(). Returns 0 or -ENOMEM.
+ */
+int analysis__cpu_bottlenecks(struct report *r);
+
 #endif

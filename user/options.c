@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include "cpu.h"
 #include "errors.h"
 #include "options.h"
 
@@ -26,6 +27,7 @@ enum {
 	OPT_SMALL_IO,
 	OPT_SEVERITY,
 	OPT_PROMETHEUS,
+	OPT_CPU,
 };
 
 static const struct option long_opts[] = {
@@ -49,6 +51,8 @@ static const struct option long_opts[] = {
     {"small-io", required_argument, NULL, OPT_SMALL_IO},
     {"severity", required_argument, NULL, OPT_SEVERITY},
     {"prometheus", required_argument, NULL, OPT_PROMETHEUS},
+    {"cpu", no_argument, NULL, OPT_CPU},
+    {"frequency", required_argument, NULL, 'F'},
     {"help", no_argument, NULL, 'h'},
     {},
 };
@@ -65,8 +69,9 @@ int record_opts__check_output(const struct record_opts *o, int stdout_fd)
 void record_opts__usage(FILE *f)
 {
 	static const char *const text[] = {
-	    "usage: snag [record] [-p PID[,PID..]] [-c 'CMD ARGS'] [-u SPEC].. [-d SECONDS]",
-	    "                     [-i SECONDS] [-o FILE] [--format text|json|folded|html|pprof]",
+	    "usage: snag [record] [-p PID[,PID..]] [-c 'CMD ARGS'] [-u SPEC].. [--cpu [-F HZ]]",
+	    "                     [-d SECONDS] [-i SECONDS] [-o FILE]",
+	    "                     [--format text|json|folded|html|pprof]",
 	    "                     [--prometheus [HOST:]PORT]",
 	    "",
 	    "Trace live processes without restarting them: time functions with uprobes (-u),",
@@ -95,7 +100,7 @@ void record_opts__usage(FILE *f)
 	    "                          shorter ones still count in each thread's totals",
 	    "      --kernel-threads    include kernel threads (system-wide tracing)",
 	    "      --cgroup PATH       only tasks in this cgroup v2 directory and below it",
-	    "                          (off-CPU and I/O analysis)",
+	    "                          (off-CPU, I/O and on-CPU analysis)",
 	    "",
 	    "I/O analysis (on by default when no -u is given): block requests by device,",
 	    "socket messages by protocol, TCP connections and retransmits, and read/write-",
@@ -104,6 +109,13 @@ void record_opts__usage(FILE *f)
 	    "      --no-io             leave it out (e.g. for off-CPU only)",
 	    "      --small-io SIZE     an I/O below SIZE is small (default 4KiB; e.g. 512, 64KiB)",
 	    "",
+	    "On-CPU sampling (off by default; add --cpu to any of the above): where threads",
+	    "run, from stacks sampled on every CPU, with the hottest functions (self and",
+	    "total), their source lines where the binary has debug info, and a warning for",
+	    "binaries built without frame pointers, whose stacks lose their callers:",
+	    "      --cpu               sample on-CPU stacks, e.g. snag -p 1234 --cpu -d 10",
+	    "  -F, --frequency HZ      samples per second on each CPU (1 to 10000, default 49)",
+	    "",
 	    "How long and what to write:",
 	    "  -d, --duration SECONDS  stop after this long (default: Ctrl-C, or when the",
 	    "                          traced processes exit)",
@@ -111,10 +123,11 @@ void record_opts__usage(FILE *f)
 	    "(default 1)",
 	    "  -o, --output FILE       write the report to FILE (written whole, or not at all)",
 	    "      --format FMT        text (default), json (schema snag-report/1), folded",
-	    "                          (off-CPU stacks for flamegraph.pl, inferno, speedscope),",
+	    "                          (off- and on-CPU stacks for flamegraph.pl, inferno,",
+	    "                          speedscope),",
 	    "                          html (one offline page with charts and a flame graph),",
-	    "                          or pprof (gzipped profile.proto of off-CPU stacks and",
-	    "                          function times, for go tool pprof; give -o)",
+	    "                          or pprof (gzipped profile.proto of off- and on-CPU",
+	    "                          stacks and function times, for go tool pprof; give -o)",
 	    "      --histogram         text: print each function's latency distribution",
 	    "      --severity C,H,M    impact thresholds in percent of traced thread time for",
 	    "                          critical, high, medium findings (default 50,20,10)",
@@ -138,6 +151,8 @@ void record_opts__usage(FILE *f)
 	    "  snag -p 1234 -d 10 --format pprof -o out.pb.gz     go tool pprof input",
 	    "  snag -p 1234 -d 10 --no-offcpu --small-io 16KiB    I/O sizes and latencies",
 	    "  snag -p 1234 -u 'handle_*' -d 10              functions of a running service",
+	    "  snag -p 1234 --cpu -d 10                      where it runs, and where it waits",
+	    "  snag -c ./bench --cpu -F 999 --no-offcpu --no-io   CPU hotspots only",
 	    "  snag -c './server --port 8080' -u 'libc:malloc' -u 'parse_*' --offcpu",
 	    "  snag -u '/usr/bin/python3.11:PyEval_*' -d 5   every python3.11 process",
 	    "  snag -p 1234 -u 'handle_*' --prometheus 9464  live metrics for Prometheus",
@@ -335,6 +350,20 @@ int parse_listen_address(const char *s, const char *default_host, char **host, c
 	return 0;
 }
 
+/* -F: a whole number of samples per second, 1..CPU_MAX_HZ. Returns 0 or -EINVAL. */
+static int parse_hz(const char *s, unsigned int *hz)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*end || end == s || errno || v < 1 || v > CPU_MAX_HZ)
+		return -EINVAL;
+	*hz = (unsigned int)v;
+	return 0;
+}
+
 static int set_string(char **dst, const char *arg, const char *opt)
 {
 	if (!*arg) {
@@ -357,9 +386,10 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 	o->max_funcs = DEFAULT_MAX_FUNCS;
 	o->min_block_ns = DEFAULT_MIN_BLOCK_NS;
 	o->format = FORMAT_TEXT;
+	o->cpu_hz = CPU_DEFAULT_HZ;
 	optind = 1;
 	opterr = 0;
-	while (!err && (c = getopt_long(argc, argv, ":p:c:u:d:i:o:h", long_opts, NULL)) != -1) {
+	while (!err && (c = getopt_long(argc, argv, ":p:c:u:d:i:o:F:h", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			err = add_pids(o, optarg);
@@ -481,6 +511,20 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 				    "[ADDR]:PORT), e.g. --prometheus 9464",
 				    optarg);
 			break;
+		case OPT_CPU:
+			o->cpu = true;
+			break;
+		case 'F':
+			if (parse_hz(optarg, &o->cpu_hz)) {
+				snag_set_error(
+				    "invalid sampling frequency '%s': give a whole number "
+				    "of samples per second from 1 to %d, e.g. -F 49 or "
+				    "-F 999",
+				    optarg, CPU_MAX_HZ);
+				err = -EINVAL;
+			}
+			o->cpu_hz_set = !err;
+			break;
 		case 'h':
 			o->help = true;
 			return 0;
@@ -515,14 +559,20 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 	/* Without functions to time, the kernel collectors are the job: off-CPU and I/O. */
 	o->offcpu |= o->n_specs == 0 && !no_offcpu;
 	o->io |= o->n_specs == 0 && !no_io;
-	if (!o->n_specs && !o->offcpu && !o->io) {
+	if (!o->n_specs && !o->offcpu && !o->io && !o->cpu) {
 		snag_set_error("nothing to trace: --no-offcpu and --no-io leave no collector; drop "
-			       "one of them, or time functions with -u");
+			       "one of them, add --cpu, or time functions with -u");
 		return -EINVAL;
 	}
-	if (o->cgroup && !o->offcpu && !o->io) {
-		snag_set_error("--cgroup filters the off-CPU and I/O analysis, not -u probes: add "
-			       "--offcpu or --io (or use -p to limit -u to processes)");
+	if (o->cpu_hz_set && !o->cpu) {
+		snag_set_error("-F sets how often --cpu samples: add --cpu (e.g. --cpu -F %u)",
+			       o->cpu_hz);
+		return -EINVAL;
+	}
+	if (o->cgroup && !o->offcpu && !o->io && !o->cpu) {
+		snag_set_error("--cgroup filters the off-CPU, I/O and on-CPU analysis, not -u "
+			       "probes: add --offcpu, --io or --cpu (or use -p to limit -u to "
+			       "processes)");
 		return -EINVAL;
 	}
 	return 0;

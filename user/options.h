@@ -38,6 +38,10 @@ struct record_opts {
 	char *prom_host; /* --prometheus: serve /metrics on this host and port; NULL = off */
 	char *prom_port;
 	bool help;
+	/* On-CPU sampling (--cpu, -F). */
+	bool cpu;	     /* --cpu: sample on-CPU stacks (opt-in, with or without -u) */
+	unsigned int cpu_hz; /* -F: samples per second on each CPU (CPU_DEFAULT_HZ) */
+	bool cpu_hz_set;
 };
 
 /*

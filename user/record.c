@@ -16,6 +16,7 @@
 #include "bpfutil.h"
 #include "cgroup.h"
 #include "commands.h"
+#include "cpu.h"
 #include "errors.h"
 #include "funclat.h"
 #include "io.h"
@@ -42,6 +43,7 @@ struct session {
 	struct funclat_func *cur, *prev; /* n_funcs snapshots for interval deltas */
 	struct sched_collector *sc;	 /* off-CPU analysis */
 	struct io_collector *io;	 /* I/O analysis */
+	struct cpu_collector *cpu;	 /* on-CPU sampling (--cpu) */
 	struct proc_table procs[2]; /* per-process totals: this interval's read, the last one */
 	uint64_t cgroup_id;	    /* --cgroup, resolved */
 	uint32_t cgroup_level;
@@ -300,7 +302,7 @@ static int trace_loop(struct session *s)
 	uint64_t deadline = s->opts.duration_ns ? s->start_ns + s->opts.duration_ns : UINT64_MAX;
 
 	for (;;) {
-		struct pollfd pfd[2 + s->targets.n];
+		struct pollfd pfd[3 + s->targets.n];
 		uint64_t now = bpfutil__monotonic_ns(), until;
 		size_t n = 0;
 		int err;
@@ -320,6 +322,8 @@ static int trace_loop(struct session *s)
 		pfd[n++] = (struct pollfd){s->sig_fd, POLLIN, 0};
 		if (s->sc)
 			pfd[n++] = (struct pollfd){sched__event_fd(s->sc), POLLIN, 0};
+		if (s->cpu)
+			pfd[n++] = (struct pollfd){cpu__event_fd(s->cpu), POLLIN, 0};
 		for (size_t i = 0; i < s->targets.n; i++)
 			if (!s->targets.command && !s->targets.procs[i].exited &&
 			    s->targets.procs[i].pidfd >= 0)
@@ -330,6 +334,11 @@ static int trace_loop(struct session *s)
 			return -errno;
 		if (s->sc) {
 			err = sched__poll(s->sc, s->sym);
+			if (err)
+				return err;
+		}
+		if (s->cpu) {
+			err = cpu__poll(s->cpu, s->sym);
 			if (err)
 				return err;
 		}
@@ -344,7 +353,7 @@ static int trace_loop(struct session *s)
 static void describe_collectors(struct session *s, char *buf, size_t len)
 {
 	char funcs[48] = "";
-	const char *parts[3];
+	const char *parts[4];
 	size_t n = 0, off = 0;
 
 	if (s->n_specs) {
@@ -356,6 +365,8 @@ static void describe_collectors(struct session *s, char *buf, size_t len)
 		parts[n++] = "off-CPU time";
 	if (s->io)
 		parts[n++] = "I/O";
+	if (s->cpu)
+		parts[n++] = "on-CPU stacks";
 	buf[0] = '\0';
 	for (size_t i = 0; i < n && off < len; i++)
 		off += snprintf(buf + off, len - off, "%s%s",
@@ -482,6 +493,11 @@ static int collect(struct session *s)
 		if (err)
 			return err;
 	}
+	if (s->cpu) {
+		err = cpu__collect(s->cpu, s->sym, s->report, s->stats_fd >= 0);
+		if (err)
+			return err;
+	}
 	return fill_target(s);
 }
 
@@ -501,6 +517,32 @@ static struct sched_opts sched_opts(struct session *s, int *pids)
 	for (size_t i = 0; i < s->targets.n; i++)
 		pids[so.n_pids++] = s->targets.procs[i].pid;
 	return so;
+}
+
+/* --cpu: the on-CPU sampler, loaded (attached with the others), with the symbolizer it needs. */
+static int new_cpu_collector(struct session *s)
+{
+	int pids[s->targets.n + 1];
+	struct cpu_opts co = {
+	    .btf_path = s->opts.btf_path,
+	    .pids = pids,
+	    .cgroup_id = s->cgroup_id,
+	    .cgroup_level = s->cgroup_level,
+	    .wait_exec = s->opts.command != NULL,
+	    .kernel_threads = s->opts.kernel_threads,
+	    .hz = s->opts.cpu_hz,
+	};
+
+	if (!s->opts.cpu)
+		return 0;
+	for (size_t i = 0; i < s->targets.n; i++)
+		pids[co.n_pids++] = s->targets.procs[i].pid;
+	if (!s->sym && !(s->sym = symbolizer__new(NULL)))
+		return -errno;
+	s->cpu = cpu__new(&co);
+	if (!s->cpu)
+		return -errno;
+	return cpu__load(s->cpu);
 }
 
 static int start_tracing(struct session *s)
@@ -562,6 +604,9 @@ static int start_tracing(struct session *s)
 		if (err)
 			return err;
 	}
+	err = new_cpu_collector(s);
+	if (err)
+		return err;
 	/* Program run-time statistics for the report's overhead section, only while snag runs. */
 	s->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	s->start_ns = bpfutil__monotonic_ns();
@@ -581,6 +626,11 @@ static int start_tracing(struct session *s)
 		if (err)
 			return err;
 	}
+	if (s->cpu) {
+		err = cpu__attach(s->cpu);
+		if (err)
+			return err;
+	}
 	s->interval_start_ns = s->start_ns;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	s->report->start_time_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
@@ -595,6 +645,7 @@ static void free_session(struct session *s)
 	funclat__free(s->fl);
 	sched__free(s->sc);
 	io__free(s->io);
+	cpu__free(s->cpu);
 	proc_table__free(&s->procs[0]);
 	proc_table__free(&s->procs[1]);
 	symbolizer__free(s->sym);
@@ -699,6 +750,8 @@ int cmd_record(int argc, char **argv)
 	s.sc = NULL;
 	io__free(s.io);
 	s.io = NULL;
+	cpu__free(s.cpu);
+	s.cpu = NULL;
 	if (s.stop_signal && s.stop_signal_from_process)
 		targets__signal_command(&s.targets, s.stop_signal);
 	report__finish(s.report);

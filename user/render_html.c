@@ -652,6 +652,131 @@ static json_t *offcpu_stacks(const struct report *r, uint64_t *total)
 	return stacks;
 }
 
+/* ---- On-CPU flame graph and hotspots (--cpu) ---- */
+
+static json_t *cpu_stack_json(const struct report *r, const struct report_cpu *c)
+{
+	uint64_t ns = c->samples * r->cpu_period_ns;
+	json_t *frames = json_array();
+	char *task = NULL;
+
+	if (asprintf(&task, "%s (pid %d)", c->comm && *c->comm ? c->comm : "?", c->pid) < 0) {
+		json_decref(frames);
+		return NULL;
+	}
+	push_frame(&frames, task, "task");
+	free(task);
+	if (frames && c->user_incomplete)
+		push_frame(&frames, "[callers unknown: no frame pointers]", "missing");
+	if (frames && !c->kernel_stack.n_frames && !c->user_stack.n_frames)
+		push_frame(&frames, "[no stack captured]", "missing");
+	if (frames)
+		push_stack(&frames, &c->user_stack, "user");
+	if (frames)
+		push_stack(&frames, &c->kernel_stack, "kernel");
+	return json_pack("{s:I, s:o}", "value", (json_int_t)(ns > INT64_MAX ? INT64_MAX : ns),
+			 "frames", frames);
+}
+
+/* On-CPU stacks (report.cpu[]) valued in sampled time; NULL on allocation failure. */
+static json_t *cpu_stacks(const struct report *r, uint64_t *total)
+{
+	json_t *stacks = json_array();
+
+	*total = 0;
+	for (size_t i = 0; stacks && r->cpu && i < r->n_cpu; i++) {
+		json_t *s;
+
+		if (!r->cpu[i].samples)
+			continue;
+		s = cpu_stack_json(r, &r->cpu[i]);
+		if (!s || json_array_append_new(stacks, s)) {
+			json_decref(stacks);
+			return NULL;
+		}
+		*total += r->cpu[i].samples * r->cpu_period_ns;
+	}
+	return stacks;
+}
+
+static bool cpu_enabled(const struct report *r)
+{
+	return r->cpu_enabled;
+}
+
+static void cpu_intro(const struct report *r, FILE *out)
+{
+	fprintf(out,
+		"Where threads ran, by stack, sampled %llu times a second on every CPU: each "
+		"frame's width is its sampled CPU time (one sample stands for ",
+		(unsigned long long)r->cpu_frequency_hz);
+	put_duration(out, r->cpu_period_ns);
+	fputs("). A grey <i>[callers unknown]</i> frame marks a stack whose callers the "
+	      "frame-pointer walk lost.",
+	      out);
+}
+
+#define TOP_CPU_FUNCTIONS 20
+
+/* The hottest functions by self samples, with their hottest line, and the frame-pointer warnings.
+ */
+static void put_cpu_hotspots(const struct report *r, FILE *out)
+{
+	uint64_t all = analysis__cpu_samples(r);
+	size_t shown =
+	    r->n_cpu_functions < TOP_CPU_FUNCTIONS ? r->n_cpu_functions : TOP_CPU_FUNCTIONS;
+
+	fputs("<section class=\"card\" id=\"cpu\">\n<h2>On-CPU hotspots</h2>\n", out);
+	for (size_t i = 0; r->cpu_warnings && i < r->n_cpu_warnings; i++) {
+		const struct report_cpu_warning *w = &r->cpu_warnings[i];
+
+		fputs("<p class=\"note warn\"><b>No frame pointers in ", out);
+		html_text(out, w->binary);
+		fputs("</b>: the user stacks of ", out);
+		put_count(out, w->incomplete_samples);
+		fputs(" of its ", out);
+		put_count(out, w->samples);
+		fputs(" samples lost their callers. Rebuild it with "
+		      "<code>-fno-omit-frame-pointer</code>, "
+		      "or use a distribution build with frame pointers.</p>\n",
+		      out);
+	}
+	if (!all) {
+		fputs(
+		    "<p class=\"note empty\">No traced thread was seen running.</p>\n</section>\n",
+		    out);
+		return;
+	}
+	fputs("<p class=\"note\">Self: samples that found the function running; total: running or "
+	      "calling what ran. Impact is the self share of all traced thread time.</p>\n"
+	      "<table class=\"findings\">\n<thead><tr><th>Function</th><th>Self</th><th>Total</th>"
+	      "<th>Impact</th><th>Hottest line</th></tr></thead>\n<tbody>\n",
+	      out);
+	for (size_t i = 0; i < shown; i++) {
+		const struct report_cpu_function *f = &r->cpu_functions[i];
+		const struct report_cpu_line *best = NULL;
+
+		for (size_t j = 0; !f->kernel && r->cpu_lines && j < r->n_cpu_lines; j++)
+			if (r->cpu_lines[j].function &&
+			    !strcmp(r->cpu_lines[j].function, f->name) &&
+			    (!best || r->cpu_lines[j].samples > best->samples))
+				best = &r->cpu_lines[j];
+		fputs("<tr><td>", out);
+		if (f->kernel)
+			fputs("[k] ", out);
+		html_text(out, f->name);
+		fprintf(out, "</td><td>%.1f%%</td><td>%.1f%%</td><td>%.1f%%</td><td>",
+			(double)f->self_samples * PERCENT / (double)all,
+			(double)f->total_samples * PERCENT / (double)all, f->self_impact * PERCENT);
+		if (best) {
+			html_text(out, base_name(best->file));
+			fprintf(out, ":%u", best->line);
+		}
+		fputs("</td></tr>\n", out);
+	}
+	fputs("</tbody>\n</table>\n</section>\n", out);
+}
+
 /*
  * The flame graphs of the page. Each is one entry: on-CPU stacks, when the
  * model has them, are a second entry with their own id and palette (the
@@ -689,6 +814,8 @@ static void offcpu_intro(const struct report *r, FILE *out)
 static const struct flame_graph flame_graphs[] = {
     {"offcpu", "Off-CPU flame graph", "offcpu", "No off-CPU stacks were recorded.", sched_enabled,
      offcpu_stacks, offcpu_intro},
+    {"oncpu", "On-CPU flame graph", "oncpu", "No on-CPU samples were taken.", cpu_enabled,
+     cpu_stacks, cpu_intro},
 };
 
 #define N_FLAME_GRAPHS (sizeof(flame_graphs) / sizeof(flame_graphs[0]))
@@ -1079,6 +1206,8 @@ int render__html(const struct report *r, FILE *out)
 		if (err)
 			goto cleanup;
 	}
+	if (r->cpu_enabled)
+		put_cpu_hotspots(r, out);
 	for (i = 0; i < N_FLAME_GRAPHS; i++)
 		if (flame_graphs[i].enabled(r))
 			put_flame_section(r, &flame_graphs[i], data, out);

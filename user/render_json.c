@@ -276,6 +276,9 @@ static json_t *breakdown_json(const struct report *r, const struct analysis_proc
 						       : 0.0)));
 	}
 	set(&o, "functions", funcs);
+	/* On-CPU sampling (--cpu): the same on-CPU time measured a second way (0 when off). */
+	set(&o, "cpu_samples", json_u64(p->cpu_samples));
+	set(&o, "oncpu_sampled_ns", json_u64(p->oncpu_sampled_ns));
 	return o;
 }
 
@@ -438,6 +441,87 @@ static json_t *severity_json(void)
 			 json_num(t.high), "medium", json_num(t.medium));
 }
 
+/* ---- On-CPU sampling: cpu_frequency_hz .. cpu_warnings (docs/report-json.md) ---- */
+
+static json_t *cpu_json(const struct report_cpu *c)
+{
+	return json_pack("{s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:b, s:o, s:s}", "pid",
+			 c->pid, "tid", c->tid, "comm", json_str(c->comm), "samples",
+			 json_u64(c->samples), "oncpu_ns", json_u64(c->oncpu_ns), "kernel_stack",
+			 stack_json(&c->kernel_stack), "user_stack", stack_json(&c->user_stack),
+			 "kernel_stack_truncated", c->kernel_stack.truncated,
+			 "user_stack_truncated", c->user_stack.truncated, "user_stack_incomplete",
+			 c->user_incomplete, "impact", json_num(c->impact), "severity",
+			 severity__name(c->severity));
+}
+
+/* The hot lines of function f: [{"file", "line", "samples"}], most samples first. */
+static json_t *cpu_lines_json(const struct report *r, const struct report_cpu_function *f)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && !f->kernel && r->cpu_lines && i < r->n_cpu_lines; i++) {
+		const struct report_cpu_line *l = &r->cpu_lines[i];
+
+		if (l->function && !strcmp(l->function, f->name))
+			append(&arr, json_pack("{s:o, s:i, s:o}", "file", json_str(l->file), "line",
+					       (int)l->line, "samples", json_u64(l->samples)));
+	}
+	return arr;
+}
+
+static json_t *cpu_function_json(const struct report *r, const struct report_cpu_function *f)
+{
+	/* name kind binary | self total | self_ns total_ns | impacts severity | lines */
+	return json_pack("{s:o, s:s, s:o,  s:o, s:o,  s:o, s:o,  s:o, s:o, s:s,  s:o}", "name",
+			 json_str(f->name), "kind", f->kernel ? "kernel" : "user", "binary",
+			 json_str(f->binary), "self_samples", json_u64(f->self_samples),
+			 "total_samples", json_u64(f->total_samples), "self_ns",
+			 json_u64(f->self_ns), "total_ns", json_u64(f->total_ns), "impact",
+			 json_num(f->self_impact), "total_impact", json_num(f->total_impact),
+			 "severity", severity__name(f->severity), "lines", cpu_lines_json(r, f));
+}
+
+static json_t *cpu_warning_json(const struct report_cpu_warning *w)
+{
+	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "kind", "no_frame_pointers", "binary",
+			 json_str(w->binary), "samples", json_u64(w->samples), "incomplete_samples",
+			 json_u64(w->incomplete_samples), "functions_checked",
+			 json_u64(w->functions_checked), "frame_pointer_functions",
+			 json_u64(w->fp_functions));
+}
+
+/* Set the on-CPU keys of the root object (after "overhead"); on failure *root becomes NULL. */
+static void add_cpu_sections(json_t **root, const struct report *r)
+{
+	json_t *a;
+
+	set(root, "cpu_frequency_hz", json_u64(r->cpu_enabled ? r->cpu_frequency_hz : 0));
+	if (*root)
+		set(root, "cpu_period_ns", json_u64(r->cpu_enabled ? r->cpu_period_ns : 0));
+	a = json_array();
+	for (size_t i = 0; a && r->cpu && i < r->n_cpu; i++)
+		append(&a, cpu_json(&r->cpu[i]));
+	if (*root)
+		set(root, "cpu", a);
+	else
+		json_decref(a);
+	a = json_array();
+	for (size_t i = 0; a && r->cpu_functions && i < r->n_cpu_functions; i++)
+		append(&a, cpu_function_json(r, &r->cpu_functions[i]));
+	if (*root)
+		set(root, "cpu_functions", a);
+	else
+		json_decref(a);
+	a = json_array();
+	for (size_t i = 0; a && r->cpu_warnings && i < r->n_cpu_warnings; i++)
+		append(&a, cpu_warning_json(&r->cpu_warnings[i]));
+	if (*root)
+		set(root, "cpu_warnings", a);
+	else
+		json_decref(a);
+}
+
 /* A JSON array of build evaluated for _i in [0, n) over the C array arr; NULL on failure. */
 #define JSON_ARRAY_OF(arr, n, build)                                                               \
 	({                                                                                         \
@@ -479,6 +563,8 @@ int render__json(const struct report *r, FILE *out)
 	    "bottlenecks",
 	    JSON_ARRAY_OF(r->bottlenecks, r->n_bottlenecks, bottleneck_json(&r->bottlenecks[_i])),
 	    "overhead", overhead_json(&r->overhead));
+	if (root)
+		add_cpu_sections(&root, r);
 	if (!root)
 		return -ENOMEM;
 	if (json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) ||

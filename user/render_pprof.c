@@ -1,4 +1,5 @@
-/* pprof renderer: off-CPU stacks and function times as a gzip-compressed profile.proto. */
+/* pprof renderer: off-CPU stacks, function times and on-CPU samples as a gzip-compressed
+ * profile.proto. */
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -22,14 +23,16 @@ typedef Perftools__Profiles__Mapping pb_mapping;
  * The value columns of every sample, in this order (docs/exports.md). A
  * profile has one list of sample types, so each kind of sample fills its own
  * columns and leaves the others 0: every column then sums one measure, and
- * `-sample_index=NAME` shows one kind alone. On-CPU sampling will append
- * ("cpu", "nanoseconds") and ("samples", "count") columns the same way.
+ * `-sample_index=NAME` shows one kind alone. On-CPU samples fill the last
+ * two, appended so that the older indices stay valid.
  */
 enum value_column {
 	VALUE_OFFCPU_NS,   /* offcpu[].total_ns */
 	VALUE_BLOCKS,	   /* offcpu[].count */
 	VALUE_FUNCTION_NS, /* functions[].inside_ns: recursion counted once */
 	VALUE_CALLS,	   /* functions[].count */
+	VALUE_CPU_NS,	   /* cpu[]: samples x cpu_period_ns */
+	VALUE_SAMPLES,	   /* cpu[].samples */
 	N_VALUES,
 };
 
@@ -40,12 +43,16 @@ static const struct {
     [VALUE_BLOCKS] = {"blocks", "count"},
     [VALUE_FUNCTION_NS] = {"function_time", "nanoseconds"},
     [VALUE_CALLS] = {"calls", "count"},
+    [VALUE_CPU_NS] = {"cpu", "nanoseconds"},
+    [VALUE_SAMPLES] = {"samples", "count"},
 };
 
 #define KERNEL_PREFIX	"[k] "	      /* as the text report marks kernel frames */
 #define UNKNOWN_FRAME	"[unknown]"   /* a nameless frame, or an entry with no stack at all */
 #define TRUNCATED_FRAME "[truncated]" /* where a too-deep stack's outermost frames are missing */
-#define MAX_LABELS	7	      /* pid, tid, comm, reason, waker_pid, waker_tid, waker_comm */
+/* Where an incomplete on-CPU user stack's callers would be: the frame-pointer walk lost them. */
+#define CALLERS_UNKNOWN_FRAME "[callers unknown: no frame pointers]"
+#define MAX_LABELS	      7 /* pid, tid, comm, reason, waker_pid, waker_tid, waker_comm */
 
 /*
  * Every location is in one of two mappings, user space or the kernel, by
@@ -404,6 +411,40 @@ static int add_function(struct builder *b, const struct report_function *f)
 	return label_str(b, s, "binary", f->binary);
 }
 
+/*
+ * One sample per on-CPU entry (--cpu): the kernel frames then the user frames,
+ * innermost first, and where an incomplete user stack lost its callers a
+ * marker frame; valued in CPU time (samples x period) and samples, labelled
+ * with the thread.
+ */
+static int add_cpu(struct builder *b, const struct report *r, const struct report_cpu *c)
+{
+	size_t n = (c->kernel_stack.frames ? c->kernel_stack.n_frames : 0) +
+		   (c->user_stack.frames ? c->user_stack.n_frames : 0) + 3;
+	struct sample_rec *s;
+	int err;
+
+	if (!c->samples)
+		return 0;
+	s = add_sample(b, n);
+	if (!s)
+		return -ENOMEM;
+	s->values[VALUE_CPU_NS] = value_of(c->samples * r->cpu_period_ns);
+	s->values[VALUE_SAMPLES] = value_of(c->samples);
+	err = add_stack(b, s, &c->kernel_stack, true);
+	err = err ?: add_stack(b, s, &c->user_stack, false);
+	if (!err && (c->user_incomplete || !s->pb.n_location_id)) {
+		uint64_t id =
+		    frame(b, c->user_incomplete ? CALLERS_UNKNOWN_FRAME : UNKNOWN_FRAME, false);
+
+		s->pb.location_id[s->pb.n_location_id++] = id;
+		err = id ? 0 : -ENOMEM;
+	}
+	err = err ?: label_num(b, s, "pid", c->pid);
+	err = err ?: label_num(b, s, "tid", c->tid);
+	return err ?: label_str(b, s, "comm", c->comm);
+}
+
 static void builder_free(struct builder *b)
 {
 	size_t i;
@@ -489,6 +530,17 @@ static int add_comments(struct builder *b, const struct report *r, int64_t *comm
 			return -ENOMEM;
 		comments[(*n)++] = idx;
 	}
+	if (r->cpu_enabled) {
+		snprintf(buf, sizeof(buf),
+			 "cpu samples: on-CPU stacks sampled %llu times a second on every CPU "
+			 "(one sample stands for %llu ns)",
+			 (unsigned long long)r->cpu_frequency_hz,
+			 (unsigned long long)r->cpu_period_ns);
+		idx = intern(b, "", buf);
+		if (idx < 0)
+			return -ENOMEM;
+		comments[(*n)++] = idx;
+	}
 	return 0;
 }
 
@@ -502,9 +554,11 @@ int render__pprof(const struct report *r, FILE *out)
 	pb_function **functions = NULL;
 	pb_line **lines = NULL;
 	struct builder b = {0};
-	int64_t comments[3];
+	int64_t comments[4];
 	size_t i, n_comments = 0;
-	bool has_offcpu = false;
+	bool has_offcpu = false, has_cpu = false;
+	pb_value_type period_type;
+	size_t n_before_cpu = 0;
 	uint8_t *packed = NULL;
 	size_t len;
 	int err;
@@ -536,6 +590,16 @@ int render__pprof(const struct report *r, FILE *out)
 	has_offcpu = b.n_samples > 0;
 	for (i = 0; !err && r->functions && i < r->n_functions; i++)
 		err = add_function(&b, &r->functions[i]);
+	n_before_cpu = b.n_samples;
+	for (i = 0; !err && r->cpu && i < r->n_cpu; i++)
+		err = add_cpu(&b, r, &r->cpu[i]);
+	has_cpu = b.n_samples > n_before_cpu;
+	/* Sampled, so pprof scales and compares it; written in every profile so any two merge. */
+	period_type = (pb_value_type)PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+	period_type.type = intern(&b, "", value_types[VALUE_CPU_NS].type);
+	period_type.unit = intern(&b, "", value_types[VALUE_CPU_NS].unit);
+	if (period_type.type < 0 || period_type.unit < 0)
+		err = err ?: -ENOMEM;
 	err = err ?: add_comments(&b, r, comments, &n_comments);
 	if (err)
 		goto cleanup;
@@ -574,9 +638,13 @@ int render__pprof(const struct report *r, FILE *out)
 	p.duration_nanos = value_of(r->duration_ns);
 	p.comment = comments;
 	p.n_comment = n_comments;
-	/* Open on off-CPU time when there is any, else on function time. */
-	p.default_sample_type =
-	    types[has_offcpu || b.n_samples == 0 ? VALUE_OFFCPU_NS : VALUE_FUNCTION_NS].type;
+	p.period_type = &period_type;
+	p.period = value_of(r->cpu_enabled ? r->cpu_period_ns : 0);
+	/* Open on on-CPU time when sampled (--cpu asked for it), else off-CPU, else functions. */
+	p.default_sample_type = types[has_cpu			       ? VALUE_CPU_NS
+				      : has_offcpu || b.n_samples == 0 ? VALUE_OFFCPU_NS
+								       : VALUE_FUNCTION_NS]
+				    .type;
 
 	len = perftools__profiles__profile__get_packed_size(&p);
 	packed = malloc(len ? len : 1);

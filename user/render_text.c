@@ -1,6 +1,9 @@
 /* Text renderer: a header, the function table (optionally with histograms), where threads' time
  * went (processes, off-CPU stacks, threads), I/O (block, network, TCP connections, syscalls),
  * bottlenecks and snag's own cost. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -178,6 +181,14 @@ static int print_header(const struct report *r, size_t n_procs, FILE *out)
 			r->n_functions ? "; scheduler: " : ": ", r->n_sched,
 			r->n_sched == 1 ? "" : "s", n_procs, n_procs == 1 ? "" : "es",
 			analysis__format_duration(r->sched_thread_ns, thr, sizeof(thr)));
+	if (r->cpu_enabled) {
+		char n[ANALYSIS_COUNT_LEN];
+
+		fprintf(m, "%s%s on-CPU samples at %llu Hz",
+			r->n_functions || r->sched_enabled ? "; " : ": ",
+			analysis__format_count(analysis__cpu_samples(r), n, sizeof(n)),
+			(unsigned long long)r->cpu_frequency_hz);
+	}
 	if (!memstream_finish(m, &line))
 		return -ENOMEM;
 	print_wrapped(out, "", "  ", line);
@@ -787,6 +798,243 @@ static void print_io(const struct report *r, const struct render_opts *o, const 
 	print_syscall_io(r, o, out);
 }
 
+/* ---- On-CPU sampling (--cpu) ---- */
+
+#define TOP_CPU_FUNCTIONS 15
+#define CPU_NAME_WIDTH	  34
+#define SAMPLES_WIDTH	  9 /* "1,234,567" */
+#define SOURCE_WIDTH	  24
+#define INCOMPLETE_FRAME  "[callers unknown: the stack walk lost them (no frame pointers)]"
+
+/* Processes: on-CPU samples, then scheduler on-CPU time, descending, then pid. */
+static int cmp_process_samples(const void *a, const void *b)
+{
+	const struct analysis_process *pa = a, *pb = b;
+
+	if (pa->cpu_samples != pb->cpu_samples)
+		return pa->cpu_samples > pb->cpu_samples ? -1 : 1;
+	if (pa->oncpu_ns != pb->oncpu_ns)
+		return pa->oncpu_ns > pb->oncpu_ns ? -1 : 1;
+	return pa->pid < pb->pid ? -1 : pa->pid > pb->pid;
+}
+
+/* Per process: samples, the time they stand for, and the scheduler's on-CPU time when it ran. */
+static int print_cpu_processes(const struct report *r, FILE *out)
+{
+	struct analysis_process *procs = NULL;
+	char comm[COMM_WIDTH + 1], count[ANALYSIS_COUNT_LEN], t[2][ANALYSIS_DURATION_LEN];
+	size_t n = 0, shown, *order;
+	int err;
+
+	/* The scheduler's processes when it ran; else one row per pid of the samples. */
+	err = analysis__processes(r, &procs, &n);
+	if (err)
+		return err;
+	fprintf(out, "%*s %-*s %*s %*s %*s\n", PID_WIDTH, "PID", COMM_WIDTH, "COMM", SAMPLES_WIDTH,
+		"SAMPLES", SCHED_TIME_WIDTH + 1, "SAMPLED", SCHED_TIME_WIDTH + 1, "ON-CPU");
+	if (!n) {
+		/* No scheduler rows: sum the entries per pid (they are few processes, usually one).
+		 */
+		for (size_t i = 0; r->cpu && i < r->n_cpu; i++) {
+			uint64_t samples = 0;
+			bool seen = false;
+
+			for (size_t j = 0; j < i && !seen; j++)
+				seen = r->cpu[j].pid == r->cpu[i].pid;
+			if (seen)
+				continue;
+			for (size_t j = i; j < r->n_cpu; j++)
+				if (r->cpu[j].pid == r->cpu[i].pid)
+					samples += r->cpu[j].samples;
+			fprintf(out, "%*d %-*s %*s %*s %*s\n", PID_WIDTH, r->cpu[i].pid, COMM_WIDTH,
+				fit(str_or_dash(r->cpu[i].comm), COMM_WIDTH, comm, sizeof(comm)),
+				SAMPLES_WIDTH,
+				analysis__format_count(samples, count, sizeof(count)),
+				SCHED_TIME_WIDTH + 1,
+				analysis__format_duration(samples * r->cpu_period_ns, t[0],
+							  sizeof(t[0])),
+				SCHED_TIME_WIDTH + 1, "-");
+		}
+		return 0;
+	}
+	order = analysis__order(procs, n, sizeof(*procs), cmp_process_samples);
+	if (!order) {
+		free(procs);
+		return -ENOMEM;
+	}
+	shown = n < TOP_PROCESSES ? n : TOP_PROCESSES;
+	for (size_t i = 0; i < shown; i++) {
+		const struct analysis_process *p = &procs[order[i]];
+
+		fprintf(out, "%*d %-*s %*s %*s %*s\n", PID_WIDTH, p->pid, COMM_WIDTH,
+			fit(str_or_dash(p->comm), COMM_WIDTH, comm, sizeof(comm)), SAMPLES_WIDTH,
+			analysis__format_count(p->cpu_samples, count, sizeof(count)),
+			SCHED_TIME_WIDTH + 1,
+			analysis__format_duration(p->oncpu_sampled_ns, t[0], sizeof(t[0])),
+			SCHED_TIME_WIDTH + 1,
+			analysis__format_duration(p->oncpu_ns, t[1], sizeof(t[1])));
+	}
+	print_more(shown, n, "processes", out);
+	fputs("SAMPLED is samples x period; ON-CPU is the scheduler's exact count of the same "
+	      "time.\n",
+	      out);
+	free(order);
+	free(procs);
+	return 0;
+}
+
+/* The hottest line of function f, as "cpu.c:36 (92%)", or "" (buf). */
+static const char *source_cell(const struct report *r, const struct report_cpu_function *f,
+			       char *buf, size_t size)
+{
+	const struct report_cpu_line *best = NULL;
+	const char *file;
+
+	buf[0] = '\0';
+	for (size_t i = 0; !f->kernel && r->cpu_lines && i < r->n_cpu_lines; i++)
+		if (r->cpu_lines[i].function && !strcmp(r->cpu_lines[i].function, f->name) &&
+		    (!best || r->cpu_lines[i].samples > best->samples))
+			best = &r->cpu_lines[i];
+	if (!best || !f->self_samples)
+		return buf;
+	file = base_name(best->file);
+	snprintf(buf, size, "%s:%u (%.0f%%)", file, best->line,
+		 (double)best->samples * PERCENT / (double)f->self_samples);
+	return buf;
+}
+
+static int cmp_cpu_total(const void *a, const void *b)
+{
+	const struct report_cpu_function *x = a, *y = b;
+
+	if (x->total_samples != y->total_samples)
+		return x->total_samples > y->total_samples ? -1 : 1;
+	return x->self_samples > y->self_samples ? -1 : x->self_samples < y->self_samples;
+}
+
+/* A table of functions in order (indices into r->cpu_functions), self or total first. */
+static void print_cpu_functions(const struct report *r, const size_t *order, size_t n, FILE *out)
+{
+	char name[CPU_NAME_WIDTH + 8], self[ANALYSIS_COUNT_LEN], total[ANALYSIS_COUNT_LEN];
+	char src[LINE_WIDTH], src_fit[SOURCE_WIDTH + 1], sh[2][16];
+	uint64_t all = analysis__cpu_samples(r);
+	size_t shown = n < TOP_CPU_FUNCTIONS ? n : TOP_CPU_FUNCTIONS;
+
+	fprintf(out, "%-*s %*s %*s %*s %*s %*s  %s\n", CPU_NAME_WIDTH, "FUNCTION", SAMPLES_WIDTH,
+		"SELF", SHARE_WIDTH - 1, "SELF%", SAMPLES_WIDTH, "TOTAL", SHARE_WIDTH - 1, "TOTAL%",
+		IMPACT_WIDTH, "IMPACT", "HOTTEST LINE");
+	for (size_t i = 0; i < shown; i++) {
+		const struct report_cpu_function *f = &r->cpu_functions[order ? order[i] : i];
+		char label[LINE_WIDTH + 8], impact[16];
+
+		snprintf(label, sizeof(label), "%s%s", f->kernel ? "[k] " : "", f->name);
+		snprintf(impact, sizeof(impact), "%.1f%%", f->self_impact * PERCENT);
+		fprintf(
+		    out, "%-*s %*s %*s %*s %*s %*s  %s\n", CPU_NAME_WIDTH,
+		    fit(label, CPU_NAME_WIDTH, name, sizeof(name)), SAMPLES_WIDTH,
+		    analysis__format_count(f->self_samples, self, sizeof(self)), SHARE_WIDTH - 1,
+		    pct_cell(f->self_samples, all, sh[0], sizeof(sh[0])), SAMPLES_WIDTH,
+		    analysis__format_count(f->total_samples, total, sizeof(total)), SHARE_WIDTH - 1,
+		    pct_cell(f->total_samples, all, sh[1], sizeof(sh[1])), IMPACT_WIDTH, impact,
+		    fit(source_cell(r, f, src, sizeof(src)), SOURCE_WIDTH, src_fit,
+			sizeof(src_fit)));
+	}
+	print_more(shown, n, "functions", out);
+}
+
+/* The top on-CPU stacks (the report's order: most samples first). */
+static void print_cpu_stacks(const struct report *r, FILE *out)
+{
+	char count[ANALYSIS_COUNT_LEN], t[ANALYSIS_DURATION_LEN], thread[64];
+	size_t n = r->cpu ? r->n_cpu : 0, shown = n < TOP_STACKS ? n : TOP_STACKS;
+
+	fputs("\nTop on-CPU stacks (by samples)\n", out);
+	for (size_t i = 0; i < shown; i++) {
+		const struct report_cpu *c = &r->cpu[i];
+
+		fprintf(out, "%3zu. samples %s  time %s  impact %.1f%% (%s)\n", i + 1,
+			analysis__format_count(c->samples, count, sizeof(count)),
+			analysis__format_duration(c->oncpu_ns, t, sizeof(t)), c->impact * PERCENT,
+			severity__name(c->severity));
+		fprintf(out, "     thread %s\n",
+			thread_name(c->pid, c->tid, c->comm, thread, sizeof(thread)));
+		print_frames(&c->kernel_stack, true, out);
+		print_frames(&c->user_stack, false, out);
+		if (c->user_incomplete)
+			fputs(FRAME_INDENT "    " INCOMPLETE_FRAME "\n", out);
+		if (!c->kernel_stack.n_frames && !c->user_stack.n_frames)
+			fputs(FRAME_INDENT "(no stack captured)\n", out);
+	}
+	print_more(shown, n, "on-CPU stacks", out);
+}
+
+/* One warning per binary whose stacks lose their callers, with the fix. */
+static int print_cpu_warnings(const struct report *r, FILE *out)
+{
+	for (size_t i = 0; r->cpu_warnings && i < r->n_cpu_warnings; i++) {
+		const struct report_cpu_warning *w = &r->cpu_warnings[i];
+		char inc[ANALYSIS_COUNT_LEN], all[ANALYSIS_COUNT_LEN], checked[64] = "";
+		char *line = NULL;
+
+		if (w->functions_checked)
+			snprintf(checked, sizeof(checked),
+				 " (%llu of %llu functions set up a frame pointer)",
+				 (unsigned long long)w->fp_functions,
+				 (unsigned long long)w->functions_checked);
+		if (asprintf(
+			&line,
+			"Warning: %s has no frame pointers%s: the user stacks of %s of its %s "
+			"samples stop in it or skip frames, so their callers are unknown. "
+			"Rebuild it with -fno-omit-frame-pointer (gcc, clang; also "
+			"-mno-omit-leaf-frame-pointer), or use a distribution build with frame "
+			"pointers.",
+			str_or_dash(w->binary), checked,
+			analysis__format_count(w->incomplete_samples, inc, sizeof(inc)),
+			analysis__format_count(w->samples, all, sizeof(all))) < 0)
+			return -ENOMEM;
+		print_wrapped(out, "", "  ", line);
+		free(line);
+	}
+	return 0;
+}
+
+/* The on-CPU sections: per process, top functions (self, total), top stacks, warnings. */
+static int print_cpu(const struct report *r, const char *lead, FILE *out)
+{
+	char period[ANALYSIS_DURATION_LEN], total[ANALYSIS_DURATION_LEN], count[ANALYSIS_COUNT_LEN];
+	uint64_t all = analysis__cpu_samples(r);
+	size_t *order;
+	int err;
+
+	fprintf(out, "%sOn-CPU samples (%llu Hz: one sample per %s of CPU time; %s samples = %s)\n",
+		lead, (unsigned long long)r->cpu_frequency_hz,
+		analysis__format_duration(r->cpu_period_ns, period, sizeof(period)),
+		analysis__format_count(all, count, sizeof(count)),
+		analysis__format_duration(all * r->cpu_period_ns, total, sizeof(total)));
+	if (!all) {
+		fputs("None: no traced thread was seen running.\n", out);
+		return print_cpu_warnings(r, out);
+	}
+	err = print_cpu_processes(r, out);
+	if (err)
+		return err;
+	fputs("\nTop functions by self samples (running when sampled; IMPACT: share of thread "
+	      "time)\n",
+	      out);
+	print_cpu_functions(r, NULL, r->n_cpu_functions, out);
+	order = analysis__order(r->cpu_functions, r->n_cpu_functions, sizeof(*r->cpu_functions),
+				cmp_cpu_total);
+	if (!order)
+		return -ENOMEM;
+	fputs("\nTop functions by total samples (running, or calling what ran)\n", out);
+	print_cpu_functions(r, order, r->n_cpu_functions, out);
+	free(order);
+	print_cpu_stacks(r, out);
+	if (r->n_cpu_warnings)
+		fputc('\n', out);
+	return print_cpu_warnings(r, out);
+}
+
 static int print_bottlenecks(const struct report *r, FILE *out)
 {
 	size_t i, j;
@@ -904,6 +1152,12 @@ int render__text(const struct report *r, const struct render_opts *o, FILE *out)
 	}
 	if (r->io_enabled)
 		print_io(r, o, r->n_functions || r->sched_enabled ? "\n" : "", out);
+	if (r->cpu_enabled) {
+		err = print_cpu(r, r->n_functions || r->sched_enabled || r->io_enabled ? "\n" : "",
+				out);
+		if (err)
+			goto cleanup;
+	}
 	err = print_bottlenecks(r, out);
 	if (err)
 		goto cleanup;

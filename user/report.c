@@ -192,6 +192,8 @@ int report__merge_offcpu(struct report *r)
 	return 0;
 }
 
+static void report__free_cpu(struct report *r);
+
 void report__free(struct report *r)
 {
 	size_t i;
@@ -256,6 +258,7 @@ void report__free(struct report *r)
 		free(r->syscall_io[i].fd_type);
 	}
 	free(r->syscall_io);
+	report__free_cpu(r);
 	free(r);
 }
 
@@ -550,6 +553,152 @@ struct report_syscall_io *report__add_syscall_io(struct report *r, int pid, cons
 	return sio;
 }
 
+/* ---- On-CPU sampling ---- */
+
+static void cpu_free(struct report_cpu *c)
+{
+	free(c->comm);
+	stack_clear(&c->kernel_stack);
+	stack_clear(&c->user_stack);
+}
+
+/* Free everything the on-CPU sections own and leave them empty. */
+static void report__free_cpu(struct report *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_cpu; i++)
+		cpu_free(&r->cpu[i]);
+	free(r->cpu);
+	for (i = 0; i < r->n_cpu_lines; i++) {
+		free(r->cpu_lines[i].function);
+		free(r->cpu_lines[i].binary);
+		free(r->cpu_lines[i].file);
+	}
+	free(r->cpu_lines);
+	for (i = 0; i < r->n_cpu_warnings; i++)
+		free(r->cpu_warnings[i].binary);
+	free(r->cpu_warnings);
+	for (i = 0; i < r->n_cpu_functions; i++) {
+		free(r->cpu_functions[i].name);
+		free(r->cpu_functions[i].binary);
+	}
+	free(r->cpu_functions);
+	r->cpu = NULL;
+	r->cpu_lines = NULL;
+	r->cpu_warnings = NULL;
+	r->cpu_functions = NULL;
+	r->n_cpu = r->n_cpu_lines = r->n_cpu_warnings = r->n_cpu_functions = 0;
+}
+
+struct report_cpu *report__add_cpu(struct report *r, int pid, int tid, const char *comm)
+{
+	struct report_cpu *c;
+	char *copy;
+
+	if (!r) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c = append_with_comm((void **)&r->cpu, &r->n_cpu, sizeof(*c), comm, &copy);
+	if (!c)
+		return NULL;
+	c->pid = pid;
+	c->tid = tid;
+	c->comm = copy;
+	return c;
+}
+
+int report__add_cpu_line(struct report *r, const char *function, const char *binary,
+			 const char *file, uint32_t line, uint64_t samples)
+{
+	const char *strs[] = {function, binary, file};
+	const size_t offs[] = {offsetof(struct report_cpu_line, function),
+			       offsetof(struct report_cpu_line, binary),
+			       offsetof(struct report_cpu_line, file)};
+	struct report_cpu_line *l;
+
+	if (!r)
+		return -EINVAL;
+	l = append_with_strings((void **)&r->cpu_lines, &r->n_cpu_lines, sizeof(*l), strs, offs, 3);
+	if (!l)
+		return -ENOMEM;
+	l->line = line;
+	l->samples = samples;
+	return 0;
+}
+
+struct report_cpu_warning *report__add_cpu_warning(struct report *r, const char *binary)
+{
+	const char *strs[] = {binary};
+	const size_t offs[] = {offsetof(struct report_cpu_warning, binary)};
+
+	if (!r) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return append_with_strings((void **)&r->cpu_warnings, &r->n_cpu_warnings,
+				   sizeof(struct report_cpu_warning), strs, offs, 1);
+}
+
+static uint64_t cpu_hash(const struct report_cpu *c)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	h = (h ^ (uint64_t)(uint32_t)c->pid) * 1099511628211ull;
+	h = (h ^ (uint64_t)(uint32_t)c->tid) * 1099511628211ull;
+	h = stack_hash(h, &c->kernel_stack);
+	return stack_hash(h, &c->user_stack);
+}
+
+int report__merge_cpu(struct report *r)
+{
+	struct hashed *hs;
+	bool *gone;
+	size_t n = r ? r->n_cpu : 0, out = 0;
+
+	if (n < 2)
+		return 0;
+	hs = calloc(n, sizeof(*hs));
+	gone = calloc(n, sizeof(*gone));
+	if (!hs || !gone) {
+		free(hs);
+		free(gone);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		hs[i] = (struct hashed){cpu_hash(&r->cpu[i]), i};
+	qsort(hs, n, sizeof(*hs), cmp_hashed);
+	for (size_t a = 0; a < n; a++) {
+		struct report_cpu *keep = &r->cpu[hs[a].i];
+
+		if (gone[hs[a].i])
+			continue;
+		for (size_t b = a + 1; b < n && hs[b].h == hs[a].h; b++) {
+			struct report_cpu *c = &r->cpu[hs[b].i];
+
+			if (gone[hs[b].i] || c->pid != keep->pid || c->tid != keep->tid ||
+			    c->user_incomplete != keep->user_incomplete ||
+			    !stack_equal(&c->kernel_stack, &keep->kernel_stack) ||
+			    !stack_equal(&c->user_stack, &keep->user_stack))
+				continue;
+			keep->samples += c->samples;
+			gone[hs[b].i] = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (gone[i]) {
+			cpu_free(&r->cpu[i]);
+			continue;
+		}
+		r->cpu[out++] = r->cpu[i];
+	}
+	r->n_cpu = out;
+	free(hs);
+	free(gone);
+	return 0;
+}
+
 const char *wait_kind__name(enum wait_kind w)
 {
 	static const char *const names[WAIT__COUNT] = {
@@ -618,6 +767,7 @@ void report__finish(struct report *r)
 	for (i = 0; i < r->n_functions; i++)
 		analysis__derive_function(&r->functions[i], analysis__thread_time(r));
 	analysis__derive_io(r);
+	analysis__derive_cpu(r);
 	/* These steps degrade gracefully on ENOMEM: unsorted rows, fewer bottlenecks. */
 	analysis__sort_functions(r);
 	analysis__sort_sched(r);

@@ -248,6 +248,60 @@ struct report_syscall_io {
 	uint64_t p99_ns;
 };
 
+/* ---- On-CPU sampling (cpu collector; docs/cpu.md) ---- */
+
+/* On-CPU samples of one thread with one pair of stacks. */
+struct report_cpu {
+	int pid; /* process (tgid) */
+	int tid;
+	char *comm;
+	uint64_t samples; /* cpu-clock samples that found the thread running with these stacks */
+	struct report_stack kernel_stack; /* empty when the sample hit user mode */
+	struct report_stack user_stack;
+	/*
+	 * The user stack's callers cannot be trusted: its innermost frame is in a
+	 * binary without frame pointers, or the walk stopped short of any thread
+	 * entry point (see report.cpu_warnings and docs/cpu.md).
+	 */
+	bool user_incomplete;
+	/* Derived by report__finish(). */
+	uint64_t oncpu_ns; /* samples * report.cpu_period_ns */
+	double impact;	   /* oncpu_ns / analysis__thread_time() */
+	enum severity severity;
+};
+
+/* A hot source line: where a user address with the most self samples is, from DWARF. */
+struct report_cpu_line {
+	char *function; /* the function holding it, as the stacks name it */
+	char *binary;	/* the ELF file */
+	char *file;	/* source file as DWARF names it (may be a full path) */
+	uint32_t line;
+	uint64_t samples; /* samples taken at addresses of this line (self, user mode) */
+};
+
+/* A binary whose code ran without frame pointers, so stacks through it lose their callers. */
+struct report_cpu_warning {
+	char *binary;		     /* the ELF file (path as the process sees it) */
+	uint64_t samples;	     /* samples whose innermost user frame is in it */
+	uint64_t incomplete_samples; /* of them, with report_cpu.user_incomplete */
+	uint64_t functions_checked;  /* its functions whose prologue was read */
+	uint64_t fp_functions;	     /* of them, starting with push %rbp; mov %rsp,%rbp */
+};
+
+/* One function's on-CPU samples over every cpu[] entry (derived by report__finish()). */
+struct report_cpu_function {
+	char *name;
+	bool kernel;
+	char *binary; /* from report.cpu_lines, when one of its lines is there; else NULL */
+	uint64_t self_samples;	    /* samples whose innermost frame is this function */
+	uint64_t total_samples;	    /* samples with it anywhere on the stack (once per sample) */
+	uint64_t self_ns, total_ns; /* the same times cpu_period_ns */
+	double self_impact;	    /* self_ns / analysis__thread_time() */
+	double total_impact;
+	enum severity severity; /* of self_impact */
+	int pid;		/* the one process it ran in, 0 when several */
+};
+
 struct report_program {
 	char *name;
 	uint64_t runs;
@@ -302,6 +356,18 @@ struct report {
 	size_t n_net_conns;
 	struct report_syscall_io *syscall_io;
 	size_t n_syscall_io;
+	/* On-CPU sampling (empty when it was off). */
+	bool cpu_enabled;
+	uint64_t cpu_frequency_hz; /* -F */
+	uint64_t cpu_period_ns;	   /* the time one sample stands for: 1e9 / cpu_frequency_hz */
+	struct report_cpu *cpu;
+	size_t n_cpu;
+	struct report_cpu_line *cpu_lines; /* hottest lines, most samples first */
+	size_t n_cpu_lines;
+	struct report_cpu_warning *cpu_warnings;
+	size_t n_cpu_warnings;
+	struct report_cpu_function *cpu_functions; /* derived: by self, then total samples */
+	size_t n_cpu_functions;
 };
 
 /*
@@ -373,6 +439,29 @@ const char *net_direction__name(enum net_direction d);
  * longest block is kept. Order is kept. Returns 0 or -ENOMEM (unchanged).
  */
 int report__merge_offcpu(struct report *r);
+
+/* ---- On-CPU sampling ---- */
+
+/*
+ * Append a zeroed on-CPU entry and return it (valid until the next
+ * report__add_cpu()). comm is copied; fill the stacks with report_stack__set().
+ * Returns NULL with errno set.
+ */
+struct report_cpu *report__add_cpu(struct report *r, int pid, int tid, const char *comm);
+
+/* Append a hot source line (strings copied). Returns 0, -EINVAL or -ENOMEM. */
+int report__add_cpu_line(struct report *r, const char *function, const char *binary,
+			 const char *file, uint32_t line, uint64_t samples);
+
+/* Append a zeroed frame-pointer warning about binary (copied). Returns it, or NULL with errno. */
+struct report_cpu_warning *report__add_cpu_warning(struct report *r, const char *binary);
+
+/*
+ * Merge on-CPU entries of the same thread whose stacks name the same frames
+ * (samples at different addresses of the same functions): samples add up.
+ * Order is kept. Returns 0 or -ENOMEM (unchanged).
+ */
+int report__merge_cpu(struct report *r);
 
 /* Copy n frame names (innermost first) into st, replacing what it held. Returns 0 or -ENOMEM. */
 int report_stack__set(struct report_stack *st, const char *const *frames, size_t n, bool truncated);

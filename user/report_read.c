@@ -1077,6 +1077,137 @@ static const struct table syscall_io_table = TABLE(syscall_io_fields, struct rep
 static const struct table bottleneck_table = TABLE(bottleneck_fields, struct report_bottleneck);
 static const struct table program_table = TABLE(program_fields, struct report_program);
 
+/* ---- on-CPU sampling (cpu_frequency_hz .. cpu_warnings) ---- */
+
+static int read_bool(struct reader *rd, json_t *v, bool *out)
+{
+	if (!json_is_boolean(v))
+		return fail(rd, "expected true or false, found %s", type_name(v));
+	*out = json_is_true(v);
+	return 0;
+}
+
+#define R struct report_cpu
+static int read_kernel_truncated(struct reader *rd, json_t *v, char *row)
+{
+	return read_bool(rd, v, &((R *)row)->kernel_stack.truncated);
+}
+
+static int read_user_truncated(struct reader *rd, json_t *v, char *row)
+{
+	return read_bool(rd, v, &((R *)row)->user_stack.truncated);
+}
+
+static int read_user_incomplete(struct reader *rd, json_t *v, char *row)
+{
+	return read_bool(rd, v, &((R *)row)->user_incomplete);
+}
+
+static const struct field cpu_fields[] = {
+    FLD(R, "pid", FT_INT, pid),
+    FLD(R, "tid", FT_INT, tid),
+    FLD(R, "comm", FT_STR, comm),
+    FLD(R, "samples", FT_U64, samples),
+    FLD(R, "oncpu_ns", FT_U64, oncpu_ns),
+    FLD(R, "kernel_stack", FT_STACK, kernel_stack),
+    FLD(R, "user_stack", FT_STACK, user_stack),
+    CUSTOM("kernel_stack_truncated", read_kernel_truncated, "true or false"),
+    CUSTOM("user_stack_truncated", read_user_truncated, "true or false"),
+    CUSTOM("user_stack_incomplete", read_user_incomplete, "true or false"),
+    FLD(R, "impact", FT_REAL, impact),
+    ENUM(R, "severity", severity, severities),
+};
+#undef R
+static const struct table cpu_table = TABLE(cpu_fields, struct report_cpu);
+
+#define R struct report_cpu_function
+static int read_cpu_kind(struct reader *rd, json_t *v, char *row)
+{
+	const char *k = json_string_value(v);
+
+	if (!k || (strcmp(k, "user") && strcmp(k, "kernel")))
+		return fail(rd, "expected \"user\" or \"kernel\"");
+	((R *)row)->kernel = !strcmp(k, "kernel");
+	return 0;
+}
+
+/* lines: the function's hot source lines, kept in report.cpu_lines under its name and binary. */
+static int read_cpu_lines(struct reader *rd, json_t *v, char *row)
+{
+	R *f = (R *)row;
+	json_t *l;
+	size_t i;
+
+	if (!json_is_array(v))
+		return fail(rd, "expected an array, found %s", type_name(v));
+	json_array_foreach(v, i, l)
+	{
+		json_t *file = json_object_get(l, "file"), *line = json_object_get(l, "line"),
+		       *n = json_object_get(l, "samples");
+
+		if (!json_is_object(l) || !(json_is_string(file) || json_is_null(file)) ||
+		    !json_is_integer(line) || json_integer_value(line) < 0 ||
+		    json_integer_value(line) > UINT32_MAX || !json_is_integer(n) ||
+		    json_integer_value(n) < 0 || json_object_size(l) != 3)
+			return fail(rd, "lines[%zu]: expected {\"file\", \"line\", \"samples\"}",
+				    i);
+		if (report__add_cpu_line(rd->r, f->name, f->binary, json_string_value(file),
+					 (uint32_t)json_integer_value(line),
+					 (uint64_t)json_integer_value(n)))
+			return no_memory(rd);
+	}
+	return 0;
+}
+
+static const struct field cpu_function_fields[] = {
+    FLD(R, "name", FT_STR, name),
+    CUSTOM("kind", read_cpu_kind, "\"user\" or \"kernel\""),
+    FLD(R, "binary", FT_STR, binary),
+    FLD(R, "self_samples", FT_U64, self_samples),
+    FLD(R, "total_samples", FT_U64, total_samples),
+    FLD(R, "self_ns", FT_U64, self_ns),
+    FLD(R, "total_ns", FT_U64, total_ns),
+    FLD(R, "impact", FT_REAL, self_impact),
+    FLD(R, "total_impact", FT_REAL, total_impact),
+    ENUM(R, "severity", severity, severities),
+    CUSTOM("lines", read_cpu_lines, "an array of lines"),
+};
+#undef R
+static const struct table cpu_function_table =
+    TABLE(cpu_function_fields, struct report_cpu_function);
+
+#define R struct report_cpu_warning
+static int read_warning_kind(struct reader *rd, json_t *v, char *row)
+{
+	(void)row;
+	if (!json_is_string(v) || strcmp(json_string_value(v), "no_frame_pointers"))
+		return fail(rd, "expected \"no_frame_pointers\"");
+	return 0;
+}
+
+static const struct field cpu_warning_fields[] = {
+    CUSTOM("kind", read_warning_kind, "\"no_frame_pointers\""),
+    FLD(R, "binary", FT_STR, binary),
+    FLD(R, "samples", FT_U64, samples),
+    FLD(R, "incomplete_samples", FT_U64, incomplete_samples),
+    FLD(R, "functions_checked", FT_U64, functions_checked),
+    FLD(R, "frame_pointer_functions", FT_U64, fp_functions),
+};
+#undef R
+static const struct table cpu_warning_table = TABLE(cpu_warning_fields, struct report_cpu_warning);
+
+/* cpu_frequency_hz: 0 when on-CPU sampling was off (that is how the collector's state is kept). */
+static int read_cpu_frequency(struct reader *rd, json_t *v, char *row)
+{
+	struct report *r = (struct report *)row;
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return fail(rd, "expected a non-negative integer, found %s", type_name(v));
+	r->cpu_frequency_hz = (uint64_t)json_integer_value(v);
+	r->cpu_enabled = r->cpu_frequency_hz > 0;
+	return 0;
+}
+
 #define R struct report
 /*
  * severity_thresholds: the report's severities were given with these; a
@@ -1161,6 +1292,33 @@ static const struct field report_fields[] = {
     ROWS(R, "syscall_io", syscall_io, n_syscall_io, syscall_io_table),
     ROWS(R, "bottlenecks", bottlenecks, n_bottlenecks, bottleneck_table),
     {.key = "overhead", .type = FT_OBJECT, .sub = &overhead_table},
+    {.key = "cpu_frequency_hz",
+     .type = FT_CUSTOM,
+     .flags = F_OPTIONAL,
+     .custom = read_cpu_frequency,
+     .custom_expected = "an integer"},
+    {.key = "cpu_period_ns",
+     .type = FT_U64,
+     .off = offsetof(R, cpu_period_ns),
+     .flags = F_OPTIONAL},
+    {.key = "cpu",
+     .type = FT_ROWS,
+     .flags = F_OPTIONAL,
+     .off = offsetof(R, cpu),
+     .aux = offsetof(R, n_cpu),
+     .sub = &cpu_table},
+    {.key = "cpu_functions",
+     .type = FT_ROWS,
+     .flags = F_OPTIONAL,
+     .off = offsetof(R, cpu_functions),
+     .aux = offsetof(R, n_cpu_functions),
+     .sub = &cpu_function_table},
+    {.key = "cpu_warnings",
+     .type = FT_ROWS,
+     .flags = F_OPTIONAL,
+     .off = offsetof(R, cpu_warnings),
+     .aux = offsetof(R, n_cpu_warnings),
+     .sub = &cpu_warning_table},
 };
 static const struct table report_table = {report_fields, N(report_fields), 0};
 #undef R

@@ -695,3 +695,31 @@ const char *symbolizer__user(struct symbolizer *s, int pid, uint32_t gen, uint64
 		return name;
 	return intern_fmt(s, "%s+0x%" PRIx64, m->base, off);
 }
+
+/* Files behind user addresses ------------------------------------------------------ */
+
+struct symfile *symbolizer__user_file(struct symbolizer *s, int pid, uint32_t gen, uint64_t addr,
+				      uint64_t *vaddr)
+{
+	const struct snapshot *snap = snapshot__get(s, pid, gen);
+	const struct elfsym_tab *tab;
+	const struct snap_map *m;
+
+	m = snap ? snapshot__map(snap, addr) : NULL;
+	if (!m || !m->file)
+		return NULL;
+	tab = symfile__tab(m->file);
+	if (!tab || elfsym__offset_to_addr(tab, addr - m->start + m->offset, vaddr))
+		return NULL;
+	return m->file;
+}
+
+const char *symbolizer__file_path(const struct symfile *f)
+{
+	return f->path;
+}
+
+const struct elfsym_tab *symbolizer__file_symbols(struct symfile *f)
+{
+	return symfile__tab(f);
+}

@@ -61,4 +61,26 @@ const char *symbolizer__kernel(struct symbolizer *s, uint64_t addr);
  */
 const char *symbolizer__user(struct symbolizer *s, int pid, uint32_t gen, uint64_t addr);
 
+/* ---- Files behind user addresses (on-CPU analysis: frame pointers, source lines) ---- */
+
+struct symfile;
+struct elfsym_tab;
+
+/*
+ * The ELF file mapped at user address addr of process pid (mappings of
+ * generation gen, as symbolizer__user()), with the address's link-time
+ * virtual address in *vaddr. Returns the file (owned by the symbolizer, the
+ * same pointer for every address in one file, valid until symbolizer__free()),
+ * or NULL when addr is in no file mapping or its file has no readable ELF
+ * symbol table (*vaddr untouched).
+ */
+struct symfile *symbolizer__user_file(struct symbolizer *s, int pid, uint32_t gen, uint64_t addr,
+				      uint64_t *vaddr);
+
+/* The path of f as the first process that mapped it names it. */
+const char *symbolizer__file_path(const struct symfile *f);
+
+/* The ELF symbol table of f (loaded), or NULL when it has none we can read. */
+const struct elfsym_tab *symbolizer__file_symbols(struct symfile *f);
+
 #endif

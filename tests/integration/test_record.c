@@ -413,6 +413,10 @@ static void test_bad_inputs(void **state)
 	expect_usage_error("invalid --small-io", (char *[]){"--small-io", "4x", NULL});
 	expect_usage_error("invalid --small-io", (char *[]){"--small-io", "0", NULL});
 	expect_usage_error("nothing to trace", (char *[]){"--no-io", "--no-offcpu", NULL});
+	/* On-CPU sampling: -F in range, and only with --cpu. */
+	expect_usage_error("from 1 to 10000", (char *[]){"--cpu", "-F", "0", NULL});
+	expect_usage_error("from 1 to 10000", (char *[]){"--cpu", "-F", "20000", NULL});
+	expect_usage_error("add --cpu", (char *[]){"-F", "99", NULL});
 	expect_usage_error("contradict", (char *[]){"--io", "--no-io", NULL});
 	expect_usage_error("more than the limit", (char *[]){"-c", cmd, "-u", libc_all, NULL});
 	expect_usage_error(

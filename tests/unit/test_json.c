@@ -124,6 +124,83 @@ static struct report *finished_model(void)
 	return r;
 }
 
+/* The on-CPU sections (--cpu): entries with their flags, functions with lines, warnings. */
+static void test_cpu_sections(void **state)
+{
+	static const char *const kernel[] = {"copy_user"};
+	static const char *const user[] = {"write_all", "main"};
+	static const char *const spin[] = {"spin"};
+	struct report *r = report__new();
+	struct report_cpu_warning *w;
+	struct report_cpu *c;
+	json_t *root, *a, *e, *f;
+
+	(void)state;
+	assert_non_null(r);
+	r->duration_ns = 1000000000;
+	r->cpu_enabled = true;
+	r->cpu_frequency_hz = 49;
+	r->cpu_period_ns = 20408163;
+	c = report__add_cpu(r, 7, 8, "app");
+	c->samples = 30;
+	assert_int_equal(report_stack__set(&c->kernel_stack, kernel, 1, false), 0);
+	assert_int_equal(report_stack__set(&c->user_stack, user, 2, false), 0);
+	c = report__add_cpu(r, 7, 9, "app");
+	c->samples = 10;
+	c->user_incomplete = true;
+	assert_int_equal(report_stack__set(&c->user_stack, spin, 1, true), 0);
+	assert_int_equal(report__add_cpu_line(r, "spin", "/usr/bin/app", "src/spin.c", 12, 9), 0);
+	w = report__add_cpu_warning(r, "/usr/bin/app");
+	w->samples = 10;
+	w->incomplete_samples = 10;
+	w->functions_checked = 40;
+	w->fp_functions = 1;
+	report__finish(r);
+	root = render_and_parse(r);
+	expect_int(root, "cpu_frequency_hz", 49);
+	expect_int(root, "cpu_period_ns", 20408163);
+	a = expect_array(root, "cpu", 2);
+	e = json_array_get(a, 0);
+	EXPECT_KEYS(e, "pid", "tid", "comm", "samples", "oncpu_ns", "kernel_stack", "user_stack",
+		    "kernel_stack_truncated", "user_stack_truncated", "user_stack_incomplete",
+		    "impact", "severity");
+	expect_int(e, "tid", 8);
+	expect_int(e, "samples", 30);
+	expect_int(e, "oncpu_ns", 30 * 20408163LL);
+	expect_real(e, "impact", 30 * 20408163.0 / 1e9);
+	expect_str(e, "severity", "critical");
+	assert_true(json_is_false(get(e, "user_stack_incomplete")));
+	e = json_array_get(a, 1);
+	assert_true(json_is_true(get(e, "user_stack_incomplete")));
+	assert_true(json_is_true(get(e, "user_stack_truncated")));
+	assert_true(json_is_false(get(e, "kernel_stack_truncated")));
+	/* Functions: copy_user (30 self, kernel) first, then spin with its line. */
+	a = get(root, "cpu_functions");
+	f = json_array_get(a, 0);
+	EXPECT_KEYS(f, "name", "kind", "binary", "self_samples", "total_samples", "self_ns",
+		    "total_ns", "impact", "total_impact", "severity", "lines");
+	expect_str(f, "name", "copy_user");
+	expect_str(f, "kind", "kernel");
+	assert_true(json_is_null(get(f, "binary")));
+	expect_int(f, "self_samples", 30);
+	f = json_array_get(a, 1);
+	expect_str(f, "name", "spin");
+	expect_str(f, "kind", "user");
+	expect_str(f, "binary", "/usr/bin/app");
+	e = json_array_get(expect_array(f, "lines", 1), 0);
+	EXPECT_KEYS(e, "file", "line", "samples");
+	expect_str(e, "file", "src/spin.c");
+	expect_int(e, "line", 12);
+	expect_int(e, "samples", 9);
+	e = json_array_get(expect_array(root, "cpu_warnings", 1), 0);
+	EXPECT_KEYS(e, "kind", "binary", "samples", "incomplete_samples", "functions_checked",
+		    "frame_pointer_functions");
+	expect_str(e, "kind", "no_frame_pointers");
+	expect_int(e, "frame_pointer_functions", 1);
+	json_decref(root);
+	report__free(r);
+}
+
 static void test_top_level(void **state)
 {
 	struct report *r = finished_model();
@@ -134,7 +211,8 @@ static void test_top_level(void **state)
 		    "duration_ns", "target", "traced_threads", "traced_thread_ns",
 		    "sched_thread_ns", "min_block_ns", "small_io_bytes", "severity_thresholds",
 		    "intervals", "functions", "offcpu", "sched", "breakdown", "block_io", "net_io",
-		    "net_connections", "syscall_io", "bottlenecks", "overhead");
+		    "net_connections", "syscall_io", "bottlenecks", "overhead", "cpu_frequency_hz",
+		    "cpu_period_ns", "cpu", "cpu_functions", "cpu_warnings");
 	expect_str(root, "schema", "snag-report/1");
 	expect_str(root, "snag_version", SNAG_VERSION);
 	expect_str(root, "hostname", r->hostname);
@@ -148,6 +226,12 @@ static void test_top_level(void **state)
 	expect_int(root, "min_block_ns", 0);
 	/* So was the I/O collector. */
 	expect_int(root, "small_io_bytes", 0);
+	/* And on-CPU sampling: its sections are there, empty. */
+	expect_int(root, "cpu_frequency_hz", 0);
+	expect_int(root, "cpu_period_ns", 0);
+	expect_array(root, "cpu", 0);
+	expect_array(root, "cpu_functions", 0);
+	expect_array(root, "cpu_warnings", 0);
 	t = get(root, "target");
 	EXPECT_KEYS(t, "mode", "pids", "command", "specs", "cgroup");
 	expect_str(t, "mode", "pids");
@@ -882,6 +966,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_top_level),
+	    cmocka_unit_test(test_cpu_sections),
 	    cmocka_unit_test(test_functions),
 	    cmocka_unit_test(test_intervals),
 	    cmocka_unit_test(test_bottlenecks_and_overhead),

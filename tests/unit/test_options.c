@@ -91,6 +91,43 @@ static void test_collectors_by_default(void **state)
 }
 
 /* pprof is binary: refused on a terminal stdout unless -o names a file. */
+/* --cpu is opt-in, with or without -u; -F sets its rate, 1..10000, and only with --cpu. */
+static void test_cpu_options(void **state)
+{
+	struct record_opts o;
+
+	(void)state;
+	assert_int_equal(parse(&o, NULL), 0);
+	assert_false(o.cpu);
+	assert_int_equal(o.cpu_hz, 49);
+	record_opts__free(&o);
+	assert_int_equal(parse(&o, "-p", "1", "--cpu", NULL), 0);
+	assert_true(o.cpu && o.offcpu && o.io);
+	record_opts__free(&o);
+	assert_int_equal(parse(&o, "-u", "f", "--cpu", "-F", "999", NULL), 0);
+	assert_true(o.cpu && !o.offcpu && !o.io);
+	assert_int_equal(o.cpu_hz, 999);
+	record_opts__free(&o);
+	/* --cpu alone is something to trace. */
+	assert_int_equal(parse(&o, "--cpu", "--no-offcpu", "--no-io", "--frequency", "1", NULL), 0);
+	assert_true(o.cpu && !o.offcpu && !o.io);
+	assert_int_equal(o.cpu_hz, 1);
+	record_opts__free(&o);
+	assert_int_equal(parse(&o, "--cpu", "-F", "10000", NULL), 0);
+	assert_int_equal(o.cpu_hz, 10000);
+	record_opts__free(&o);
+	/* Out of range or not a whole number: the message names the range. */
+	const char *bad[] = {"0", "10001", "-5", "49.5", "abc", ""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse(&o, "--cpu", "-F", bad[i], NULL), -EINVAL);
+		assert_non_null(strstr(snag_last_error(), "from 1 to 10000"));
+		record_opts__free(&o);
+	}
+	assert_int_equal(parse(&o, "-F", "99", NULL), -EINVAL);
+	assert_non_null(strstr(snag_last_error(), "add --cpu"));
+	record_opts__free(&o);
+}
+
 static void test_binary_format_needs_output(void **state)
 {
 	struct record_opts o;
@@ -222,6 +259,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_size),
 	    cmocka_unit_test(test_severity),
 	    cmocka_unit_test(test_collectors_by_default),
+	    cmocka_unit_test(test_cpu_options),
 	    cmocka_unit_test(test_binary_format_needs_output),
 	    cmocka_unit_test(test_listen_address),
 	};

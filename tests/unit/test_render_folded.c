@@ -99,6 +99,36 @@ static void test_sched_model_order(void **state)
 	report__free(r);
 }
 
+/* On-CPU entries follow with their own root frame, in the same unit (samples x period, in us). */
+static void test_oncpu_lines(void **state)
+{
+	static const char *const kernel[] = {"copy_user", "vfs_write"};
+	static const char *const user[] = {"write_all", "main"};
+	static const char *const spin[] = {"spin"};
+	struct report *r = report__new();
+	struct report_cpu *c;
+	char *text;
+
+	(void)state;
+	assert_non_null(r);
+	r->cpu_enabled = true;
+	r->cpu_period_ns = 20408163; /* 49 Hz */
+	c = report__add_cpu(r, 10, 11, "myapp");
+	c->samples = 3;
+	assert_int_equal(report_stack__set(&c->kernel_stack, kernel, 2, false), 0);
+	assert_int_equal(report_stack__set(&c->user_stack, user, 2, false), 0);
+	c = report__add_cpu(r, 10, 12, "myapp");
+	c->samples = 1;
+	c->user_incomplete = true;
+	assert_int_equal(report_stack__set(&c->user_stack, spin, 1, false), 0);
+	report__finish(r);
+	text = render_folded(r);
+	assert_string_equal(text, "oncpu;myapp;main;write_all;vfs_write_[k];copy_user_[k] 61224\n"
+				  "oncpu;myapp;[callers unknown: no frame pointers];spin 20408\n");
+	free(text);
+	report__free(r);
+}
+
 static void test_nothing_to_fold(void **state)
 {
 	struct report *r = fixture_model();
@@ -123,9 +153,8 @@ static void test_nothing_to_fold(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_two_entries),
-	    cmocka_unit_test(test_sanitize_and_round),
-	    cmocka_unit_test(test_sched_model_order),
+	    cmocka_unit_test(test_two_entries),	       cmocka_unit_test(test_oncpu_lines),
+	    cmocka_unit_test(test_sanitize_and_round), cmocka_unit_test(test_sched_model_order),
 	    cmocka_unit_test(test_nothing_to_fold),
 	};
 

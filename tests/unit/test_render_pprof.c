@@ -22,6 +22,8 @@ enum {
 	BLOCKS,
 	FUNCTION_NS,
 	CALLS,
+	CPU_NS,
+	SAMPLES,
 	N_VALUES
 };
 
@@ -157,10 +159,9 @@ static void assert_frames(const pb_profile *p, const pb_sample *s, const char *c
 /* What every profile must hold: "" first, no string twice, ids unique, the value columns. */
 static void assert_well_formed(const pb_profile *p)
 {
-	static const char *const types[N_VALUES][2] = {{"offcpu", "nanoseconds"},
-						       {"blocks", "count"},
-						       {"function_time", "nanoseconds"},
-						       {"calls", "count"}};
+	static const char *const types[N_VALUES][2] = {
+	    {"offcpu", "nanoseconds"}, {"blocks", "count"},    {"function_time", "nanoseconds"},
+	    {"calls", "count"},	       {"cpu", "nanoseconds"}, {"samples", "count"}};
 	size_t i, j;
 
 	assert_true(p->n_string_table >= 1);
@@ -188,6 +189,10 @@ static void assert_well_formed(const pb_profile *p)
 		assert_int_equal(p->sample[i]->n_value, N_VALUES);
 		assert_true(p->sample[i]->n_location_id >= 1);
 	}
+	/* Sampled on-CPU time is the period's type, in every profile (so any two merge). */
+	assert_non_null(p->period_type);
+	assert_string_equal(str(p, p->period_type->type), "cpu");
+	assert_string_equal(str(p, p->period_type->unit), "nanoseconds");
 	/* Both mappings say their frames are named, so pprof does not symbolize. */
 	assert_int_equal(p->n_mapping, 2);
 	for (i = 0; i < p->n_mapping; i++)
@@ -255,6 +260,65 @@ static void test_offcpu_samples(void **state)
 	 * 28 distinct frame names.
 	 */
 	assert_int_equal(p->n_function, 28);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	report__free(r);
+}
+
+/* On-CPU samples (--cpu): their own two columns, kernel then user frames, a marker when cut. */
+static void test_cpu_samples(void **state)
+{
+	static const char *const kernel[] = {"copy_user", "vfs_write"};
+	static const char *const user[] = {"write_all", "main"};
+	static const char *const spin[] = {"spin"};
+	struct report *r = fixture_sched_model();
+	struct report_cpu *c;
+	const pb_sample *s;
+	pb_profile *p;
+	size_t i, n_cpu = 0;
+
+	(void)state;
+	assert_non_null(r);
+	r->cpu_enabled = true;
+	r->cpu_frequency_hz = 1000;
+	r->cpu_period_ns = 1000000;
+	c = report__add_cpu(r, 3000, 3001, "hot");
+	c->samples = 25;
+	assert_int_equal(report_stack__set(&c->kernel_stack, kernel, 2, false), 0);
+	assert_int_equal(report_stack__set(&c->user_stack, user, 2, false), 0);
+	c = report__add_cpu(r, 3000, 3002, "nofp");
+	c->samples = 7;
+	c->user_incomplete = true;
+	assert_int_equal(report_stack__set(&c->user_stack, spin, 1, false), 0);
+	report__finish(r);
+	p = render_pprof(r);
+	assert_well_formed(p);
+	assert_string_equal(str(p, p->default_sample_type), "cpu");
+	assert_int_equal(p->period, 1000000);
+	for (i = 0; i < p->n_sample; i++)
+		n_cpu += p->sample[i]->value[SAMPLES] != 0;
+	assert_int_equal(n_cpu, 2);
+
+	s = sample_of_tid(p, 3001);
+	assert_int_equal(s->value[CPU_NS], 25 * 1000000);
+	assert_int_equal(s->value[SAMPLES], 25);
+	assert_int_equal(s->value[OFFCPU_NS], 0);
+	assert_int_equal(s->value[FUNCTION_NS], 0);
+	assert_frames(p, s, (const char *const[]){"copy_user", "vfs_write", NULL},
+		      (const char *const[]){"write_all", "main", NULL});
+	assert_int_equal(label_num(p, s, "pid"), 3000);
+	assert_string_equal(label_str(p, s, "comm"), "hot");
+
+	/* A stack cut short by a binary without frame pointers says so where its callers were. */
+	s = sample_of_tid(p, 3002);
+	assert_int_equal(s->value[SAMPLES], 7);
+	assert_int_equal(s->n_location_id, 2);
+	assert_string_equal(frame_name(p, s->location_id[0]), "spin");
+	assert_string_equal(frame_name(p, s->location_id[1]),
+			    "[callers unknown: no frame pointers]");
+	/* The off-CPU samples fill none of the on-CPU columns. */
+	s = sample_of_tid(p, 1235);
+	assert_int_equal(s->value[CPU_NS], 0);
+	assert_int_equal(s->value[SAMPLES], 0);
 	perftools__profiles__profile__free_unpacked(p, NULL);
 	report__free(r);
 }
@@ -400,6 +464,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_offcpu_samples),
+	    cmocka_unit_test(test_cpu_samples),
 	    cmocka_unit_test(test_function_samples),
 	    cmocka_unit_test(test_functions_share_frames),
 	    cmocka_unit_test(test_odd_names_and_stacks),

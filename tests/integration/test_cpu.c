@@ -1,0 +1,372 @@
+/* Integration tests: on-CPU sampling (--cpu) of targets with known CPU use, in the real kernel. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "itest.h"
+
+/* What the cpu target measured itself: its thread's CPU time in hot_a and in hot_b. */
+struct ratio_run {
+	double a_ns, b_ns;
+};
+
+static void parse_ratio(const char *out, struct ratio_run *run)
+{
+	const char *p = out ? strstr(out, "ratio rounds=") : NULL;
+	unsigned long rounds;
+
+	if (!p || sscanf(p, "ratio rounds=%lu hot_a_cpu_ns=%lf hot_b_cpu_ns=%lf", &rounds,
+			 &run->a_ns, &run->b_ns) != 3)
+		fail_msg("the cpu target printed no ratio line: %s", out ? out : "(nothing)");
+}
+
+static json_t *cpu_function(json_t *root, const char *name)
+{
+	json_t *fns = json_object_get(root, "cpu_functions"), *f;
+	size_t i;
+
+	json_array_foreach(fns, i, f)
+	{
+		const char *n = json_string_value(json_object_get(f, "name"));
+
+		if (n && !strcmp(n, name))
+			return f;
+	}
+	fail_msg("%s not in cpu_functions[]", name);
+	return NULL;
+}
+
+/* Samples of the cpu[] entries whose user stack starts with frame, and whether all name main. */
+static double entry_samples(json_t *root, const char *frame, bool *with_main, bool *incomplete)
+{
+	json_t *entries = json_object_get(root, "cpu"), *e;
+	double total = 0;
+	size_t i;
+
+	*with_main = true;
+	*incomplete = false;
+	json_array_foreach(entries, i, e)
+	{
+		json_t *user = json_object_get(e, "user_stack");
+		const char *first = json_string_value(json_array_get(user, 0));
+		bool main_seen = false;
+		json_t *f;
+		size_t j;
+
+		if (!first || strcmp(first, frame) ||
+		    json_array_size(json_object_get(e, "kernel_stack")))
+			continue;
+		total += num(e, "samples");
+		json_array_foreach(user, j, f)
+		{
+			main_seen |= !strcmp(json_string_value(f), "main");
+		}
+		*with_main &= main_seen;
+		*incomplete |= json_is_true(json_object_get(e, "user_stack_incomplete"));
+	}
+	return total;
+}
+
+/*
+ * hot_a does 3 times the work of hot_b: sampled 999 times a second for 1.5 s,
+ * their self samples are 3:1 within 25% (about 1,100 and 370 samples: the
+ * counting noise alone is under 6%), both with main as caller, and the sampled
+ * time matches the CPU time the target measured in each.
+ */
+static void test_hot_ratio(void **state)
+{
+	char cmd[8300], *out = NULL;
+	struct ratio_run run;
+	json_t *root, *a, *b, *lines;
+	double sa, sb, period;
+	bool main_a, main_b, inc_a, inc_b;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s ratio 1.5", target_path);
+	root = run_snag_jsonv(
+	    out_path("ratio.json"), &out,
+	    (char *[]){"-c", cmd, "--cpu", "-F", "999", "--no-offcpu", "--no-io", NULL});
+	parse_ratio(out, &run);
+	period = num(root, "cpu_period_ns");
+	assert_int_equal((int)num(root, "cpu_frequency_hz"), 999);
+	assert_int_equal((long)period, 1000000000L / 999);
+	a = cpu_function(root, "hot_a");
+	b = cpu_function(root, "hot_b");
+	sa = num(a, "self_samples");
+	sb = num(b, "self_samples");
+	print_message("hot_a %.0f samples, hot_b %.0f samples: %.2f:1 (target measured %.2f:1)\n",
+		      sa, sb, sa / sb, run.a_ns / run.b_ns);
+	assert_true(sb > 100);
+	assert_near(sa / sb, 3.0, 0.25, "hot_a:hot_b self samples (x1000)");
+	/* Sampled CPU time is the CPU time the thread measured, within sampling noise. */
+	assert_near(sa * period, run.a_ns, 0.20, "hot_a sampled ns");
+	assert_near(sb * period, run.b_ns, 0.20, "hot_b sampled ns");
+	/* In user stacks, called from main, walked whole (frame pointers). */
+	assert_near(entry_samples(root, "hot_a", &main_a, &inc_a), sa, 0.02, "hot_a entry samples");
+	assert_near(entry_samples(root, "hot_b", &main_b, &inc_b), sb, 0.02, "hot_b entry samples");
+	assert_true(main_a && main_b);
+	assert_false(inc_a || inc_b);
+	assert_true(num(cpu_function(root, "main"), "total_samples") >= sa + sb);
+	/* The target has frame pointers: no warning names it (libc, without them, may get one). */
+	json_t *w;
+	size_t wi;
+	json_array_foreach(json_object_get(root, "cpu_warnings"), wi, w)
+	{
+		if (!strcmp(json_string_value(json_object_get(w, "binary")), target_path))
+			fail_msg("a frame-pointer warning for the cpu target: %s",
+				 json_dumps(w, JSON_COMPACT));
+	}
+	/* The hottest line of hot_a is in the target's source (its loop). */
+	lines = json_object_get(a, "lines");
+	assert_true(json_array_size(lines) >= 1);
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(json_array_get(lines, 0), "file")), "cpu.c"));
+	assert_true(num(json_array_get(lines, 0), "line") > 0);
+	/* The finding: hot_a first, critical, on the thread-time scale. */
+	json_t *top = json_array_get(json_object_get(root, "bottlenecks"), 0);
+	assert_string_equal(json_string_value(json_object_get(top, "kind")), "cpu_hotspot");
+	assert_non_null(strstr(json_string_value(json_object_get(top, "target")), "hot_a"));
+	free(out);
+	json_decref(root);
+}
+
+/* With the scheduler collector on too, both measures of on-CPU time agree per process. */
+static void test_sampled_matches_sched(void **state)
+{
+	char cmd[8300], *out = NULL;
+	json_t *root, *row;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s ratio 1", target_path);
+	root = run_snag_jsonv(out_path("both.json"), &out,
+			      (char *[]){"-c", cmd, "--cpu", "-F", "999", "--no-io", NULL});
+	row = json_array_get(json_object_get(root, "breakdown"), 0);
+	assert_non_null(row);
+	print_message("on-CPU: scheduler %.0f ns, sampled %.0f ns (%.0f samples)\n",
+		      num(row, "oncpu_ns"), num(row, "oncpu_sampled_ns"), num(row, "cpu_samples"));
+	assert_true(num(row, "oncpu_ns") > 0.5e9);
+	assert_near(num(row, "oncpu_sampled_ns"), num(row, "oncpu_ns"), 0.15,
+		    "sampled vs scheduler on-CPU time");
+	free(out);
+	json_decref(root);
+}
+
+/*
+ * A binary without frame pointers: its stacks cannot be walked past the hot
+ * function, so every one of them is marked incomplete and the report names the
+ * binary, with the fix.
+ */
+static void test_no_frame_pointers(void **state)
+{
+	char nofp[PATH_MAX], cmd[PATH_MAX + 16], *text;
+	json_t *root, *warnings, *w, *e;
+	struct test_run r;
+	bool main_seen, incomplete;
+	size_t i;
+
+	(void)state;
+	require_bpf();
+	if (!realpath(test_build_path("tests/targets/nofp"), nofp))
+		fail_msg("no nofp target: %s", strerror(errno));
+	snprintf(cmd, sizeof(cmd), "%s 1", nofp);
+	root = run_snag_json(out_path("nofp.json"), "-c", cmd, "--cpu", "-F", "499", "--no-offcpu",
+			     "--no-io", NULL);
+	assert_true(entry_samples(root, "spin_nofp", &main_seen, &incomplete) > 100);
+	assert_true(incomplete);
+	json_array_foreach(json_object_get(root, "cpu"), i, e)
+	{
+		const char *first =
+		    json_string_value(json_array_get(json_object_get(e, "user_stack"), 0));
+
+		if (first && !strcmp(first, "spin_nofp") &&
+		    !json_is_true(json_object_get(e, "user_stack_incomplete")))
+			fail_msg("a spin_nofp stack is presented as complete: %s",
+				 json_dumps(e, JSON_COMPACT));
+	}
+	warnings = json_object_get(root, "cpu_warnings");
+	assert_int_equal(json_array_size(warnings), 1);
+	w = json_array_get(warnings, 0);
+	assert_string_equal(json_string_value(json_object_get(w, "kind")), "no_frame_pointers");
+	assert_string_equal(json_string_value(json_object_get(w, "binary")), nofp);
+	assert_true(num(w, "incomplete_samples") > 100);
+	assert_true(num(w, "functions_checked") >= 4);
+	assert_int_equal((int)num(w, "frame_pointer_functions"), 0);
+	json_decref(root);
+
+	/* The text report says it, with the fix. */
+	char *argv[] = {snag_path, "-c", cmd, "--cpu", "-F", "499", "--no-offcpu", "--no-io", NULL};
+	assert_int_equal(test_run(argv, 60, &r), 0);
+	assert_int_equal(r.status, 0);
+	text = r.out;
+	if (!strstr(text, "no frame pointers") || !strstr(text, "-fno-omit-frame-pointer") ||
+	    !strstr(text, "nofp"))
+		fail_msg("the text report does not warn about nofp:\n%s", text);
+	{
+		const char *w = strstr(text, "Warning"), *end = w ? strstr(w, "\n\n") : NULL;
+
+		if (!w)
+			fail_msg("no warning line in the text report:\n%s", text);
+		print_message("%.*s\n", end ? (int)(end - w) : (int)strlen(w), w);
+	}
+	test_run__free(&r);
+}
+
+/* Run snag on the ratio target with --format FMT to path; the report is not JSON here. */
+static void run_format(const char *fmt, const char *path)
+{
+	char cmd[8300];
+	struct test_run r;
+
+	snprintf(cmd, sizeof(cmd), "%s ratio 1", target_path);
+	char *argv[] = {snag_path, "-c",       cmd,	    "--cpu", "-F",	   "499",
+			"--no-io", "--format", (char *)fmt, "-o",    (char *)path, NULL};
+	assert_int_equal(test_run(argv, 60, &r), 0);
+	if (r.status != 0)
+		fail_msg("snag --format %s exited %d: %s", fmt, r.status, r.err);
+	test_run__free(&r);
+}
+
+/* Sum of the values of folded lines that start with prefix and contain frame. */
+static double folded_sum(const char *text, const char *prefix, const char *frame)
+{
+	double sum = 0;
+
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n'), *sp;
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char buf[4096];
+
+		if (len < sizeof(buf)) {
+			memcpy(buf, line, len);
+			buf[len] = '\0';
+			sp = strrchr(buf, ' ');
+			if (sp && !strncmp(buf, prefix, strlen(prefix)) && strstr(buf, frame))
+				sum += atof(sp + 1);
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return sum;
+}
+
+/* The cum count of name in `go tool pprof -top -sample_index=samples` of profile. */
+static double pprof_samples(const char *profile, const char *name)
+{
+	char home[4200], cache[4200], tmp[4200], row[256], *argv[16];
+	struct test_run r;
+	double flat, cum = -1;
+	int argc = 0;
+
+	snprintf(home, sizeof(home), "HOME=%s", out_path("pprof-home"));
+	snprintf(cache, sizeof(cache), "GOCACHE=%s", out_path("pprof-home/gocache"));
+	snprintf(tmp, sizeof(tmp), "PPROF_TMPDIR=%s", out_path("pprof-home"));
+	if (mkdir(out_path("pprof-home"), 0755) && errno != EEXIST)
+		fail_msg("cannot create %s: %s", out_path("pprof-home"), strerror(errno));
+	argv[argc++] = "/usr/bin/env";
+	argv[argc++] = home;
+	argv[argc++] = cache;
+	argv[argc++] = tmp;
+	argv[argc++] = "GOPROXY=off";
+	argv[argc++] = "GOTOOLCHAIN=local";
+	argv[argc++] = "go";
+	argv[argc++] = "tool";
+	argv[argc++] = "pprof";
+	argv[argc++] = "-top";
+	argv[argc++] = "-symbolize=none";
+	argv[argc++] = "-sample_index=samples";
+	argv[argc++] = (char *)profile;
+	argv[argc] = NULL;
+	assert_int_equal(test_run(argv, 120, &r), 0);
+	if (r.status != 0)
+		fail_msg("go tool pprof exited %d: %s", r.status, r.err);
+	for (const char *line = r.out; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line), n = strlen(name);
+
+		if (len > n && len < sizeof(row) && !strncmp(line + len - n, name, n) &&
+		    line[len - n - 1] == ' ') {
+			memcpy(row, line, len);
+			row[len] = '\0';
+			if (sscanf(row, "%lf %*s %*s %lf", &flat, &cum) != 2)
+				cum = -1;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	if (cum < 0)
+		fail_msg("no row for %s in go tool pprof's output:\n%s", name, r.out);
+	test_run__free(&r);
+	return cum;
+}
+
+/* The exports carry the on-CPU stacks: folded lines, pprof columns, the HTML flame graph. */
+static void test_exports(void **state)
+{
+	char path[4200], *text;
+	double a, b;
+
+	(void)state;
+	require_bpf();
+	snprintf(path, sizeof(path), "%s", out_path("cpu.folded"));
+	run_format("folded", path);
+	text = test_read_file(path, NULL);
+	assert_non_null(text);
+	a = folded_sum(text, "oncpu;cpu;", ";main;hot_a");
+	b = folded_sum(text, "oncpu;cpu;", ";main;hot_b");
+	print_message("folded: hot_a %.0f us, hot_b %.0f us\n", a, b);
+	assert_true(b > 0);
+	assert_near(a / b, 3.0, 0.25, "folded hot_a:hot_b (x1000)");
+	/* The off-CPU lines keep their own root frames. */
+	assert_non_null(strstr(text, "offcpu-preempted;cpu;"));
+	free(text);
+
+	snprintf(path, sizeof(path), "%s", out_path("cpu.pb.gz"));
+	run_format("pprof", path);
+	a = pprof_samples(path, "hot_a");
+	b = pprof_samples(path, "hot_b");
+	print_message("pprof: hot_a %.0f samples, hot_b %.0f samples\n", a, b);
+	assert_true(b > 0);
+	assert_near(a / b, 3.0, 0.25, "pprof hot_a:hot_b (x1000)");
+
+	snprintf(path, sizeof(path), "%s", out_path("cpu.html"));
+	run_format("html", path);
+	text = test_read_file(path, NULL);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\"id\":\"oncpu\""));
+	assert_non_null(strstr(text, "\"palette\":\"oncpu\""));
+	assert_non_null(strstr(text, "[\"hot_a\",\"user\"]"));
+	assert_non_null(strstr(text, "On-CPU hotspots"));
+	free(text);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return itest_setup("cpu");
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return itest_teardown();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_hot_ratio),
+	    cmocka_unit_test(test_sampled_matches_sched),
+	    cmocka_unit_test(test_no_frame_pointers),
+	    cmocka_unit_test(test_exports),
+	};
+
+	return cmocka_run_group_tests_name("cpu", tests, setup, teardown);
+}

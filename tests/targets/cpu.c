@@ -1,0 +1,108 @@
+/*
+ * Test target with known on-CPU behaviour (tests/integration/test_cpu.c, tools/bench-cpu.sh).
+ *
+ * Usage: cpu ratio SECONDS    burn CPU in hot_a 3 times as long as in hot_b, for SECONDS
+ *        cpu spin SECONDS     burn CPU in spin_loop for SECONDS; prints its rate of work
+ *
+ * The work is counted in loop iterations, not in time: hot_a does 3 times the iterations of
+ * hot_b with the same loop body, so its share of the thread's CPU time is 3:1 whatever else runs
+ * on the machine. Each prints the CPU time its thread measured in them.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* noipa: no inlining or cloning, so each function is its own frame on every stack. */
+#define TRACED __attribute__((noipa, optimize("no-optimize-sibling-calls")))
+
+#define CHUNK 200000 /* iterations of spin_loop per call (about 0.2 ms here) */
+/*
+ * Iterations of hot_b per round (about 15 ms here; hot_a 45 ms). Blocks this
+ * long hold many sampling periods each, so a sampler in lockstep with the
+ * rounds (aliasing) can misplace at most a sample per block boundary.
+ */
+#define RATIO_CHUNK (80 * CHUNK)
+
+static long long clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The same loop body in every burner: a multiply-add chain the compiler cannot fold. */
+static inline __attribute__((always_inline)) unsigned long burn(unsigned long n, unsigned long x)
+{
+	volatile unsigned long sink;
+
+	for (unsigned long i = 0; i < n; i++)
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+	sink = x;
+	return sink;
+}
+
+TRACED unsigned long hot_a(unsigned long x)
+{
+	return burn(3 * RATIO_CHUNK, x);
+}
+
+TRACED unsigned long hot_b(unsigned long x)
+{
+	return burn(RATIO_CHUNK, x);
+}
+
+TRACED unsigned long spin_loop(unsigned long n, unsigned long x)
+{
+	return burn(n, x);
+}
+
+static int ratio(double seconds)
+{
+	long long end = clock_ns(CLOCK_MONOTONIC) + (long long)(seconds * 1e9), a_ns = 0, b_ns = 0;
+	unsigned long x = 1, rounds = 0;
+
+	while (clock_ns(CLOCK_MONOTONIC) < end) {
+		long long t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), t1, t2;
+
+		x = hot_a(x);
+		t1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		x = hot_b(x);
+		t2 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		a_ns += t1 - t0;
+		b_ns += t2 - t1;
+		rounds++;
+	}
+	printf("ratio rounds=%lu hot_a_cpu_ns=%lld hot_b_cpu_ns=%lld x=%lu\n", rounds, a_ns, b_ns,
+	       x & 1);
+	return 0;
+}
+
+static int spin(double seconds)
+{
+	long long start = clock_ns(CLOCK_MONOTONIC), end = start + (long long)(seconds * 1e9), now;
+	unsigned long x = 1, calls = 0;
+
+	do {
+		x = spin_loop(CHUNK, x);
+		calls++;
+		now = clock_ns(CLOCK_MONOTONIC);
+	} while (now < end);
+	printf("spin iterations=%lu ns_per_iteration=%.4f x=%lu\n", calls * CHUNK,
+	       (double)(now - start) / (double)(calls * CHUNK), x & 1);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	double seconds = argc > 2 ? atof(argv[2]) : 0;
+
+	if (argc == 3 && !strcmp(argv[1], "ratio") && seconds > 0)
+		return ratio(seconds);
+	if (argc == 3 && !strcmp(argv[1], "spin") && seconds > 0)
+		return spin(seconds);
+	fprintf(stderr, "usage: cpu ratio|spin SECONDS\n");
+	return 2;
+}
