@@ -25,6 +25,9 @@ enum {
 	OPT_NO_OFFCPU,
 	OPT_SMALL_IO,
 	OPT_SEVERITY,
+	/* Memory (--mem) */
+	OPT_MEM,
+	OPT_MEM_SAMPLE,
 };
 
 static const struct option long_opts[] = {
@@ -47,6 +50,8 @@ static const struct option long_opts[] = {
     {"no-offcpu", no_argument, NULL, OPT_NO_OFFCPU},
     {"small-io", required_argument, NULL, OPT_SMALL_IO},
     {"severity", required_argument, NULL, OPT_SEVERITY},
+    {"mem", no_argument, NULL, OPT_MEM},
+    {"mem-sample", required_argument, NULL, OPT_MEM_SAMPLE},
     {"help", no_argument, NULL, 'h'},
     {},
 };
@@ -101,6 +106,14 @@ void record_opts__usage(FILE *f)
 	    "      --no-io             leave it out (e.g. for off-CPU only)",
 	    "      --small-io SIZE     an I/O below SIZE is small (default 4KiB; e.g. 512, 64KiB)",
 	    "",
+	    "Memory (--mem, needs -p or -c): the allocator in the target's libc (malloc,",
+	    "calloc, realloc, free, posix_memalign, aligned_alloc) and anonymous mmaps, by",
+	    "allocation stack: outstanding bytes and their growth (leak suspects), hot and",
+	    "short-lived allocations (churn); RSS and page faults per interval:",
+	    "      --mem               trace memory (alone, or with -u, --offcpu, --io)",
+	    "      --mem-sample N      record one allocation call in N, at random (default 1),",
+	    "                          to bound the cost; counts are scaled by N",
+	    "",
 	    "How long and what to write:",
 	    "  -d, --duration SECONDS  stop after this long (default: Ctrl-C, or when the",
 	    "                          traced processes exit)",
@@ -128,6 +141,7 @@ void record_opts__usage(FILE *f)
 	    "  snag -p 1234 -u 'handle_*' -d 10              functions of a running service",
 	    "  snag -c './server --port 8080' -u 'libc:malloc' -u 'parse_*' --offcpu",
 	    "  snag -u '/usr/bin/python3.11:PyEval_*' -d 5   every python3.11 process",
+	    "  snag -p 1234 --mem -d 30                      leak suspects and allocation churn",
 	    "  snag list -p 1234 'handle_*'                  what a glob would match",
 	    "  snag selftest                                 check snag's numbers on this machine",
 	    "",
@@ -289,6 +303,38 @@ static int set_string(char **dst, const char *arg, const char *opt)
 	return *dst ? 0 : -ENOMEM;
 }
 
+/* --mem, and --mem-sample N (arg) which implies it. Returns 0 or -EINVAL. */
+static int parse_mem_option(struct record_opts *o, const char *arg)
+{
+	char *end;
+	long v;
+
+	o->mem = true;
+	if (!arg)
+		return 0;
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (*end || end == arg || errno || v < 1 || v > 1000000) {
+		snag_set_error("invalid --mem-sample '%s': give N from 1 (every allocation) to "
+			       "1000000, e.g. --mem-sample 100 records one allocation in 100",
+			       arg);
+		return -EINVAL;
+	}
+	o->mem_sample = (uint32_t)v;
+	return 0;
+}
+
+/* --mem's rules: it probes the allocator in a target's libc. Returns 0 or -EINVAL. */
+static int check_mem_options(const struct record_opts *o)
+{
+	if (o->mem && !o->n_pids && !o->command) {
+		snag_set_error("--mem needs -p PID or -c 'CMD': it probes the allocator in the "
+			       "target's libc (e.g. snag -p 1234 --mem -d 30)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int record_opts__parse(int argc, char **argv, struct record_opts *o)
 {
 	bool no_io = false, no_offcpu = false;
@@ -299,6 +345,7 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 	o->interval_ns = DEFAULT_INTERVAL_NS;
 	o->max_funcs = DEFAULT_MAX_FUNCS;
 	o->min_block_ns = DEFAULT_MIN_BLOCK_NS;
+	o->mem_sample = 1;
 	o->format = FORMAT_TEXT;
 	optind = 1;
 	opterr = 0;
@@ -408,6 +455,10 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 			}
 			o->severity_set = !err;
 			break;
+		case OPT_MEM:
+		case OPT_MEM_SAMPLE:
+			err = parse_mem_option(o, c == OPT_MEM_SAMPLE ? optarg : NULL);
+			break;
 		case OPT_BTF:
 			err = set_string(&o->btf_path, optarg, "--btf");
 			break;
@@ -442,10 +493,13 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 			       o->io && no_io ? "io" : "offcpu", o->io && no_io ? "io" : "offcpu");
 		return -EINVAL;
 	}
-	/* Without functions to time, the kernel collectors are the job: off-CPU and I/O. */
-	o->offcpu |= o->n_specs == 0 && !no_offcpu;
-	o->io |= o->n_specs == 0 && !no_io;
-	if (!o->n_specs && !o->offcpu && !o->io) {
+	/* Without functions to time (or memory), the kernel collectors are the job: off-CPU, I/O.
+	 */
+	o->offcpu |= o->n_specs == 0 && !o->mem && !no_offcpu;
+	o->io |= o->n_specs == 0 && !o->mem && !no_io;
+	if (check_mem_options(o))
+		return -EINVAL;
+	if (!o->n_specs && !o->offcpu && !o->io && !o->mem) {
 		snag_set_error("nothing to trace: --no-offcpu and --no-io leave no collector; drop "
 			       "one of them, or time functions with -u");
 		return -EINVAL;

@@ -33,6 +33,8 @@ struct record_opts {
 	uint64_t small_io_bytes; /* --small-io */
 	struct severity_thresholds severity; /* --severity, when severity_set */
 	bool severity_set;
+	bool mem;	     /* --mem: memory collector (needs -p or -c) */
+	uint32_t mem_sample; /* --mem-sample: record one allocation call in this many */
 	bool help;
 };
 
