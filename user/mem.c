@@ -726,6 +726,8 @@ static int admit(struct mem_collector *m, struct admit_ctx *a)
 {
 	bool changed = false;
 
+	if (!a->n)
+		return 0;
 	qsort(a->c, a->n, sizeof(*a->c), cmp_candidate);
 	for (size_t c = 0; c < a->n; c++) {
 		struct mem_series *s;
