@@ -908,10 +908,12 @@ static void print_outstanding(const struct report *r, FILE *out)
 		if (a->outstanding_bytes <= 0)
 			continue;
 		snprintf(r2, sizeof(r2), a->growth_fitted ? " (R^2 %.2f)" : "", a->growth_r2);
-		fprintf(out, "%3zu. %s %s in %s blocks, growth %s%s; allocated %s (%s), freed %s\n",
+		fprintf(out,
+			"%3zu. %s %s in %s block%s, growth %s%s; allocated %s (%s), freed %s\n",
 			++shown, str_or_dash(a->source),
 			sbytes_cell(a->outstanding_bytes, b[0], sizeof(b[0])),
 			analysis__format_count((uint64_t)a->outstanding_count, n[0], sizeof(n[0])),
+			a->outstanding_count == 1 ? "" : "s",
 			rate_cell(a->growth_fitted, a->growth_bytes_per_s, b[1], sizeof(b[1])), r2,
 			analysis__format_count(a->total_allocs, n[1], sizeof(n[1])),
 			format_bytes(a->total_bytes, b[2], sizeof(b[2])),
@@ -1006,33 +1008,42 @@ static int print_mem(const struct report *r, const char *lead, FILE *out)
 }
 
 /* What --mem cost beyond the BPF run time: every probed call also takes a uprobe trap. */
-static void print_mem_overhead(const struct report *r, FILE *out)
+static int print_mem_overhead(const struct report *r, FILE *out)
 {
 	char allocs[ANALYSIS_COUNT_LEN], frees[ANALYSIS_COUNT_LEN], untracked[ANALYSIS_COUNT_LEN];
-	char sampled[64] = "every allocation recorded";
+	char sampled[64] = "every allocation recorded", *line = NULL;
 	uint64_t n = 0;
+	size_t len = 0;
+	FILE *m;
 
 	if (!r->mem_enabled)
-		return;
+		return 0;
 	if (r->mem_sample > 1)
 		snprintf(sampled, sizeof(sampled), "one allocation in %" PRIu64 " recorded",
 			 r->mem_sample);
 	for (size_t i = 0; i + 1 < REPORT_MEM_FUNCS; i++)
 		n += r->mem_calls[i];
-	fprintf(out,
-		"memory: %s allocation and %s free() calls probed, each also paying a uprobe trap "
-		"(~1 us,\n  not in the BPF run time); %s; %s frees of blocks\n  not recorded "
-		"(allocated before the trace%s)\n",
+	m = open_memstream(&line, &len);
+	if (!m)
+		return -ENOMEM;
+	fprintf(m,
+		"memory: %s allocation and %s free() calls probed; %s; %s frees of blocks not "
+		"recorded (allocated before the trace%s). Each probed call also paid the kernel's "
+		"uprobe trap: 0.2-0.4 us measured here, not in the BPF run time.",
 		analysis__format_count(n, allocs, sizeof(allocs)),
 		analysis__format_count(r->mem_calls[REPORT_MEM_FUNCS - 1], frees, sizeof(frees)),
 		sampled,
 		analysis__format_count(r->mem_untracked_frees, untracked, sizeof(untracked)),
 		r->mem_sample > 1 ? ", or not sampled" : "");
 	if (!n && !r->mem_calls[REPORT_MEM_FUNCS - 1])
-		fputs("  No allocator call was seen: is the program statically linked, or does it "
-		      "use "
-		      "another\n  allocator (jemalloc, tcmalloc, its own)? snag probes glibc's.\n",
-		      out);
+		fputs(" No allocator call was seen: is the program statically linked, or does it "
+		      "use another allocator (jemalloc, tcmalloc, its own)? snag probes glibc's.",
+		      m);
+	if (!memstream_finish(m, &line))
+		return -ENOMEM;
+	print_wrapped(out, "", "  ", line);
+	free(line);
+	return 0;
 }
 
 /* ---- end of the memory collector's part ---- */
@@ -1168,7 +1179,7 @@ int render__text(const struct report *r, const struct render_opts *o, FILE *out)
 		goto cleanup;
 	err = print_overhead(&r->overhead, out);
 	if (!err)
-		print_mem_overhead(r, out);
+		err = print_mem_overhead(r, out);
 cleanup:
 	free(procs);
 	return err;

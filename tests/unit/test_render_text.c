@@ -840,7 +840,7 @@ static void test_mem_sections(void **state)
 	free(line);
 	assert_contains(text, "  1. heap 200KiB in 200 blocks, growth -; allocated 200 (200KiB), "
 			      "freed 0\n     process 1234 (app)\n           leak_block\n");
-	assert_contains(text, "  2. mmap 64.0KiB in 1 blocks");
+	assert_contains(text, "  2. mmap 64.0KiB in 1 block,");
 	assert_contains(text, "(no stack: see mem_no_user_stack)");
 	assert_contains(text, "Sampled: one allocation call in 10 was recorded");
 	/* Hotspots by count: the churn first, with its rate over the 125 ms trace. */
@@ -852,8 +852,9 @@ static void test_mem_sections(void **state)
 	assert_string_equal(w[8], "2.00us");
 	assert_string_equal(w[9], "churn_once");
 	free(line);
-	assert_contains(text, "memory: 500,100 allocation and 500,000 free() calls probed");
-	assert_contains(text, "one allocation in 10 recorded; 7 frees of blocks");
+	assert_contains(text, "memory: 500,100 allocation and 500,000 free() calls probed; one");
+	assert_contains(text, "in 10 recorded; 7");
+	assert_contains(text, "or not sampled)");
 	free(text);
 	report__free(r);
 }
