@@ -216,7 +216,11 @@ static int find_points(struct mem_collector *m, const struct mem_opts *o)
 				break;
 			}
 			p->pid = ps.points[i].pid;
-			p->offset = probe_offset(p->attach_path, ps.points[i].offset);
+			/* SNAG_MEM_PROBE_ENTRY=1: on the first instruction, as other tools
+			 * (benchmarks). */
+			p->offset = getenv("SNAG_MEM_PROBE_ENTRY")
+					? ps.points[i].offset
+					: probe_offset(p->attach_path, ps.points[i].offset);
 			p->func = f;
 			m->n_points++;
 		}

@@ -6,9 +6,10 @@
  *   mem leak SECONDS        every 10 ms (absolute deadlines, so the rate holds under load):
  *                           leak_block() mallocs 1 KiB and keeps it, scratch_work() mallocs
  *                           and frees 8 blocks: 100 KiB/s leak from one stack, none from the other
- *   mem churn N [SIZE] [--time]
- *                           N malloc+free pairs of SIZE bytes (default 64) in churn_once();
- *                           --time prints ns_per_pair of the loop alone
+ * *   mem churn N [SIZE] [--time] [--wait] N malloc+free pairs of SIZE bytes (default 64) in
+ * churn_once();
+ *                           --time prints ns_per_pair of the loop alone; --wait waits for
+ *                           SIGUSR1 after "ready", so a tracer can attach first
  *   mem exact N             N of each: malloc(100) in exact_malloc, calloc(10, 20) in
  *                           exact_calloc, realloc(malloc, 300) in exact_realloc (the malloc in
  *                           exact_realloc_first), posix_memalign(64, 400) in exact_memalign,
@@ -26,6 +27,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,10 +126,24 @@ SITE void churn_once(size_t size)
 	free(p);
 }
 
-static int churn(long n, size_t size, int timed)
+/* Block until SIGUSR1. */
+static void wait_for_go(void)
 {
-	long long t0 = now_ns(), t1;
+	sigset_t set;
+	int sig;
 
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigwait(&set, &sig);
+}
+
+static int churn(long n, size_t size, int timed, int wait)
+{
+	long long t0, t1;
+
+	if (wait)
+		wait_for_go();
+	t0 = now_ns();
 	for (long i = 0; i < n; i++)
 		churn_once(size);
 	t1 = now_ns();
@@ -364,25 +380,38 @@ static int checksum(long rounds, long pause_us)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: mem leak SECONDS | churn N [SIZE] [--time] | exact N | mmap N | "
-			"checksum ROUNDS [PAUSE_US]\n");
+	fprintf(stderr, "usage: mem leak SECONDS | churn N [SIZE] [--time] [--wait] | exact N | "
+			"mmap N | checksum ROUNDS [PAUSE_US]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
+	sigset_t usr1;
+
 	if (argc < 3)
 		usage();
+	/* Blocked before "ready": a SIGUSR1 sent right after it waits for sigwait(). */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
 	printf("ready pid=%d\n", getpid());
 	fflush(stdout);
 	if (!strcmp(argv[1], "leak"))
 		return leak(atof(argv[2]));
 	if (!strcmp(argv[1], "churn")) {
-		int timed = argc > 3 && !strcmp(argv[argc - 1], "--time");
-		size_t size =
-		    argc > 3 && strcmp(argv[3], "--time") ? strtoul(argv[3], NULL, 10) : 64;
+		int timed = 0, wait = 0;
+		size_t size = 64;
 
-		return churn(atol(argv[2]), size ? size : 64, timed);
+		for (int i = 3; i < argc; i++) {
+			if (!strcmp(argv[i], "--time"))
+				timed = 1;
+			else if (!strcmp(argv[i], "--wait"))
+				wait = 1;
+			else
+				size = strtoul(argv[i], NULL, 10);
+		}
+		return churn(atol(argv[2]), size ? size : 64, timed, wait);
 	}
 	if (!strcmp(argv[1], "exact"))
 		return exact(atol(argv[2]));
