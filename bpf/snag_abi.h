@@ -347,4 +347,92 @@ struct snag_cpu_counters {
 	__u64 samples; /* samples of traced threads */
 };
 
+/* ---- Memory collector (mem.bpf.c) ---- */
+
+/* Allocator entry points probed in libc, as the BPF cookie of each probe. */
+enum snag_mem_func {
+	SNAG_MEM_MALLOC = 0,
+	SNAG_MEM_CALLOC,
+	SNAG_MEM_REALLOC,
+	SNAG_MEM_POSIX_MEMALIGN,
+	SNAG_MEM_ALIGNED_ALLOC,
+	SNAG_MEM_FREE,
+	SNAG_MEM_FUNC__COUNT,
+};
+
+/* Where a block came from. */
+enum snag_mem_source {
+	SNAG_MEM_SRC_HEAP = 0, /* the malloc family */
+	SNAG_MEM_SRC_MMAP = 1, /* an anonymous mmap(2) made outside a traced allocator call */
+};
+
+/* A captured user stack, stored once by its hash (the stacks map). */
+struct snag_mem_stack {
+	__s32 len; /* bytes, as bpf_get_stack() returned them; <= 0: none */
+	__u32 pad;
+	__u64 ips[SNAG_STACK_DEPTH];
+};
+
+/* One allocation row: a process, a source and an allocation stack (hash 0: no stack). */
+struct snag_mem_key {
+	__u32 tgid;
+	__u32 source; /* enum snag_mem_source */
+	__u64 stack;  /* key of the stacks map */
+};
+
+/*
+ * Counts of the sampled (recorded) allocations of a row. outstanding_* are
+ * signed: a free can be counted on one CPU before its allocation on another.
+ */
+struct snag_mem_val {
+	__s64 outstanding_bytes; /* recorded, tracked and not freed yet */
+	__s64 outstanding_count;
+	__u64 allocs; /* recorded allocations */
+	__u64 bytes;
+	__u64 frees; /* of them, freed (or unmapped) within the trace */
+	__u64 freed_bytes;
+	__u64 lifetime_ns; /* summed allocation-to-free time of the freed ones */
+	__u64 untracked;   /* allocations the live table had no room for: never outstanding */
+};
+
+/* A live allocation, from its allocation to its free (key: process and address). */
+struct snag_mem_live_key {
+	__u64 addr;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct snag_mem_live {
+	__u64 size;
+	__u64 ts;    /* bpf_ktime_get_ns() at the allocation */
+	__u64 stack; /* its row: tgid from the key, source and stack from here */
+	__u32 source;
+	__u32 pad;
+};
+
+enum snag_mem_drop {
+	SNAG_MDROP_LIVE_FULL = 0, /* live table full: an allocation counted but not followed */
+	SNAG_MDROP_ROWS_FULL,	  /* row table full: an allocation not counted at all */
+	SNAG_MDROP_STACKS_FULL,	  /* stack table full: counted under "no stack" */
+	SNAG_MDROP_NO_STACK,	  /* the user stack could not be read: counted under "no stack" */
+	SNAG_MDROP_NO_STORAGE,	  /* no task storage for a call's arguments: not counted */
+	SNAG_MDROP_STALE,	  /* an address allocated again before its free was seen */
+	SNAG_MDROP_EVENTS_LOST,	  /* ring buffer full: a new stack's process not snapshotted */
+	SNAG_MDROP__COUNT,
+};
+
+struct snag_mem_counters {
+	__u64 drops[SNAG_MDROP__COUNT];
+	__u64 untracked_frees;		   /* free()/munmap() of an address not seen allocated */
+	__u64 calls[SNAG_MEM_FUNC__COUNT]; /* probe hits per entry point */
+	__u64 sampled;			   /* allocation calls chosen to be recorded */
+	__u64 mmaps;			   /* anonymous mmap(2)s recorded */
+};
+
+/* Ring buffer event: a new row of process tgid (its mappings may be newer than a snapshot). */
+struct snag_mem_event {
+	__u32 tgid;
+	__u32 pad;
+};
+
 #endif /* SNAG_ABI_H */

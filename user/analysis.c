@@ -331,7 +331,8 @@ char *analysis__format_count(uint64_t n, char *buf, size_t size)
 
 bool analysis__functions_wanted(const struct report *r)
 {
-	return r->n_functions || (!r->sched_enabled && !r->io_enabled && !r->cpu_enabled);
+	return r->n_functions ||
+	       (!r->sched_enabled && !r->io_enabled && !r->cpu_enabled && !r->mem_enabled);
 }
 
 char *analysis__describe_target(const struct report *r)
@@ -993,6 +994,7 @@ int analysis__build_bottlenecks(struct report *r)
 	err = err ?: analysis__io_bottlenecks(r, procs, n_procs);
 	err = err ?: analysis__trend_bottlenecks(r, procs, n_procs);
 	err = err ?: analysis__cpu_bottlenecks(r);
+	err = err ?: analysis__mem_bottlenecks(r, procs, n_procs);
 	free(procs);
 	if (err) {
 		analysis__clear_bottlenecks(r);

@@ -90,6 +90,33 @@
  */
 #define ANALYSIS_CPU_HOT_MIN_SAMPLES 20
 
+/*
+ * Memory findings (user/analysis_mem.c, docs/impact.md "Memory findings").
+ *
+ * memory_leak: an allocation stack whose outstanding bytes, sampled at the end
+ * of every interval, fit a growing line (analysis__is_trend()) that rises by
+ * at least ANALYSIS_LEAK_MIN_BYTES over the trace and still rises over its last
+ * half (a fit of those points has at least ANALYSIS_LEAK_TAIL_SHARE of the
+ * whole slope: a cache that filled up and stopped is not a leak).
+ */
+#define ANALYSIS_LEAK_MIN_BYTES	 65536.0
+#define ANALYSIS_LEAK_TAIL_SHARE 0.5
+/*
+ * allocation_churn: a heap stack with at least MIN_ALLOCS allocations, at
+ * MIN_PER_SEC per second of trace, of which at least MIN_FREED_SHARE were
+ * freed within the trace, after at most MAX_LIFETIME_NS on average.
+ */
+#define ANALYSIS_CHURN_MIN_ALLOCS      10000
+#define ANALYSIS_CHURN_MIN_PER_SEC     1000.0
+#define ANALYSIS_CHURN_MIN_FREED_SHARE 0.9
+#define ANALYSIS_CHURN_MAX_LIFETIME_NS 10000000ull
+/*
+ * The churn impact's estimate of the allocator's own time: a malloc+free pair
+ * on glibc's tcache fast path measured 5.3 ns here (tests/targets/mem churn);
+ * 10 ns allows for blocks served from the arena instead.
+ */
+#define ANALYSIS_ALLOC_PAIR_NS 10ull
+
 /* A least-squares line y = intercept + slope * x over n points. */
 struct analysis_fit {
 	size_t n;
@@ -104,6 +131,37 @@ int analysis__fit_line(const double *x, const double *y, size_t n, struct analys
 
 /* Does the fitted line show sustained growth, by the thresholds above? */
 bool analysis__is_trend(const struct analysis_fit *fit);
+
+/* ---- Memory (user/analysis_mem.c) ---- */
+
+/*
+ * Fill every allocation's growth_* (a least-squares line over its measured
+ * series points, x = the end of each interval in seconds) and every memory
+ * row's rss_growth_*; growth_fitted is false with fewer than 2 points.
+ */
+void analysis__derive_mem(struct report *r);
+
+/*
+ * Sort r->allocations by outstanding bytes, then total bytes, both descending,
+ * and r->memory by pid. Returns 0 or -ENOMEM (unsorted).
+ */
+int analysis__sort_mem(struct report *r);
+
+/*
+ * The frame an allocation stack is "in": its first frame that is not an
+ * allocation wrapper (operator new, strdup, xmalloc, g_malloc, ...), else its
+ * first frame; NULL for an empty stack.
+ */
+const char *analysis__allocation_site(const struct report_allocation *a);
+
+/* The memory_leak rule (above) for one row; *fit gets the whole series' line. */
+bool analysis__is_leak(const struct report *r, const struct report_allocation *a,
+		       struct analysis_fit *fit);
+
+/* The allocation_churn rule (above) for one row. */
+bool analysis__is_churn(const struct report *r, const struct report_allocation *a);
+
+/* ---- end of memory ---- */
 
 /* Buffer sizes that always fit analysis__format_duration() / analysis__format_count(). */
 #define ANALYSIS_DURATION_LEN 24

@@ -100,4 +100,12 @@ int analysis__trend_bottlenecks(struct report *r, const struct analysis_process 
  */
 int analysis__cpu_bottlenecks(struct report *r);
 
+/*
+ * Append the memory findings (docs/impact.md, "Memory findings"):
+ * memory_leak and allocation_churn per allocation row, an RSS trend per
+ * process. procs as for analysis__io_bottlenecks(). Returns 0 or -ENOMEM.
+ */
+int analysis__mem_bottlenecks(struct report *r, const struct analysis_process *procs,
+			      size_t n_procs);
+
 #endif

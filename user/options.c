@@ -25,6 +25,9 @@ enum {
 	OPT_NO_IO,
 	OPT_NO_OFFCPU,
 	OPT_SMALL_IO,
+	/* Memory (--mem) */
+	OPT_MEM,
+	OPT_MEM_SAMPLE,
 	OPT_SEVERITY,
 	OPT_PROMETHEUS,
 	OPT_CPU,
@@ -47,6 +50,8 @@ static const struct option long_opts[] = {
     {"cgroup", required_argument, NULL, OPT_CGROUP},
     {"io", no_argument, NULL, OPT_IO},
     {"no-io", no_argument, NULL, OPT_NO_IO},
+    {"mem", no_argument, NULL, OPT_MEM},
+    {"mem-sample", required_argument, NULL, OPT_MEM_SAMPLE},
     {"no-offcpu", no_argument, NULL, OPT_NO_OFFCPU},
     {"small-io", required_argument, NULL, OPT_SMALL_IO},
     {"severity", required_argument, NULL, OPT_SEVERITY},
@@ -72,7 +77,7 @@ void record_opts__usage(FILE *f)
 	    "usage: snag [record] [-p PID[,PID..]] [-c 'CMD ARGS'] [-u SPEC].. [--cpu [-F HZ]]",
 	    "                     [-d SECONDS] [-i SECONDS] [-o FILE]",
 	    "                     [--format text|json|folded|html|pprof]",
-	    "                     [--prometheus [HOST:]PORT]",
+	    "                     [--mem [--mem-sample N]] [--prometheus [HOST:]PORT]",
 	    "",
 	    "Trace live processes without restarting them: time functions with uprobes (-u),",
 	    "see where threads wait when they are off the CPU: blocked (with kernel and user",
@@ -116,6 +121,14 @@ void record_opts__usage(FILE *f)
 	    "      --cpu               sample on-CPU stacks, e.g. snag -p 1234 --cpu -d 10",
 	    "  -F, --frequency HZ      samples per second on each CPU (1 to 10000, default 49)",
 	    "",
+	    "Memory (--mem, needs -p or -c): the allocator in the target's libc (malloc,",
+	    "calloc, realloc, free, posix_memalign, aligned_alloc) and anonymous mmaps, by",
+	    "allocation stack: outstanding bytes and their growth (leak suspects), hot and",
+	    "short-lived allocations (churn); RSS and page faults per interval:",
+	    "      --mem               trace memory (alone, or with -u, --offcpu, --io)",
+	    "      --mem-sample N      record one allocation call in N, at random (default 1),",
+	    "                          to bound the cost; counts are scaled by N",
+	    "",
 	    "How long and what to write:",
 	    "  -d, --duration SECONDS  stop after this long (default: Ctrl-C, or when the",
 	    "                          traced processes exit)",
@@ -143,6 +156,7 @@ void record_opts__usage(FILE *f)
 	    "                          ADDR is PORT, :PORT or HOST:PORT; the host defaults",
 	    "                          to 127.0.0.1, this machine only (write 0.0.0.0:PORT",
 	    "                          to serve every interface)",
+	    "  snag -p 1234 --mem -d 30                      leak suspects and allocation churn",
 	    "",
 	    "Examples:",
 	    "  snag -d 10                                    where the whole system waits",
@@ -375,6 +389,38 @@ static int set_string(char **dst, const char *arg, const char *opt)
 	return *dst ? 0 : -ENOMEM;
 }
 
+/* --mem, and --mem-sample N (arg) which implies it. Returns 0 or -EINVAL. */
+static int parse_mem_option(struct record_opts *o, const char *arg)
+{
+	char *end;
+	long v;
+
+	o->mem = true;
+	if (!arg)
+		return 0;
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (*end || end == arg || errno || v < 1 || v > 1000000) {
+		snag_set_error("invalid --mem-sample '%s': give N from 1 (every allocation) to "
+			       "1000000, e.g. --mem-sample 100 records one allocation in 100",
+			       arg);
+		return -EINVAL;
+	}
+	o->mem_sample = (uint32_t)v;
+	return 0;
+}
+
+/* --mem's rules: it probes the allocator in a target's libc. Returns 0 or -EINVAL. */
+static int check_mem_options(const struct record_opts *o)
+{
+	if (o->mem && !o->n_pids && !o->command) {
+		snag_set_error("--mem needs -p PID or -c 'CMD': it probes the allocator in the "
+			       "target's libc (e.g. snag -p 1234 --mem -d 30)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int record_opts__parse(int argc, char **argv, struct record_opts *o)
 {
 	bool no_io = false, no_offcpu = false;
@@ -385,6 +431,7 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 	o->interval_ns = DEFAULT_INTERVAL_NS;
 	o->max_funcs = DEFAULT_MAX_FUNCS;
 	o->min_block_ns = DEFAULT_MIN_BLOCK_NS;
+	o->mem_sample = 1;
 	o->format = FORMAT_TEXT;
 	o->cpu_hz = CPU_DEFAULT_HZ;
 	optind = 1;
@@ -495,6 +542,10 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 			}
 			o->severity_set = !err;
 			break;
+		case OPT_MEM:
+		case OPT_MEM_SAMPLE:
+			err = parse_mem_option(o, c == OPT_MEM_SAMPLE ? optarg : NULL);
+			break;
 		case OPT_BTF:
 			err = set_string(&o->btf_path, optarg, "--btf");
 			break;
@@ -556,10 +607,15 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 			       o->io && no_io ? "io" : "offcpu", o->io && no_io ? "io" : "offcpu");
 		return -EINVAL;
 	}
-	/* Without functions to time, the kernel collectors are the job: off-CPU and I/O. */
-	o->offcpu |= o->n_specs == 0 && !no_offcpu;
-	o->io |= o->n_specs == 0 && !no_io;
-	if (!o->n_specs && !o->offcpu && !o->io && !o->cpu) {
+	/*
+	 * Without functions to time (or memory), the kernel collectors are the job:
+	 * off-CPU and I/O (--cpu adds to them).
+	 */
+	o->offcpu |= o->n_specs == 0 && !o->mem && !no_offcpu;
+	o->io |= o->n_specs == 0 && !o->mem && !no_io;
+	if (check_mem_options(o))
+		return -EINVAL;
+	if (!o->n_specs && !o->offcpu && !o->io && !o->cpu && !o->mem) {
 		snag_set_error("nothing to trace: --no-offcpu and --no-io leave no collector; drop "
 			       "one of them, add --cpu, or time functions with -u");
 		return -EINVAL;

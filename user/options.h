@@ -33,6 +33,8 @@ struct record_opts {
 	char *cgroup;		 /* --cgroup PATH */
 	bool io;		 /* I/O collector: on without -u, or with --io */
 	uint64_t small_io_bytes; /* --small-io */
+	bool mem;		 /* --mem: memory collector (needs -p or -c) */
+	uint32_t mem_sample;	 /* --mem-sample: record one allocation call in this many */
 	struct severity_thresholds severity; /* --severity, when severity_set */
 	bool severity_set;
 	char *prom_host; /* --prometheus: serve /metrics on this host and port; NULL = off */

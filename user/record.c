@@ -20,6 +20,7 @@
 #include "errors.h"
 #include "funclat.h"
 #include "io.h"
+#include "mem.h"
 #include "options.h"
 #include "outfile.h"
 #include "preflight.h"
@@ -40,6 +41,7 @@ struct session {
 	bool have_targets;
 	struct probe_set probes;
 	struct funclat *fl;		 /* -u: function latencies */
+	struct mem_collector *mem;	 /* --mem: allocations, RSS, page faults */
 	struct funclat_func *cur, *prev; /* n_funcs snapshots for interval deltas */
 	struct sched_collector *sc;	 /* off-CPU analysis */
 	struct io_collector *io;	 /* I/O analysis */
@@ -148,6 +150,48 @@ static int take_interval_procs(struct session *s, uint64_t now)
 	return err;
 }
 
+/* ---- Memory collector (--mem) ---- */
+
+/* The memory collector's part of an interval: outstanding bytes per stack, RSS, faults. */
+static int take_interval_mem(struct session *s)
+{
+	return s->mem ? mem__sample(s->mem) : 0;
+}
+
+/* Open the memory collector on the targets (after the other collectors). */
+static int start_mem(struct session *s)
+{
+	int pids[s->targets.n + 1];
+	struct mem_opts mo = {
+	    .btf_path = s->opts.btf_path,
+	    .pids = pids,
+	    .command_path = s->opts.command ? s->targets.command_path : NULL,
+	    .sample_every = s->opts.mem_sample,
+	};
+
+	if (!s->opts.mem)
+		return 0;
+	for (size_t i = 0; i < s->targets.n; i++)
+		pids[mo.n_pids++] = s->targets.procs[i].pid;
+	if (!s->sym) {
+		s->sym = symbolizer__new(NULL);
+		if (!s->sym)
+			return -errno;
+	}
+	s->mem = mem__new(&mo);
+	if (!s->mem)
+		return -errno;
+	return mem__load(s->mem);
+}
+
+/* ---- end of the memory collector's part ---- */
+
+/* Everything but the functions' part of an interval. */
+static int finish_interval(struct session *s, uint64_t now)
+{
+	return take_interval_procs(s, now) ?: take_interval_mem(s);
+}
+
 /* Read the maps now; record the interval since the last call. */
 static int take_interval(struct session *s, uint64_t now)
 {
@@ -160,7 +204,7 @@ static int take_interval(struct session *s, uint64_t now)
 		err = report__add_interval(s->report, s->interval_start_ns - s->start_ns,
 					   now - s->interval_start_ns, NULL, 0);
 		s->interval_start_ns = now;
-		return err ?: take_interval_procs(s, now);
+		return err ?: finish_interval(s, now);
 	}
 	err = funclat__read(s->fl, s->cur);
 	if (err)
@@ -185,7 +229,7 @@ static int take_interval(struct session *s, uint64_t now)
 	s->prev = s->cur;
 	s->cur = tmp;
 	s->interval_start_ns = now;
-	return err ?: take_interval_procs(s, now);
+	return err ?: finish_interval(s, now);
 }
 
 /*
@@ -302,7 +346,7 @@ static int trace_loop(struct session *s)
 	uint64_t deadline = s->opts.duration_ns ? s->start_ns + s->opts.duration_ns : UINT64_MAX;
 
 	for (;;) {
-		struct pollfd pfd[3 + s->targets.n];
+		struct pollfd pfd[4 + s->targets.n];
 		uint64_t now = bpfutil__monotonic_ns(), until;
 		size_t n = 0;
 		int err;
@@ -324,6 +368,8 @@ static int trace_loop(struct session *s)
 			pfd[n++] = (struct pollfd){sched__event_fd(s->sc), POLLIN, 0};
 		if (s->cpu)
 			pfd[n++] = (struct pollfd){cpu__event_fd(s->cpu), POLLIN, 0};
+		if (s->mem)
+			pfd[n++] = (struct pollfd){mem__event_fd(s->mem), POLLIN, 0};
 		for (size_t i = 0; i < s->targets.n; i++)
 			if (!s->targets.command && !s->targets.procs[i].exited &&
 			    s->targets.procs[i].pidfd >= 0)
@@ -342,6 +388,11 @@ static int trace_loop(struct session *s)
 			if (err)
 				return err;
 		}
+		if (s->mem) {
+			err = mem__poll(s->mem, s->sym);
+			if (err)
+				return err;
+		}
 		if (handle_signals(s))
 			return 0;
 		if (s->have_targets && !s->targets.command && targets__update(&s->targets))
@@ -353,7 +404,7 @@ static int trace_loop(struct session *s)
 static void describe_collectors(struct session *s, char *buf, size_t len)
 {
 	char funcs[48] = "";
-	const char *parts[4];
+	const char *parts[5];
 	size_t n = 0, off = 0;
 
 	if (s->n_specs) {
@@ -365,6 +416,8 @@ static void describe_collectors(struct session *s, char *buf, size_t len)
 		parts[n++] = "off-CPU time";
 	if (s->io)
 		parts[n++] = "I/O";
+	if (s->mem)
+		parts[n++] = "memory";
 	if (s->cpu)
 		parts[n++] = "on-CPU stacks";
 	buf[0] = '\0';
@@ -498,6 +551,11 @@ static int collect(struct session *s)
 		if (err)
 			return err;
 	}
+	if (s->mem) {
+		err = mem__collect(s->mem, s->sym, s->report, s->stats_fd >= 0);
+		if (err)
+			return err;
+	}
 	return fill_target(s);
 }
 
@@ -607,6 +665,9 @@ static int start_tracing(struct session *s)
 	err = new_cpu_collector(s);
 	if (err)
 		return err;
+	err = start_mem(s);
+	if (err)
+		return err;
 	/* Program run-time statistics for the report's overhead section, only while snag runs. */
 	s->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	s->start_ns = bpfutil__monotonic_ns();
@@ -631,6 +692,11 @@ static int start_tracing(struct session *s)
 		if (err)
 			return err;
 	}
+	if (s->mem) {
+		err = mem__attach(s->mem);
+		if (err)
+			return err;
+	}
 	s->interval_start_ns = s->start_ns;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	s->report->start_time_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
@@ -643,6 +709,7 @@ static void free_session(struct session *s)
 	prom_server__free(s->prom);
 	prom_writer__free(s->prom_writer);
 	funclat__free(s->fl);
+	mem__free(s->mem);
 	sched__free(s->sc);
 	io__free(s->io);
 	cpu__free(s->cpu);
@@ -752,6 +819,8 @@ int cmd_record(int argc, char **argv)
 	s.io = NULL;
 	cpu__free(s.cpu);
 	s.cpu = NULL;
+	mem__free(s.mem);
+	s.mem = NULL;
 	if (s.stop_signal && s.stop_signal_from_process)
 		targets__signal_command(&s.targets, s.stop_signal);
 	report__finish(s.report);

@@ -407,6 +407,72 @@ static json_t *bottleneck_json(const struct report_bottleneck *b)
 			 "recommendations", recs);
 }
 
+/* ---- Memory collector (--mem) ---- */
+
+/* A per-interval series: integers, null where not measured. */
+static json_t *series_json(const int64_t *v, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && v && i < n; i++)
+		append(&arr, v[i] == REPORT_SERIES_NONE ? json_null() : json_integer(v[i]));
+	return arr;
+}
+
+/* A fitted growth rate, or null when there was no fit. */
+static json_t *fit_json(bool fitted, double v)
+{
+	return fitted ? json_num(v) : json_null();
+}
+
+static json_t *allocation_json(const struct report_allocation *a)
+{
+	/* pid comm source stack truncated | outstanding | totals | lifetime untracked | growth */
+	json_t *o = json_pack(
+	    "{s:i, s:o, s:o, s:o, s:b,  s:I, s:I,  s:o, s:o, s:o, s:o,  s:o, s:o}", "pid", a->pid,
+	    "comm", json_str(a->comm), "source", json_str(a->source), "stack",
+	    stack_json(&a->stack), "stack_truncated", a->stack.truncated, "outstanding_bytes",
+	    (json_int_t)a->outstanding_bytes, "outstanding_count", (json_int_t)a->outstanding_count,
+	    "total_allocs", json_u64(a->total_allocs), "total_bytes", json_u64(a->total_bytes),
+	    "freed_allocs", json_u64(a->freed_allocs), "freed_bytes", json_u64(a->freed_bytes),
+	    "avg_lifetime_ns", json_u64(a->freed_allocs ? a->lifetime_ns / a->freed_allocs : 0),
+	    "untracked_allocs", json_u64(a->untracked_allocs));
+
+	set(&o, "growth_bytes_per_s", fit_json(a->growth_fitted, a->growth_bytes_per_s));
+	set(&o, "growth_r2", fit_json(a->growth_fitted, a->growth_r2));
+	set(&o, "outstanding_series", series_json(a->series, a->n_series));
+	return o;
+}
+
+static json_t *memory_json(const struct report_memory *m)
+{
+	json_t *o = json_pack(
+	    "{s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "pid", m->pid, "comm",
+	    json_str(m->comm), "rss_bytes", series_json(m->rss_bytes, m->n), "minor_faults",
+	    series_json(m->minor_faults, m->n), "major_faults", series_json(m->major_faults, m->n),
+	    "peak_rss_bytes", json_u64(m->peak_rss_bytes), "rss_hwm_bytes",
+	    json_u64(m->hwm_rss_bytes), "minor_faults_total", json_u64(m->minor_faults_total),
+	    "major_faults_total", json_u64(m->major_faults_total));
+
+	set(&o, "rss_growth_bytes_per_s", fit_json(m->growth_fitted, m->rss_growth_bytes_per_s));
+	set(&o, "rss_growth_r2", fit_json(m->growth_fitted, m->rss_growth_r2));
+	return o;
+}
+
+/* The memory collector's overhead fields: its sample rate, untracked frees, probed calls. */
+static void overhead_mem_json(json_t **o, const struct report *r)
+{
+	json_t *calls = json_object();
+
+	for (size_t i = 0; calls && i < REPORT_MEM_FUNCS; i++)
+		set(&calls, report_mem_func__name(i), json_u64(r->mem_calls[i]));
+	set(o, "mem_sample", json_u64(r->mem_enabled ? r->mem_sample : 0));
+	set(o, "mem_untracked_frees", json_u64(r->mem_untracked_frees));
+	set(o, "mem_calls", calls);
+}
+
+/* ---- end of the memory collector's part ---- */
+
 static json_t *overhead_json(const struct report_overhead *oh)
 {
 	json_t *programs = json_array(), *dropped = json_object();
@@ -532,6 +598,35 @@ static void add_cpu_sections(json_t **root, const struct report *r)
 		_a;                                                                                \
 	})
 
+/* The memory collector's sections (after JSON_ARRAY_OF). */
+/*
+ * Add allocations[] and memory[] after syscall_io[] (before bottlenecks and
+ * overhead, which are taken out and put back), and the memory fields of
+ * overhead. On failure *root is released and NULL.
+ */
+static void add_mem_sections(json_t **root, const struct report *r)
+{
+	json_t *bottlenecks = json_incref(json_object_get(*root, "bottlenecks"));
+	json_t *oh = json_incref(json_object_get(*root, "overhead"));
+
+	json_object_del(*root, "bottlenecks");
+	json_object_del(*root, "overhead");
+	overhead_mem_json(&oh, r);
+	set(root, "allocations",
+	    JSON_ARRAY_OF(r->allocations, r->n_allocations, allocation_json(&r->allocations[_i])));
+	if (*root)
+		set(root, "memory",
+		    JSON_ARRAY_OF(r->memory, r->n_memory, memory_json(&r->memory[_i])));
+	if (*root)
+		set(root, "bottlenecks", bottlenecks);
+	else
+		json_decref(bottlenecks);
+	if (*root)
+		set(root, "overhead", oh);
+	else
+		json_decref(oh);
+}
+
 int render__json(const struct report *r, FILE *out)
 {
 	json_t *root;
@@ -563,6 +658,8 @@ int render__json(const struct report *r, FILE *out)
 	    "bottlenecks",
 	    JSON_ARRAY_OF(r->bottlenecks, r->n_bottlenecks, bottleneck_json(&r->bottlenecks[_i])),
 	    "overhead", overhead_json(&r->overhead));
+	if (root)
+		add_mem_sections(&root, r);
 	if (root)
 		add_cpu_sections(&root, r);
 	if (!root)

@@ -194,6 +194,25 @@ int report__merge_offcpu(struct report *r)
 
 static void report__free_cpu(struct report *r);
 
+/* The memory collector's sections. */
+static void report__free_mem(struct report *r)
+{
+	for (size_t i = 0; i < r->n_allocations; i++) {
+		free(r->allocations[i].comm);
+		free(r->allocations[i].source);
+		stack_clear(&r->allocations[i].stack);
+		free(r->allocations[i].series);
+	}
+	free(r->allocations);
+	for (size_t i = 0; i < r->n_memory; i++) {
+		free(r->memory[i].comm);
+		free(r->memory[i].rss_bytes);
+		free(r->memory[i].minor_faults);
+		free(r->memory[i].major_faults);
+	}
+	free(r->memory);
+}
+
 void report__free(struct report *r)
 {
 	size_t i;
@@ -258,6 +277,7 @@ void report__free(struct report *r)
 		free(r->syscall_io[i].fd_type);
 	}
 	free(r->syscall_io);
+	report__free_mem(r);
 	report__free_cpu(r);
 	free(r);
 }
@@ -699,6 +719,69 @@ int report__merge_cpu(struct report *r)
 	return 0;
 }
 
+/* ---- Memory collector ---- */
+
+struct report_allocation *report__add_allocation(struct report *r, int pid, const char *comm,
+						 const char *source)
+{
+	const char *strs[] = {comm, source};
+	const size_t offs[] = {offsetof(struct report_allocation, comm),
+			       offsetof(struct report_allocation, source)};
+	struct report_allocation *a;
+
+	if (!r) {
+		errno = EINVAL;
+		return NULL;
+	}
+	a = append_with_strings((void **)&r->allocations, &r->n_allocations, sizeof(*a), strs, offs,
+				2);
+	if (a)
+		a->pid = pid;
+	return a;
+}
+
+struct report_memory *report__add_memory(struct report *r, int pid, const char *comm, size_t n)
+{
+	int64_t *series[3];
+	struct report_memory *m;
+	char *c;
+
+	if (!r) {
+		errno = EINVAL;
+		return NULL;
+	}
+	for (int k = 0; k < 3; k++) {
+		series[k] = malloc((n ? n : 1) * sizeof(int64_t));
+		for (size_t i = 0; series[k] && i < n; i++)
+			series[k][i] = REPORT_SERIES_NONE;
+	}
+	m = series[0] && series[1] && series[2]
+		? append_with_comm((void **)&r->memory, &r->n_memory, sizeof(*m), comm, &c)
+		: NULL;
+	if (!m) {
+		for (int k = 0; k < 3; k++)
+			free(series[k]);
+		errno = ENOMEM;
+		return NULL;
+	}
+	m->pid = pid;
+	m->comm = c;
+	m->rss_bytes = series[0];
+	m->minor_faults = series[1];
+	m->major_faults = series[2];
+	m->n = n;
+	return m;
+}
+
+const char *report_mem_func__name(size_t i)
+{
+	static const char *const names[REPORT_MEM_FUNCS] = {
+	    "malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc", "free",
+	};
+
+	return i < REPORT_MEM_FUNCS ? names[i] : "other";
+}
+
 const char *wait_kind__name(enum wait_kind w)
 {
 	static const char *const names[WAIT__COUNT] = {
@@ -768,10 +851,12 @@ void report__finish(struct report *r)
 		analysis__derive_function(&r->functions[i], analysis__thread_time(r));
 	analysis__derive_io(r);
 	analysis__derive_cpu(r);
+	analysis__derive_mem(r);
 	/* These steps degrade gracefully on ENOMEM: unsorted rows, fewer bottlenecks. */
 	analysis__sort_functions(r);
 	analysis__sort_sched(r);
 	analysis__sort_io(r);
+	analysis__sort_mem(r);
 	analysis__build_bottlenecks(r);
 }
 

@@ -302,6 +302,63 @@ struct report_cpu_function {
 	int pid;		/* the one process it ran in, 0 when several */
 };
 
+/* ---- Memory collector (--mem) ---- */
+
+/* A series value that was not measured (a stack not followed then, a process gone). */
+#define REPORT_SERIES_NONE INT64_MIN
+
+/*
+ * Allocations of one process from one allocation stack, from the trace's
+ * start. With --mem-sample N the counts are the sampled ones times N.
+ */
+struct report_allocation {
+	int pid;
+	char *comm;
+	char *source;		   /* "heap" (the malloc family) or "mmap" (anonymous mappings) */
+	struct report_stack stack; /* allocation site, innermost first; empty when not captured */
+	int64_t outstanding_bytes; /* allocated in the trace and not freed at its end */
+	int64_t outstanding_count;
+	uint64_t total_allocs; /* allocations */
+	uint64_t total_bytes;
+	uint64_t freed_allocs; /* of them, freed within the trace */
+	uint64_t freed_bytes;
+	uint64_t lifetime_ns;	   /* summed allocation-to-free time of the freed ones */
+	uint64_t untracked_allocs; /* counted, but not followed to their free (live table full) */
+	/*
+	 * Outstanding bytes at the end of each interval (n_series == the report's
+	 * n_intervals), REPORT_SERIES_NONE where the stack was not followed; NULL
+	 * for stacks never among the followed ones.
+	 */
+	int64_t *series;
+	size_t n_series;
+	/* Derived by report__finish(): the least-squares growth of series (when fitted). */
+	bool growth_fitted;
+	double growth_bytes_per_s;
+	double growth_r2;
+	size_t growth_points;
+};
+
+/* One traced process's memory, sampled from /proc at the end of every interval. */
+struct report_memory {
+	int pid;
+	char *comm;
+	/* Per interval (n == the report's n_intervals), REPORT_SERIES_NONE when not read. */
+	int64_t *rss_bytes;    /* resident set size at the interval's end */
+	int64_t *minor_faults; /* page faults during the interval */
+	int64_t *major_faults;
+	size_t n;
+	uint64_t peak_rss_bytes; /* the largest rss sample */
+	uint64_t hwm_rss_bytes;	 /* VmHWM: the kernel's peak RSS since the process started */
+	uint64_t minor_faults_total, major_faults_total;
+	/* Derived by report__finish(). */
+	bool growth_fitted;
+	double rss_growth_bytes_per_s;
+	double rss_growth_r2;
+};
+
+/* "malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc", "free". */
+#define REPORT_MEM_FUNCS 6
+
 struct report_program {
 	char *name;
 	uint64_t runs;
@@ -356,6 +413,15 @@ struct report {
 	size_t n_net_conns;
 	struct report_syscall_io *syscall_io;
 	size_t n_syscall_io;
+	/* Memory collector (empty when it was off). */
+	bool mem_enabled;
+	uint64_t mem_sample;		      /* one allocation call in mem_sample was recorded */
+	uint64_t mem_untracked_frees;	      /* frees of blocks not seen allocated (not scaled) */
+	uint64_t mem_calls[REPORT_MEM_FUNCS]; /* allocator calls probed (every one hits a uprobe) */
+	struct report_allocation *allocations;
+	size_t n_allocations;
+	struct report_memory *memory;
+	size_t n_memory;
 	/* On-CPU sampling (empty when it was off). */
 	bool cpu_enabled;
 	uint64_t cpu_frequency_hz; /* -F */
@@ -431,6 +497,23 @@ struct report_syscall_io *report__add_syscall_io(struct report *r, int pid, cons
 
 /* "send" or "recv". */
 const char *net_direction__name(enum net_direction d);
+
+/*
+ * Append a zeroed allocation row (valid until the next append); comm and
+ * source are copied. Returns NULL with errno set.
+ */
+struct report_allocation *report__add_allocation(struct report *r, int pid, const char *comm,
+						 const char *source);
+
+/*
+ * Append a process's memory row with series of n values (every one
+ * REPORT_SERIES_NONE; valid until the next append); comm is copied. Returns
+ * NULL with errno set.
+ */
+struct report_memory *report__add_memory(struct report *r, int pid, const char *comm, size_t n);
+
+/* Name of REPORT_MEM_FUNCS index i: "malloc" .. "free". */
+const char *report_mem_func__name(size_t i);
 
 /*
  * Merge off-CPU entries of the same thread, reason and waker whose stacks

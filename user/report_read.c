@@ -1208,6 +1208,208 @@ static int read_cpu_frequency(struct reader *rd, json_t *v, char *row)
 	return 0;
 }
 
+/* ---- memory (--mem): allocations[], memory[], overhead.mem_* ---- */
+
+/* A signed 64-bit integer. */
+static int read_s64(struct reader *rd, json_t *v, int64_t *out)
+{
+	if (!json_is_integer(v))
+		return fail(rd, "expected an integer, found %s", type_name(v));
+	*out = json_integer_value(v);
+	return 0;
+}
+
+/* A per-interval series: integers, null where not measured. */
+static int read_series(struct reader *rd, json_t *v, int64_t **out, size_t *n)
+{
+	json_t *e;
+	size_t i;
+
+	if (!json_is_array(v))
+		return fail(rd, "expected an array of integers or null, found %s", type_name(v));
+	*n = json_array_size(v);
+	*out = *n ? calloc(*n, sizeof(**out)) : NULL;
+	if (*n && !*out)
+		return no_memory(rd);
+	json_array_foreach(v, i, e)
+	{
+		if (json_is_null(e))
+			(*out)[i] = REPORT_SERIES_NONE;
+		else if (json_is_integer(e))
+			(*out)[i] = json_integer_value(e);
+		else
+			return fail(rd, "[%zu]: expected an integer or null, found %s", i,
+				    type_name(e));
+	}
+	return 0;
+}
+
+/* A fitted figure, or null when there was no fit. */
+static int read_fit(struct reader *rd, json_t *v, bool *fitted, double *out)
+{
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_number(v))
+		return fail(rd, "expected a number or null, found %s", type_name(v));
+	*fitted = true;
+	*out = json_number_value(v);
+	return 0;
+}
+
+#define R struct report_allocation
+static int read_alloc_truncated(struct reader *rd, json_t *v, char *row)
+{
+	return read_bool(rd, v, &((R *)row)->stack.truncated);
+}
+
+static int read_alloc_outstanding_bytes(struct reader *rd, json_t *v, char *row)
+{
+	return read_s64(rd, v, &((R *)row)->outstanding_bytes);
+}
+
+static int read_alloc_outstanding_count(struct reader *rd, json_t *v, char *row)
+{
+	return read_s64(rd, v, &((R *)row)->outstanding_count);
+}
+
+/* avg_lifetime_ns: the model keeps the sum (freed_allocs is read before it). */
+static int read_alloc_lifetime(struct reader *rd, json_t *v, char *row)
+{
+	R *a = (R *)row;
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return fail(rd, "expected a non-negative integer, found %s", type_name(v));
+	a->lifetime_ns = (uint64_t)json_integer_value(v) * a->freed_allocs;
+	return 0;
+}
+
+static int read_alloc_growth(struct reader *rd, json_t *v, char *row)
+{
+	return read_fit(rd, v, &((R *)row)->growth_fitted, &((R *)row)->growth_bytes_per_s);
+}
+
+static int read_alloc_r2(struct reader *rd, json_t *v, char *row)
+{
+	return read_fit(rd, v, &((R *)row)->growth_fitted, &((R *)row)->growth_r2);
+}
+
+static int read_alloc_series(struct reader *rd, json_t *v, char *row)
+{
+	return read_series(rd, v, &((R *)row)->series, &((R *)row)->n_series);
+}
+
+static const struct field allocation_fields[] = {
+    FLD(R, "pid", FT_INT, pid),
+    FLD(R, "comm", FT_STR, comm),
+    FLD(R, "source", FT_STR, source),
+    FLD(R, "stack", FT_STACK, stack),
+    CUSTOM("stack_truncated", read_alloc_truncated, "true or false"),
+    CUSTOM("outstanding_bytes", read_alloc_outstanding_bytes, "an integer"),
+    CUSTOM("outstanding_count", read_alloc_outstanding_count, "an integer"),
+    FLD(R, "total_allocs", FT_U64, total_allocs),
+    FLD(R, "total_bytes", FT_U64, total_bytes),
+    FLD(R, "freed_allocs", FT_U64, freed_allocs),
+    FLD(R, "freed_bytes", FT_U64, freed_bytes),
+    CUSTOM("avg_lifetime_ns", read_alloc_lifetime, "an integer"),
+    FLD(R, "untracked_allocs", FT_U64, untracked_allocs),
+    CUSTOM("growth_bytes_per_s", read_alloc_growth, "a number or null"),
+    CUSTOM("growth_r2", read_alloc_r2, "a number or null"),
+    CUSTOM("outstanding_series", read_alloc_series, "an array"),
+};
+#undef R
+static const struct table allocation_table = TABLE(allocation_fields, struct report_allocation);
+
+#define R struct report_memory
+/* The three series have one value per interval each: n is the rss series' length. */
+static int read_mem_series(struct reader *rd, json_t *v, R *m, int64_t **out)
+{
+	size_t n = 0;
+	int err = read_series(rd, v, out, &n);
+
+	if (err)
+		return err;
+	if (out == &m->rss_bytes)
+		m->n = n;
+	else if (n != m->n)
+		return fail(rd, "expected %zu values, like rss_bytes", m->n);
+	return 0;
+}
+
+static int read_mem_rss(struct reader *rd, json_t *v, char *row)
+{
+	return read_mem_series(rd, v, (R *)row, &((R *)row)->rss_bytes);
+}
+
+static int read_mem_minor(struct reader *rd, json_t *v, char *row)
+{
+	return read_mem_series(rd, v, (R *)row, &((R *)row)->minor_faults);
+}
+
+static int read_mem_major(struct reader *rd, json_t *v, char *row)
+{
+	return read_mem_series(rd, v, (R *)row, &((R *)row)->major_faults);
+}
+
+static int read_mem_growth(struct reader *rd, json_t *v, char *row)
+{
+	return read_fit(rd, v, &((R *)row)->growth_fitted, &((R *)row)->rss_growth_bytes_per_s);
+}
+
+static int read_mem_r2(struct reader *rd, json_t *v, char *row)
+{
+	return read_fit(rd, v, &((R *)row)->growth_fitted, &((R *)row)->rss_growth_r2);
+}
+
+static const struct field memory_fields[] = {
+    FLD(R, "pid", FT_INT, pid),
+    FLD(R, "comm", FT_STR, comm),
+    CUSTOM("rss_bytes", read_mem_rss, "an array"),
+    CUSTOM("minor_faults", read_mem_minor, "an array"),
+    CUSTOM("major_faults", read_mem_major, "an array"),
+    FLD(R, "peak_rss_bytes", FT_U64, peak_rss_bytes),
+    FLD(R, "rss_hwm_bytes", FT_U64, hwm_rss_bytes),
+    FLD(R, "minor_faults_total", FT_U64, minor_faults_total),
+    FLD(R, "major_faults_total", FT_U64, major_faults_total),
+    CUSTOM("rss_growth_bytes_per_s", read_mem_growth, "a number or null"),
+    CUSTOM("rss_growth_r2", read_mem_r2, "a number or null"),
+};
+#undef R
+static const struct table memory_table = TABLE(memory_fields, struct report_memory);
+
+/* overhead.mem_sample: 0 when the memory collector was off. */
+static int read_mem_sample(struct reader *rd, json_t *v, char *row)
+{
+	struct report *r = (struct report *)row;
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return fail(rd, "expected a non-negative integer, found %s", type_name(v));
+	r->mem_sample = (uint64_t)json_integer_value(v);
+	r->mem_enabled = r->mem_sample > 0;
+	return 0;
+}
+
+/* overhead.mem_calls: {"malloc": N, ...}, the probed entry points. */
+static int read_mem_calls(struct reader *rd, json_t *v, char *row)
+{
+	struct report *r = (struct report *)row;
+	const char *k;
+	json_t *e;
+
+	if (!json_is_object(v))
+		return fail(rd, "expected an object of counts, found %s", type_name(v));
+	json_object_foreach(v, k, e)
+	{
+		size_t i = 0;
+
+		while (i < REPORT_MEM_FUNCS && strcmp(k, report_mem_func__name(i)))
+			i++;
+		if (i == REPORT_MEM_FUNCS || !json_is_integer(e) || json_integer_value(e) < 0)
+			return fail(rd, "%s: expected an allocator function with a count", k);
+		r->mem_calls[i] = (uint64_t)json_integer_value(e);
+	}
+	return 0;
+}
+
 #define R struct report
 /*
  * severity_thresholds: the report's severities were given with these; a
@@ -1256,6 +1458,20 @@ static const struct table target_table = {target_fields, N(target_fields), 0};
 static const struct field overhead_fields[] = {
     ROWS(R, "programs", overhead.programs, overhead.n_programs, program_table),
     CUSTOM("dropped", read_dropped, "an object of counts"),
+    {.key = "mem_sample",
+     .type = FT_CUSTOM,
+     .flags = F_OPTIONAL,
+     .custom = read_mem_sample,
+     .custom_expected = "an integer"},
+    {.key = "mem_untracked_frees",
+     .type = FT_U64,
+     .off = offsetof(R, mem_untracked_frees),
+     .flags = F_OPTIONAL},
+    {.key = "mem_calls",
+     .type = FT_CUSTOM,
+     .flags = F_OPTIONAL,
+     .custom = read_mem_calls,
+     .custom_expected = "an object of counts"},
 };
 static const struct table overhead_table = {overhead_fields, N(overhead_fields), 0};
 
@@ -1290,6 +1506,18 @@ static const struct field report_fields[] = {
     ROWS(R, "net_io", net_io, n_net_io, net_io_table),
     ROWS(R, "net_connections", net_conns, n_net_conns, net_conn_table),
     ROWS(R, "syscall_io", syscall_io, n_syscall_io, syscall_io_table),
+    {.key = "allocations",
+     .type = FT_ROWS,
+     .flags = F_OPTIONAL,
+     .off = offsetof(R, allocations),
+     .aux = offsetof(R, n_allocations),
+     .sub = &allocation_table},
+    {.key = "memory",
+     .type = FT_ROWS,
+     .flags = F_OPTIONAL,
+     .off = offsetof(R, memory),
+     .aux = offsetof(R, n_memory),
+     .sub = &memory_table},
     ROWS(R, "bottlenecks", bottlenecks, n_bottlenecks, bottleneck_table),
     {.key = "overhead", .type = FT_OBJECT, .sub = &overhead_table},
     {.key = "cpu_frequency_hz",

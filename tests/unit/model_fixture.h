@@ -429,4 +429,62 @@ static inline struct report *fixture_full_model(void)
 	return r;
 }
 
+/* ---- Memory collector ---- */
+
+/*
+ * The memory sections on r (which has n_intervals intervals), sampled one in
+ * 10: a leaking heap row (pid 1234 "app", leak_block <- main, its series
+ * 100 KiB per interval, the last unmeasured), a churning heap row (churn_once,
+ * 500,000 allocations freed after 2 us on average, no series), an mmap row
+ * without a stack, and the process's memory (RSS 4, 5, ... MiB, the first
+ * interval unmeasured; 10 minor faults per interval).
+ */
+static inline int fixture_add_mem(struct report *r)
+{
+	const char *leak[] = {"leak_block", "main"}, *churn[] = {"churn_once", "main"};
+	struct report_allocation *a;
+	struct report_memory *m;
+	size_t n = r->n_intervals;
+
+	r->mem_enabled = true;
+	r->mem_sample = 10;
+	r->mem_untracked_frees = 7;
+	r->mem_calls[0] = 500100; /* malloc */
+	r->mem_calls[5] = 500000; /* free */
+	if (!(a = report__add_allocation(r, 1234, "app", "heap")) ||
+	    report_stack__set(&a->stack, leak, 2, false))
+		return -1;
+	a->outstanding_bytes = (int64_t)n * 102400;
+	a->outstanding_count = (int64_t)n * 100;
+	a->total_allocs = n * 100;
+	a->total_bytes = n * 102400;
+	if (!(a->series = calloc(n, sizeof(*a->series))))
+		return -1;
+	a->n_series = n;
+	for (size_t i = 0; i < n; i++)
+		a->series[i] = i + 1 < n ? (int64_t)(i + 1) * 102400 : REPORT_SERIES_NONE;
+	if (!(a = report__add_allocation(r, 1234, "app", "heap")) ||
+	    report_stack__set(&a->stack, churn, 2, false))
+		return -1;
+	a->total_allocs = a->freed_allocs = 500000;
+	a->total_bytes = a->freed_bytes = 500000 * 64;
+	a->lifetime_ns = 500000ull * 2000;
+	if (!(a = report__add_allocation(r, 1234, "app", "mmap")))
+		return -1;
+	a->outstanding_bytes = 65536;
+	a->outstanding_count = 1;
+	a->total_allocs = 1;
+	a->total_bytes = 65536;
+	if (!(m = report__add_memory(r, 1234, "app", n)))
+		return -1;
+	for (size_t i = 1; i < n; i++)
+		m->rss_bytes[i] = (int64_t)(i + 3) << 20;
+	for (size_t i = 0; i < n; i++)
+		m->minor_faults[i] = 10;
+	m->peak_rss_bytes = (uint64_t)(n + 2) << 20;
+	m->hwm_rss_bytes = (uint64_t)(n + 3) << 20;
+	m->minor_faults_total = 10 * n;
+	return 0;
+}
+
 #endif

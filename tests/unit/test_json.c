@@ -211,8 +211,9 @@ static void test_top_level(void **state)
 		    "duration_ns", "target", "traced_threads", "traced_thread_ns",
 		    "sched_thread_ns", "min_block_ns", "small_io_bytes", "severity_thresholds",
 		    "intervals", "functions", "offcpu", "sched", "breakdown", "block_io", "net_io",
-		    "net_connections", "syscall_io", "bottlenecks", "overhead", "cpu_frequency_hz",
-		    "cpu_period_ns", "cpu", "cpu_functions", "cpu_warnings");
+		    "net_connections", "syscall_io", "allocations", "memory", "bottlenecks",
+		    "overhead", "cpu_frequency_hz", "cpu_period_ns", "cpu", "cpu_functions",
+		    "cpu_warnings");
 	expect_str(root, "schema", "snag-report/1");
 	expect_str(root, "snag_version", SNAG_VERSION);
 	expect_str(root, "hostname", r->hostname);
@@ -247,6 +248,8 @@ static void test_top_level(void **state)
 	expect_array(root, "net_io", 0);
 	expect_array(root, "net_connections", 0);
 	expect_array(root, "syscall_io", 0);
+	expect_array(root, "allocations", 0);
+	expect_array(root, "memory", 0);
 	json_decref(root);
 	report__free(r);
 }
@@ -379,7 +382,9 @@ static void test_bottlenecks_and_overhead(void **state)
 	    r->bottlenecks[0].recommendations[0]);
 
 	oh = get(root, "overhead");
-	EXPECT_KEYS(oh, "programs", "dropped");
+	EXPECT_KEYS(oh, "programs", "dropped", "mem_sample", "mem_untracked_frees", "mem_calls");
+	/* The memory collector was off. */
+	expect_int(oh, "mem_sample", 0);
 	p = json_array_get(expect_array(oh, "programs", 2), 1);
 	EXPECT_KEYS(p, "name", "runs", "run_time_ns");
 	expect_str(p, "name", "handle_uretprobe");
@@ -962,10 +967,70 @@ static void test_write_failure(void **state)
 	report__free(r);
 }
 
+/* allocations[] and memory[]: every field, nulls for what was not measured or fitted. */
+static void test_mem_sections(void **state)
+{
+	struct report *r = fixture_model();
+	json_t *root, *a, *series, *m, *oh;
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(fixture_add_mem(r), 0);
+	report__finish(r);
+	root = render_and_parse(r);
+	a = json_array_get(expect_array(root, "allocations", 3), 0);
+	EXPECT_KEYS(a, "pid", "comm", "source", "stack", "stack_truncated", "outstanding_bytes",
+		    "outstanding_count", "total_allocs", "total_bytes", "freed_allocs",
+		    "freed_bytes", "avg_lifetime_ns", "untracked_allocs", "growth_bytes_per_s",
+		    "growth_r2", "outstanding_series");
+	/* Sorted by outstanding bytes: the leak first (2 intervals of 100 KiB), then the mmap. */
+	expect_int(a, "pid", 1234);
+	expect_str(a, "comm", "app");
+	expect_str(a, "source", "heap");
+	assert_string_equal(json_string_value(json_array_get(expect_array(a, "stack", 2), 0)),
+			    "leak_block");
+	expect_int(a, "outstanding_bytes", 204800);
+	expect_int(a, "outstanding_count", 200);
+	/* One measured point (the second is REPORT_SERIES_NONE): no fit. */
+	assert_true(json_is_null(get(a, "growth_bytes_per_s")));
+	assert_true(json_is_null(get(a, "growth_r2")));
+	series = expect_array(a, "outstanding_series", 2);
+	assert_int_equal(json_integer_value(json_array_get(series, 0)), 102400);
+	assert_true(json_is_null(json_array_get(series, 1)));
+	a = json_array_get(get(root, "allocations"), 1);
+	expect_str(a, "source", "mmap");
+	expect_array(a, "stack", 0);
+	expect_array(a, "outstanding_series", 0);
+	a = json_array_get(get(root, "allocations"), 2);
+	expect_int(a, "total_allocs", 500000);
+	expect_int(a, "freed_allocs", 500000);
+	expect_int(a, "avg_lifetime_ns", 2000);
+	m = json_array_get(expect_array(root, "memory", 1), 0);
+	EXPECT_KEYS(m, "pid", "comm", "rss_bytes", "minor_faults", "major_faults", "peak_rss_bytes",
+		    "rss_hwm_bytes", "minor_faults_total", "major_faults_total",
+		    "rss_growth_bytes_per_s", "rss_growth_r2");
+	series = expect_array(m, "rss_bytes", 2);
+	assert_true(json_is_null(json_array_get(series, 0)));
+	assert_int_equal(json_integer_value(json_array_get(series, 1)), 4 << 20);
+	assert_true(json_is_null(json_array_get(expect_array(m, "major_faults", 2), 0)));
+	expect_int(m, "peak_rss_bytes", 4 << 20);
+	expect_int(m, "rss_hwm_bytes", 5 << 20);
+	expect_int(m, "minor_faults_total", 20);
+	oh = get(root, "overhead");
+	expect_int(oh, "mem_sample", 10);
+	expect_int(oh, "mem_untracked_frees", 7);
+	EXPECT_KEYS(get(oh, "mem_calls"), "malloc", "calloc", "realloc", "posix_memalign",
+		    "aligned_alloc", "free");
+	expect_int(get(oh, "mem_calls"), "free", 500000);
+	json_decref(root);
+	report__free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_top_level),
+	    cmocka_unit_test(test_mem_sections),
 	    cmocka_unit_test(test_cpu_sections),
 	    cmocka_unit_test(test_functions),
 	    cmocka_unit_test(test_intervals),

@@ -253,6 +253,36 @@ static void test_listen_address(void **state)
 	record_opts__free(&o);
 }
 
+/* --mem needs a target; --mem-sample implies --mem; memory alone turns the defaults off. */
+static void test_mem_options(void **state)
+{
+	struct record_opts o;
+
+	(void)state;
+	assert_int_equal(parse(&o, "--mem", NULL), -EINVAL);
+	assert_non_null(strstr(snag_last_error(), "--mem needs -p PID or -c"));
+	record_opts__free(&o);
+	assert_int_equal(parse(&o, "-p", "1", "--mem", NULL), 0);
+	assert_true(o.mem);
+	assert_int_equal(o.mem_sample, 1);
+	assert_false(o.offcpu);
+	assert_false(o.io);
+	record_opts__free(&o);
+	assert_int_equal(parse(&o, "-c", "true", "--mem-sample", "100", "--io", NULL), 0);
+	assert_true(o.mem);
+	assert_int_equal(o.mem_sample, 100);
+	assert_true(o.io);
+	assert_false(o.offcpu);
+	record_opts__free(&o);
+	assert_int_equal(parse(&o, "-p", "1", "--mem-sample", "0", NULL), -EINVAL);
+	assert_non_null(strstr(snag_last_error(), "invalid --mem-sample '0'"));
+	record_opts__free(&o);
+	assert_int_equal(parse(&o, "-p", "1", "--mem-sample", "10x", NULL), -EINVAL);
+	record_opts__free(&o);
+	assert_int_equal(parse(&o, "-p", "1", "--mem-sample", "1000001", NULL), -EINVAL);
+	record_opts__free(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +290,7 @@ int main(void)
 	    cmocka_unit_test(test_severity),
 	    cmocka_unit_test(test_collectors_by_default),
 	    cmocka_unit_test(test_cpu_options),
+	    cmocka_unit_test(test_mem_options),
 	    cmocka_unit_test(test_binary_format_needs_output),
 	    cmocka_unit_test(test_listen_address),
 	};

@@ -818,6 +818,47 @@ static void test_io_histogram(void **state)
 	report__free(r);
 }
 
+/* The memory sections: per-process RSS, outstanding stacks, hotspots, sampling, cost. */
+static void test_mem_sections(void **state)
+{
+	struct report *r = fixture_model();
+	char *text, *line, *w[16];
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(fixture_add_mem(r), 0);
+	report__finish(r);
+	text = render_text(r, false);
+	assert_contains(text, "memory of 1 process");
+	line = line_starting(text, "   1234 app ");
+	assert_int_equal(words(line, w, 16), 8);
+	assert_string_equal(w[2], "4.0MiB"); /* RSS at the end */
+	assert_string_equal(w[3], "4.0MiB"); /* peak sampled */
+	assert_string_equal(w[4], "5.0MiB"); /* HWM */
+	assert_string_equal(w[5], "-");	     /* one point: no growth */
+	assert_string_equal(w[6], "20");
+	free(line);
+	assert_contains(text, "  1. heap 200KiB in 200 blocks, growth -; allocated 200 (200KiB), "
+			      "freed 0\n     process 1234 (app)\n           leak_block\n");
+	assert_contains(text, "  2. mmap 64.0KiB in 1 block,");
+	assert_contains(text, "(no stack: see mem_no_user_stack)");
+	assert_contains(text, "Sampled: one allocation call in 10 was recorded");
+	/* Hotspots by count: the churn first, with its rate over the 125 ms trace. */
+	line = line_starting(text, "   1234 app             heap   500,000");
+	assert_int_equal(words(line, w, 16), 10);
+	assert_string_equal(w[4], "4,000,000");
+	assert_string_equal(w[6], "64B");
+	assert_string_equal(w[7], "100.0%");
+	assert_string_equal(w[8], "2.00us");
+	assert_string_equal(w[9], "churn_once");
+	free(line);
+	assert_contains(text, "memory: 500,100 allocation and 500,000 free() calls probed; one");
+	assert_contains(text, "in 10 recorded; 7");
+	assert_contains(text, "or not sampled)");
+	free(text);
+	report__free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -838,6 +879,7 @@ int main(void)
 	    cmocka_unit_test(test_io_row_cap),
 	    cmocka_unit_test(test_io_byte_units),
 	    cmocka_unit_test(test_io_histogram),
+	    cmocka_unit_test(test_mem_sections),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
