@@ -516,6 +516,8 @@ static __always_inline void switch_out(struct task_struct *prev, bool preempt, _
 		return;
 	if (th->state == SNAG_TS_ON && now > th->last_ts)
 		th->oncpu_ns += now - th->last_ts;
+	else if (th->state == SNAG_TS_BLOCKED || th->state == SNAG_TS_PREEMPTED)
+		count_drop(SNAG_SDROP_MISSED_SWITCH_IN); /* its switch-in never came here */
 	/* The kernel's own rule for nvcsw/nivcsw (kernel/sched/core.c). */
 	voluntary = !preempt && prev_state != 0;
 	if (voluntary) {

@@ -41,6 +41,7 @@ static const char *const drop_names[SNAG_SDROP__COUNT] = {
     [SNAG_SDROP_NO_USER_STACK] = "offcpu_no_user_stack",
     [SNAG_SDROP_EVENTS_LOST] = "process_events_lost",
     [SNAG_SDROP_MISSED_SWITCH_OUT] = "sched_missed_switch_out",
+    [SNAG_SDROP_MISSED_SWITCH_IN] = "sched_missed_switch_in",
 };
 
 /* The tp_btf programs and their raw_tp twins, in the same order. */
