@@ -95,6 +95,10 @@ $(BUILD)/gen/html_assets.c: $(HTML_ASSETS) tools/embed-assets.sh
 	$(Q)tools/embed-assets.sh $(HTML_ASSETS) > $@
 
 $(HTML_ASSETS_OBJ): $(BUILD)/gen/html_assets.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
 # protoc-c writes the .c and its .h in one run (a grouped pattern rule).
 $(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
 	$(call msg,PROTOC,$@)
