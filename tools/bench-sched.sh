@@ -21,8 +21,8 @@
 #   Pinning (PIN_CPU, default the last CPU) makes the ping-pong's time reproducible to a few
 #   percent; with two CPUs, what other load there is runs mostly on the other one.
 # Configurations, alternated in every round: untraced; snag system-wide
-# (`snag -o FILE --format json`: no -u, no -p); offcputime + runqlat together (both
-# system-wide). Every traced run starts fresh tracers and waits until they are attached.
+# (`snag --no-io -o FILE --format json`: no -u, no -p; the scheduler collector alone, as
+# the peers cover scheduling only); offcputime + runqlat together (both system-wide). Every traced run starts fresh tracers and waits until they are attached.
 #
 # Reported per workload and configuration: median time per op with min-max, slowdown
 # against untraced, BPF run time per context switch (kernel.bpf_stats_enabled=1: run_time_ns
@@ -603,7 +603,7 @@ run_one() {
 	snag)
 		report=$base.snag.json
 		start_tracer snag "$base.snag" "$base.snag.err" 'snag: tracing' \
-			"$snag_bin" -o "$report" --format json || error=$start_error
+			"$snag_bin" --no-io -o "$report" --format json || error=$start_error
 		if [ -n "$pid_snag" ]; then named+=("snag=$pid_snag"); fi
 		rus_list="snag:$base.snag.rusage"
 		;;
@@ -724,7 +724,7 @@ print(json.dumps({
                   "mixed": "taskset -c %s offcpu pingpong %s, with %s x offcpu sleeper (%s ms sleeps, unpinned) in the background"
                            % (sys.argv[10], sys.argv[3], sys.argv[4], sys.argv[5]),
                   "pipe-free": "perf bench sched pipe -l %s (unpinned)" % sys.argv[2]},
-    "configs": {"untraced": "", "snag": "snag -o FILE --format json (system-wide)",
+    "configs": {"untraced": "", "snag": "snag --no-io -o FILE --format json (system-wide)",
                 "peers": "offcputime + runqlat (libbpf-tools), both system-wide, together"},
     "versions": {"snag": sys.argv[6], "libbpf-tools": sys.argv[7], "perf": sys.argv[8]},
     "bpf_stats_enabled": True,
