@@ -104,6 +104,8 @@ PERF = {int(k) for k in E.get("PERF_KEYS", "").split()}
 SNAG, TARGET, LOGS, OUT = E["SNAG"], E["TARGET"], E["LOG_DIR"], E["OUT"]
 
 children = []  # processes this script started, stopped on the way out
+snags = set()  # pids of the snags running now (children of spawn wrappers)
+BENCHLIB = os.path.join(E["BENCHLIB_DIR"], "benchlib.py")
 
 
 def stop(p, sig=signal.SIGTERM, timeout=30):
@@ -114,6 +116,25 @@ def stop(p, sig=signal.SIGTERM, timeout=30):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+
+
+def stop_snag(wrapper, timeout):
+    """SIGINT to the snags running (the wrapper ignores it), then wait for the wrapper."""
+    for spid in list(snags):
+        try:
+            os.kill(spid, signal.SIGINT)
+        except ProcessLookupError:
+            pass
+    try:
+        wrapper.wait(timeout)
+    except subprocess.TimeoutExpired:
+        for spid in snags:
+            try:
+                os.kill(spid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        wrapper.wait()
+    snags.clear()
 
 
 def on_signal(sig, frame):
@@ -157,24 +178,32 @@ def run_one(rnd, n):
         report = base + ".json"
         err = open(base + ".err", "w")
         t_start = time.monotonic()
-        snag = subprocess.Popen([SNAG, "-p", str(pid), "-i", INTERVAL, "-d", str(DURATION),
-                                 "--format", "json", "-o", report],
+        # Under benchlib's spawn wrapper, whose rusage of snag at exit has its peak RSS over its
+        # whole life, report included. Not as a child of this script: a child's maxrss starts at
+        # the RSS of the process it was forked from (exec keeps it), and this one holds reports
+        # of tens of MB; the wrapper is a small process.
+        rus, pidf = base + ".rusage", base + ".pid"
+        snag = subprocess.Popen([sys.executable, BENCHLIB, "spawn", rus, pidf, SNAG, "-p", str(pid),
+                                 "-i", INTERVAL, "-d", str(DURATION), "--format", "json", "-o", report],
                                 stdout=open(base + ".out", "w"), stderr=err)
         children.append(snag)
+        while not os.path.exists(pidf) and snag.poll() is None and time.monotonic() < t_start + READY:
+            time.sleep(0.01)
+        if not os.path.exists(pidf):
+            rec["error"] = "snag did not start: " + open(base + ".err").read()[-300:]
+            return rec
+        spid = int(open(pidf).read())
+        snags.add(spid)
         t_attach = None
         samples = []
         perf = None
-        ru = None
         while True:
             now = time.monotonic()
-            # wait4 rather than poll(): its rusage has snag's peak RSS over its whole life.
-            wpid, status, ru = os.wait4(snag.pid, os.WNOHANG)
-            if wpid:
-                snag.returncode = os.waitstatus_to_exitcode(status)
+            if snag.poll() is not None:
                 break
             try:
-                samples.append({"t": now, "cpu_ns": benchlib.cpu_ns(snag.pid),
-                                "vm_hwm_kb": benchlib.vm_hwm_kb(snag.pid), "vm_rss_kb": vm_rss_kb(snag.pid),
+                samples.append({"t": now, "cpu_ns": benchlib.cpu_ns(spid),
+                                "vm_hwm_kb": benchlib.vm_hwm_kb(spid), "vm_rss_kb": vm_rss_kb(spid),
                                 "target_ticks": stat_ticks(pid)})
             except OSError:
                 pass
@@ -192,15 +221,19 @@ def run_one(rnd, n):
             elif (n in PERF and rnd == 1 and perf is None and now >= t_attach + WARMUP + 2
                   and now + 6 < t_attach + DURATION):
                 perf = subprocess.Popen(["perf", "record", "-F", "499", "--call-graph", "dwarf,16384",
-                                         "-o", base + ".perf.data", "-p", str(snag.pid), "--", "sleep", "5"],
+                                         "-o", base + ".perf.data", "-p", str(spid), "--", "sleep", "5"],
                                         stdout=subprocess.DEVNULL, stderr=open(base + ".perf.err", "w"))
                 children.append(perf)
             time.sleep(SAMPLE)
         if rec["error"]:
             return rec
         rec["ran_s"] = time.monotonic() - t_attach  # -d DURATION, plus collecting and writing
-        rec["snag_exit"] = {"exit_code": snag.returncode, "cpu_ns": int((ru.ru_utime + ru.ru_stime) * 1e9),
-                            "utime_s": ru.ru_utime, "stime_s": ru.ru_stime, "maxrss_kb": ru.ru_maxrss}
+        snags.discard(spid)
+        try:
+            rec["snag_exit"] = json.load(open(rus))
+        except (OSError, ValueError) as e:
+            rec["error"] = f"no rusage of snag from its spawn wrapper: {e}"
+            return rec
         if perf is not None:
             perf.wait()
             with open(base + ".perf.txt", "w") as f:
@@ -208,8 +241,9 @@ def run_one(rnd, n):
                                 "--percent-limit", "2", "--sort", "symbol", "-g", "none"],
                                stdout=f, stderr=subprocess.DEVNULL)
             rec["perf_report"] = base + ".perf.txt"
-        if snag.returncode != 0:
-            rec["error"] = f"snag exited with status {snag.returncode}: " + open(base + ".err").read()[-300:]
+        if rec["snag_exit"]["exit_code"] != 0:
+            rec["error"] = (f"snag exited with status {rec['snag_exit']['exit_code']}: "
+                            + open(base + ".err").read()[-300:])
             return rec
         # The steady state: WARMUP s after attaching until 1 s before -d ends.
         t0, t1 = t_attach + WARMUP, t_attach + DURATION - 1
@@ -230,7 +264,7 @@ def run_one(rnd, n):
                     break
         rec["cpu_pct_worst_1s"] = worst
         rec["rss_steady_mib"] = b["vm_hwm_kb"] / 1024 if b["vm_hwm_kb"] else None
-        rec["rss_peak_mib"] = ru.ru_maxrss / 1024
+        rec["rss_peak_mib"] = rec["snag_exit"]["maxrss_kb"] / 1024
         rec["cpu_ms_total"] = rec["snag_exit"]["cpu_ns"] / 1e6
         hz = os.sysconf("SC_CLK_TCK")
         rec["target_cpu_pct"] = 100 * (b["target_ticks"] - a["target_ticks"]) / hz / rec["window_s"]
@@ -263,8 +297,8 @@ def run_one(rnd, n):
         rec["problems"] = problems
         return rec
     finally:
-        if snag is not None:
-            stop(snag, signal.SIGINT, 60)
+        if snag is not None and snag.poll() is None:
+            stop_snag(snag, 60)
         stop(tgt)
         rec["loadavg_at_end"] = open("/proc/loadavg").read().strip()
 
@@ -293,7 +327,11 @@ def main():
     except KeyboardInterrupt:
         print("bench-scale: interrupted", file=sys.stderr)
         for p in children:
-            stop(p, signal.SIGINT if p.args[0] == SNAG else signal.SIGTERM, 10)
+            if p.poll() is None:
+                if p.args[:3] == [sys.executable, BENCHLIB, "spawn"]:
+                    stop_snag(p, 10)
+                else:
+                    stop(p, signal.SIGTERM, 10)
         sys.exit(130)
 
     results = []
