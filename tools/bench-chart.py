@@ -5,7 +5,7 @@ Usage: tools/bench-chart.py [SUMMARY_JSON [OUT_SVG]]
        (defaults: bench/results/summary.json, slowdown.svg next to it)
 
 A grouped horizontal bar chart: one group per workload, one bar per tracer (snag highlighted),
-each bar from the untraced line (1.0) to the median slowdown, with a whisker over the min-max
+each bar from the untraced line (1.0) to the median slowdown (leftwards below 1.0), with a whisker over the min-max
 of the rounds and the median written next to it. Function-call tracing (hundreds of times
 slower) and system-wide tracing (a few times) get a panel each, each on its own log scale.
 Workloads marked "reference" in the summary (too noisy untraced to rank tracers) are left out
@@ -48,15 +48,25 @@ def nice_max(v):
     return 10 * m
 
 
-def ticks(hi):
+def nice_min(v):
+    """The largest of 1, 0.5, 0.2, 0.1, ... at or below v."""
+    if v >= 1:
+        return 1
+    m = 10 ** math.floor(math.log10(v))
+    for f in (5, 2, 1):
+        if f * m <= v:
+            return f * m
+    return m
+
+
+def ticks(lo, hi):
+    steps = (1, 1.5, 2, 3, 4, 5, 7) if hi / lo <= 10 else (1, 2, 5)
     out = []
-    k = 1
-    steps = (1, 1.5, 2, 3, 4, 5, 7) if hi <= 10 else (1, 2, 5)
-    while k <= hi:
+    for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1):
         for f in steps:
-            if f * k <= hi:
-                out.append(f * k)
-        k *= 10
+            v = round(f * 10 ** e, 6)
+            if lo <= v <= hi:
+                out.append(v)
     return out
 
 
@@ -102,10 +112,12 @@ def draw(summary):
         pws = [w for w in ws if panel_of(w) == key]
         if not pws:
             continue
-        hi = max(max((t["slowdown"] or {}).get("max", 1) for t in w["tracers"]) for w in pws)
-        hi = nice_max(max(hi, 2))
+        sl = [t["slowdown"] for w in pws for t in w["tracers"] if t["slowdown"]]
+        hi = nice_max(max([s["max"] for s in sl] + [2]))
+        lo = nice_min(min([s["min"] for s in sl] + [1]))
         def xof(v):
-            return PLOT_X + PLOT_W * math.log10(max(v, 1)) / math.log10(hi)
+            return PLOT_X + PLOT_W * math.log10(v / lo) / math.log10(hi / lo)
+        x_one = xof(1)
         y += 26
         el.append(text(20, y, title, 14, weight="bold"))
         y += 20
@@ -114,6 +126,9 @@ def draw(summary):
         for w in pws:
             y += GROUP_GAP + 4
             rows.append(text(20, y + 9, w["title"], 12, weight="bold"))
+            if w.get("note"):
+                rows.append(text(20, y + 23, w["note"], 11, fill=MUTED))
+                y += 14
             y += 6
             tracers = sorted(w["tracers"], key=lambda t: (not t["snag"], t["tool"]))
             for t in tracers:
@@ -126,7 +141,7 @@ def draw(summary):
                 if s:
                     color = SNAG if t["snag"] else PEER
                     x1 = xof(s["median"])
-                    rows.append(f'<rect x="{PLOT_X:.1f}" y="{y:.1f}" width="{max(x1 - PLOT_X, 1.5):.1f}" '
+                    rows.append(f'<rect x="{min(x1, x_one):.1f}" y="{y:.1f}" width="{max(abs(x1 - x_one), 1.5):.1f}" '
                                 f'height="{BAR_H}" fill="{color}"><title>{escape(t["tool"])}: '
                                 f'{fmt_ratio(s["median"])} ({fmt_ratio(s["min"])}-{fmt_ratio(s["max"])})'
                                 f'</title></rect>')
@@ -139,24 +154,25 @@ def draw(summary):
                     label = fmt_ratio(s["median"])
                     if not t.get("checks_ok", True):
                         label += " (checks failed)"
-                    rows.append(text(max(xb, x1) + 6, cy + 4, label, 12,
+                    rows.append(text(max(xb, x1, x_one) + 6, cy + 4, label, 12,
                                      weight="bold" if t["snag"] else "normal"))
                 else:
-                    rows.append(text(PLOT_X + 6, cy + 4, "no result", 12, fill=MUTED))
+                    rows.append(text(x_one + 6, cy + 4, "no result", 12, fill=MUTED))
                 y += BAR_H
         y += 10
         bottom = y
         # Grid and axis under the bars.
         grid = []
-        for v in ticks(hi):
+        for v in ticks(lo, hi):
             x = xof(v)
             grid.append(f'<line x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" y2="{bottom:.1f}" '
                         f'stroke="{GRID}" stroke-width="1"/>')
             grid.append(text(x, bottom + 15, f"{v:g}x" if v < 1000 else f"{v:,}x", 11,
                              anchor="middle", fill=MUTED))
-        grid.append(f'<line x1="{PLOT_X:.1f}" y1="{top:.1f}" x2="{PLOT_X:.1f}" y2="{bottom:.1f}" '
+        grid.append(f'<line x1="{x_one:.1f}" y1="{top:.1f}" x2="{x_one:.1f}" y2="{bottom:.1f}" '
                     f'stroke="{INK}" stroke-width="2"/>')
-        grid.append(text(PLOT_X, top - 2, "untraced = 1.0", 11, anchor="start", fill=INK))
+        grid.append(text(x_one, top - 2, "untraced = 1.0", 11, anchor="middle" if lo < 1 else "start",
+                         fill=INK))
         el += grid + rows
         y = bottom + 22
 
