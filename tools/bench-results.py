@@ -134,6 +134,10 @@ IO_TITLES = {"block": "block: 4 KiB O_DIRECT writes", "syscalls": "syscalls: 1-b
              "network": "network: 100-byte loopback TCP messages"}
 
 
+# Its time is the disk's, which varies from run to run more than any tracer's cost.
+IO_NOTES = {"block": "disk-bound: the disk varies more than tracers cost"}
+
+
 def io(doc):
     out = []
     for wl in ("block", "syscalls", "network"):
@@ -145,6 +149,7 @@ def io(doc):
             continue
         b = base["median_ns_per_op"]
         w = {"id": f"io-{wl}", "benchmark": "io", "title": IO_TITLES[wl], "short": wl,
+             "note": IO_NOTES.get(wl),
              "op": d.get("op"), "n": d.get("n"),
              "untraced": {"median": b, "min": base["min_ns_per_op"], "max": base["max_ns_per_op"],
                           "unit": "ns per op"},
