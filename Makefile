@@ -190,10 +190,9 @@ test: format-check
 run: deps all $(TARGET_BINS)
 	$(Q)tools/demo.sh $(BUILD)
 
+# Every benchmark (tools/bench-suite.sh); results in bench/results/, logs in $(BUILD)/bench/.
 bench: all $(TARGET_BINS)
-	$(Q)tools/bench-funclat.sh $(BUILD)
-	$(Q)tools/bench-sched.sh $(BUILD)
-	$(Q)tools/bench-io.sh $(BUILD)
+	$(Q)tools/bench-suite.sh $(BUILD)
 
 FORMAT_FILES = $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h tests/*.c tests/*.h tests/*/*.c tests/*/*.h tests/*/*/*.c)
 format:

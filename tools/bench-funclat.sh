@@ -13,7 +13,9 @@
 # every tracer traces the binary system-wide and is started (and attached) before the target.
 # Reported per tool and variant: median ns/call of the target with min-max, overhead over
 # untraced, slowdown, and BPF run time per call (kernel.bpf_stats_enabled=1, run_time_ns of
-# the tool's entry+return programs / N). Counts are checked: each tool must see N calls.
+# the tool's entry+return programs / N), and the tracer's own CPU time (in ns per call and in
+# % of one core while the target runs) and peak RSS. Counts are checked: each tool must see N
+# calls.
 #
 # Output: a table on stdout, results in BUILD_DIR/bench/funclat.json, tool logs in
 # BUILD_DIR/bench/logs/. Exit status 1 if snag failed to run or miscounted.
@@ -55,6 +57,8 @@ case " $tools " in *" funclatency "*) need funclatency "package libbpf-tools" ;;
 case " $tools " in *" bpftrace "*) need bpftrace "package bpftrace" ;; esac
 [ -x "$build/tests/targets/callloop" ] || die "$build/tests/targets/callloop missing; run 'make bench' (or make $build/tests/targets/callloop)"
 case " $tools " in *" snag "*) [ -x "$build/snag" ] || die "$build/snag missing; run 'make'" ;; esac
+tools_dir=$(dirname "$(realpath "$0")")
+[ -r "$tools_dir/benchlib.py" ] || die "$tools_dir/benchlib.py missing"
 
 target=$(realpath "$build/tests/targets/callloop")
 snag_bin=$(realpath -m "$build/snag")
@@ -68,31 +72,16 @@ rm -f "$log_dir"/* "$raw"
 # Python helpers: program stats of a process, counts from tool outputs, the summary.
 IFS= read -r -d '' PY <<'PYEOF' || true
 import json, os, re, statistics, subprocess, sys
+sys.path.insert(0, os.environ["BENCHLIB_DIR"])
+import benchlib
 
 def stats(pid):
-    """BPF programs held by PID (fds and links) with cumulative bpf_stats, and its CPU time."""
-    ids = set()
-    d = f"/proc/{pid}/fdinfo"
-    for fd in os.listdir(d):
-        try:
-            with open(os.path.join(d, fd)) as f:
-                for line in f:
-                    if line.startswith("prog_id:"):
-                        ids.add(int(line.split()[1]))
-        except OSError:
-            pass
-    progs = []
-    if ids:
-        out = subprocess.run(["bpftool", "prog", "show", "-j"], check=True,
-                             capture_output=True, text=True).stdout
-        for p in json.loads(out):
-            if p["id"] in ids:
-                progs.append({"id": p["id"], "name": p.get("name", ""), "type": p.get("type", ""),
-                              "run_cnt": p.get("run_cnt", 0), "run_time_ns": p.get("run_time_ns", 0)})
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    cpu_ns = (int(fields[11]) + int(fields[12])) * 1000000000 // os.sysconf("SC_CLK_TCK")
-    return {"progs": progs, "cpu_ns": cpu_ns}
+    """BPF programs held by PID (fds and links) with cumulative bpf_stats, its CPU time (exact,
+    schedstat), its peak RSS, and when (monotonic)."""
+    s = benchlib.snapshot([f"tool={pid}"])
+    t = s["tools"]["tool"]
+    return {"progs": s["progs"], "cpu_ns": t["cpu_ns"], "vm_hwm_kb": t["vm_hwm_kb"],
+            "monotonic_ns": s["monotonic_ns"]}
 
 def probe_delta(before, after):
     """Per-call programs (uprobe/uretprobe are BPF type kprobe): run_cnt and run_time_ns deltas."""
@@ -148,6 +137,11 @@ def cmd_record(raw, kv):
         rec["probe_run_time_ns"] = sum(p["run_time_ns"] for p in probes)
         rec["bpf_ns_per_call"] = rec["probe_run_time_ns"] / n
         rec["tool_cpu_ns"] = after["cpu_ns"] - before["cpu_ns"]
+        # The tracer's CPU in % of one core over the window between the two reads (the target
+        # runs in it), and its peak RSS so far.
+        rec["window_ns"] = after["monotonic_ns"] - before["monotonic_ns"]
+        rec["tool_cpu_pct"] = 100 * rec["tool_cpu_ns"] / rec["window_ns"] if rec["window_ns"] > 0 else None
+        rec["tool_vm_hwm_kb"] = after.get("vm_hwm_kb")
         warm = int(a.get("warmup_calls", "0"))
         rec["warmup_calls"] = warm
         count, extra = tool_count(a["tool"], a["report"], a["variant"])
@@ -220,6 +214,10 @@ def cmd_summary(raw, out, meta_json):
                 cpu = [r["tool_cpu_ns"] / r["n"] for r in ok if "tool_cpu_ns" in r]
                 if cpu:
                     res["tool_cpu_ns_per_call"] = statistics.median(cpu)
+                pct = [r["tool_cpu_pct"] for r in ok if r.get("tool_cpu_pct") is not None]
+                res["tool_cpu_pct"] = statistics.median(pct) if pct else None
+                rss = [r["tool_vm_hwm_kb"] for r in ok if r.get("tool_vm_hwm_kb")]
+                res["tool_peak_rss_kb"] = statistics.median(rss) if rss else None
                 res["counts"] = [r.get("count") for r in rs]
                 res["problems"] = [p for r in rs for p in r.get("problems", [])]
                 res["errors"] = [r["error"] for r in rs if r.get("error")]
@@ -230,19 +228,14 @@ def cmd_summary(raw, out, meta_json):
     doc = dict(meta)
     doc["results"] = results
     doc["runs"] = recs
-    tmp = out + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(doc, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, out)
+    benchlib.write_json(out, doc)
 
-    def num(x, fmt):
-        return "-" if x is None else format(x, fmt)
+    num = benchlib.num
     print()
     print(f"Per-call tracing overhead, {meta['rounds']} rounds, medians "
           f"(kernel {meta['kernel']}, {meta['cpus']} CPUs, {meta['date']})")
     hdr = ("variant", "tool", "N", "ns/call", "min-max", "overhead", "slowdown",
-           "BPF ns/call", "tool CPU ns/call", "counts")
+           "BPF ns/call", "tool CPU ns/call", "CPU %", "RSS MiB", "counts")
     rows = []
     for r in results:
         if r.get("median_ns_per_call") is None:
@@ -261,15 +254,15 @@ def cmd_summary(raw, out, meta_json):
                      num(r.get("overhead_ns_per_call"), ".0f"),
                      num(r.get("slowdown"), ".0f") + ("x" if r.get("slowdown") else ""),
                      num(r.get("bpf_ns_per_call"), ".0f"), num(r.get("tool_cpu_ns_per_call"), ".0f"),
+                     num(r.get("tool_cpu_pct"), ".2f"),
+                     num(r["tool_peak_rss_kb"] / 1024 if r.get("tool_peak_rss_kb") else None, ".1f"),
                      counts))
-    w = [max(len(str(x[i])) for x in rows + [hdr]) for i in range(len(hdr))]
-    for row in [hdr] + rows:
-        print("  ".join(str(c).rjust(w[i]) if 2 <= i <= 8 else str(c).ljust(w[i])
-                        for i, c in enumerate(row)).rstrip())
+    benchlib.table(hdr, rows, set(range(2, 11)))
     print()
     print("ns/call: the target's loop time per call (median, min-max over rounds); overhead and")
     print("slowdown: against the untraced median; BPF ns/call: run_time_ns of the tool's uprobe +")
-    print("uretprobe programs / N (bpf_stats); tool CPU: the tracer process's own user+sys time / N.")
+    print("uretprobe programs / N (bpf_stats); tool CPU: the tracer's own CPU time (schedstat) while")
+    print("the target runs, / N and in % of one core; RSS: the tracer's peak RSS (VmHWM) by then.")
     for r in results:
         for p in r.get("problems", []) + r.get("errors", []):
             print(f"WARNING: {r['variant']}/{r['tool']}: {p}")
@@ -284,7 +277,7 @@ elif cmd == "record":
 elif cmd == "summary":
     cmd_summary(sys.argv[2], sys.argv[3], sys.argv[4])
 PYEOF
-py() { python3 -c "$PY" "$@"; }
+py() { BENCHLIB_DIR=$tools_dir python3 -c "$PY" "$@"; }
 
 # State for cleanup: the tracer running now, and whether we changed bpf_stats_enabled.
 tracer_pid=

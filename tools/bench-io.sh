@@ -304,6 +304,9 @@ def cmd_record(raw, kv):
         t = after["tools"][a["tool"]]
         rec["tool_cpu_ns"] = t["cpu_ns"] - before["tools"][a["tool"]]["cpu_ns"]
         rec["tool_cpu_ns_per_op"] = rec["tool_cpu_ns"] / n
+        # In % of one core over the window between the two snapshots (the workload runs in it).
+        w_ns = rec["bpf_window_ns"]
+        rec["tool_cpu_pct"] = 100 * rec["tool_cpu_ns"] / w_ns if w_ns > 0 else None
         rec["tool_vm_hwm_kb"] = t["vm_hwm_kb"]
         ev = [p for p in progs if (p["name"] in SNAG_EVENT_PROGS[w] if a["tool"] == "snag"
                                    else p["run_cnt"] > 0)]
@@ -384,6 +387,7 @@ def cmd_summary(raw, out, meta_json):
                 res["event_programs"] = [p for nm in names for p in res["bpf_programs"]
                                          if p["name"] == nm]
                 res["tool_cpu_ns_per_op"] = med([r.get("tool_cpu_ns_per_op") for r in ok])
+                res["tool_cpu_pct"] = med([r.get("tool_cpu_pct") for r in ok])
                 ex = [r["tool_exit"]["cpu_ns"] for r in rs if r.get("tool_exit")]
                 res["tool_cpu_ms_total"] = med(ex) / 1e6 if ex else None
                 res["tool_peak_rss_kb"] = med([r.get("tool_vm_hwm_kb") for r in ok])
@@ -434,11 +438,12 @@ def cmd_summary(raw, out, meta_json):
         rss = r.get("tool_peak_rss_kb")
         rows.append((w, tool, f"{r['n']:,}", fmt_ns(r["median_ns_per_op"]), mm,
                      num(r.get("slowdown"), ".2f", "x"), fmt_ns(r.get("bpf_ns_per_op")), ev,
-                     fmt_ns(r.get("tool_cpu_ns_per_op")), num(r.get("tool_cpu_ms_total"), ".0f"),
+                     fmt_ns(r.get("tool_cpu_ns_per_op")), num(r.get("tool_cpu_pct"), ".1f"),
+                     num(r.get("tool_cpu_ms_total"), ".0f"),
                      num(rss / 1024 if rss else None, ".1f"), chk))
     table(("workload", "tool", "N", "ns/op", "min-max", "slowdown", "BPF ns/op",
-           "BPF ns/event", "CPU ns/op", "CPU ms", "RSS MiB", "checks"),
-          rows, {2, 3, 4, 5, 6, 7, 8, 9, 10})
+           "BPF ns/event", "CPU ns/op", "CPU %", "CPU ms", "RSS MiB", "checks"),
+          rows, {2, 3, 4, 5, 6, 7, 8, 9, 10, 11})
     print()
     print("BPF programs (medians over rounds; ns/run min-max):")
     rows = []
@@ -459,8 +464,9 @@ def cmd_summary(raw, out, meta_json):
     print("BPF ns/event: ns per run of the programs on the workload's events (snag: block:")
     print("  io_start + rq_complete, syscalls: sys_enter + sys_exit, network: send + recv length;")
     print("  peers: all their programs that ran), in the order of the programs table;")
-    print("CPU ns/op: the tracer's own CPU time during the workload / N (schedstat); CPU ms: its")
-    print("  CPU time from start to exit (rusage); RSS: its peak RSS (VmHWM) before it was stopped.")
+    print("CPU ns/op: the tracer's own CPU time during the workload / N (schedstat); CPU %: the same")
+    print("  in % of one core; CPU ms: its CPU time from start to exit (rusage); RSS: its peak RSS")
+    print("  (VmHWM) before it was stopped.")
     print()
     for t in targets:
         if "value" in t:

@@ -21,14 +21,14 @@
 #   Pinning (PIN_CPU, default the last CPU) makes the ping-pong's time reproducible to a few
 #   percent; with two CPUs, what other load there is runs mostly on the other one.
 # Configurations, alternated in every round: untraced; snag system-wide
-# (`snag -o FILE --format json`: no -u, no -p); offcputime + runqlat together (both
-# system-wide). Every traced run starts fresh tracers and waits until they are attached.
+# (`snag --no-io -o FILE --format json`: no -u, no -p; the scheduler collector alone, as
+# the peers cover scheduling only); offcputime + runqlat together (both system-wide). Every traced run starts fresh tracers and waits until they are attached.
 #
 # Reported per workload and configuration: median time per op with min-max, slowdown
 # against untraced, BPF run time per context switch (kernel.bpf_stats_enabled=1: run_time_ns
 # of all programs the tool processes hold / context switches of the whole machine during the
 # workload, from /proc/stat "ctxt"), ns per run of each program, and the tracers' own CPU
-# time. snag's report is cross-checked against the kernel's own switch counts.
+# time (per switch, and in % of one core) and peak RSS. snag's report is cross-checked against the kernel's own switch counts.
 #
 # Output: a table on stdout, results in BUILD_DIR/bench/sched.json, logs and reports in
 # BUILD_DIR/bench/logs-sched/. Exit status 1 if snag failed to run or miscounted switches
@@ -98,6 +98,8 @@ case " $workloads " in *" mixed "*)
 esac
 case " $configs " in *" snag "*) [ -x "$build/snag" ] || die "$build/snag missing; run 'make'" ;; esac
 grep -q '^ctxt ' /proc/stat || die "/proc/stat has no ctxt line"
+tools_dir=$(dirname "$(realpath "$0")")
+[ -r "$tools_dir/benchlib.py" ] || die "$tools_dir/benchlib.py missing"
 
 snag_bin=$(realpath -m "$build/snag")
 offcpu_bin=$(realpath -m "$offcpu_bin")
@@ -110,83 +112,19 @@ rm -f "$log_dir"/* "$raw"
 
 # Python helpers: spawning with rusage, program stats, the record of a run, the summary.
 IFS= read -r -d '' PY <<'PYEOF' || true
-import json, os, re, signal, statistics, subprocess, sys, time
-
-def cmd_spawn(rus_file, pid_file, argv):
-    """Run argv as a child; write its pid to pid_file, and at its exit its rusage (which
-    includes its reaped descendants) to rus_file; exit with its status."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.execvp(argv[0], argv)
-        finally:
-            os._exit(127)
-    # The script signals the child itself; a terminal Ctrl-C reaches the child too.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    with open(pid_file + ".tmp", "w") as f:
-        f.write(f"{pid}\n")
-    os.replace(pid_file + ".tmp", pid_file)
-    while True:
-        try:
-            _, status, ru = os.wait4(pid, 0)
-            break
-        except InterruptedError:
-            continue
-    rc = os.waitstatus_to_exitcode(status)
-    with open(rus_file, "w") as f:
-        json.dump({"cpu_ns": int((ru.ru_utime + ru.ru_stime) * 1e9),
-                   "utime_s": ru.ru_utime, "stime_s": ru.ru_stime,
-                   "nvcsw": ru.ru_nvcsw, "nivcsw": ru.ru_nivcsw, "exit_code": rc}, f)
-    sys.exit(rc if rc >= 0 else 128 - rc)
-
-def cpu_ns(pid):
-    """CPU time of all threads of pid, in ns (schedstat's sum_exec_runtime: exact)."""
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass
-    return total
-
-def prog_ids(pid):
-    ids = set()
-    d = f"/proc/{pid}/fdinfo"
-    for fd in os.listdir(d):
-        try:
-            with open(os.path.join(d, fd)) as f:
-                for line in f:
-                    if line.startswith("prog_id:"):
-                        ids.add(int(line.split()[1]))
-        except OSError:
-            pass
-    return ids
+import json, os, re, statistics, subprocess, sys
+sys.path.insert(0, os.environ["BENCHLIB_DIR"])
+import benchlib
+from benchlib import med, num, table
 
 def stats(named_pids):
     """named_pids: ["tool=PID", ...]. BPF programs each holds (fds and links), with
-    cumulative bpf_stats; each one's CPU time; the machine's context switch count."""
-    owners = {}
-    res = {"tools": {}}
-    for np in named_pids:
-        name, pid = np.split("=")
-        for i in prog_ids(pid):
-            owners[i] = name
-        res["tools"][name] = {"pid": int(pid), "cpu_ns": cpu_ns(pid)}
-    progs = []
-    # The machine's switch count, read around bpftool's: the denominator of BPF ns/switch
-    # covers the same window as the programs' run counts.
+    cumulative bpf_stats; each one's CPU time and peak RSS; the machine's context switch
+    count."""
+    # The machine's switch count, read around the snapshot's: the denominator of BPF
+    # ns/switch covers the same window as the programs' run counts.
     pre = ctxt()
-    if owners:
-        out = subprocess.run(["bpftool", "prog", "show", "-j"], check=True,
-                             capture_output=True, text=True).stdout
-        for p in json.loads(out):
-            if p["id"] in owners:
-                progs.append({"id": p["id"], "tool": owners[p["id"]], "name": p.get("name", ""),
-                              "type": p.get("type", ""), "run_cnt": p.get("run_cnt", 0),
-                              "run_time_ns": p.get("run_time_ns", 0)})
-    res["progs"] = progs
+    res = benchlib.snapshot(named_pids)
     res["ctxt"] = (pre + ctxt()) // 2
     return res
 
@@ -305,12 +243,7 @@ def cmd_record(raw, kv):
     if a["config"] != "untraced" and a.get("before") and a.get("after") and rec.get("switches"):
         before = json.load(open(a["before"]))
         after = json.load(open(a["after"]))
-        b = {p["id"]: p for p in before["progs"]}
-        progs = []
-        for p in after["progs"]:
-            q = b.get(p["id"], {"run_cnt": 0, "run_time_ns": 0})
-            progs.append(dict(p, run_cnt=p["run_cnt"] - q["run_cnt"],
-                              run_time_ns=p["run_time_ns"] - q["run_time_ns"]))
+        progs = benchlib.prog_delta(before, after)
         # Switches between the two program stats reads (a little more than the workload's).
         sw = rec["bpf_window_switches"] = after["ctxt"] - before["ctxt"]
         rec["programs"] = progs
@@ -323,6 +256,13 @@ def cmd_record(raw, kv):
                 p["run_time_ns"] for p in progs if p["tool"] == t) / sw
             rec["tool_cpu_ns"][t] = after["tools"][t]["cpu_ns"] - before["tools"][t]["cpu_ns"]
         rec["tool_cpu_ns_per_switch"] = sum(rec["tool_cpu_ns"].values()) / sw
+        # The tracers' CPU in % of one core between the two reads (the workload runs in it),
+        # and their peak RSS by the second read (summed: the peers run together).
+        win = rec["window_ns"] = after["monotonic_ns"] - before["monotonic_ns"]
+        rec["tool_cpu_pct"] = 100 * sum(rec["tool_cpu_ns"].values()) / win if win > 0 else None
+        rec["tool_vm_hwm_kb"] = {t: after["tools"][t].get("vm_hwm_kb") for t in after["tools"]}
+        hwm = list(rec["tool_vm_hwm_kb"].values())
+        rec["tool_peak_rss_kb"] = sum(hwm) if hwm and None not in hwm else None
         # Sanity: a sched_switch program runs once per switch of the machine.
         for p in progs:
             if "switch" in p["name"] and not 0.95 * sw <= p["run_cnt"] <= 1.05 * sw:
@@ -346,9 +286,6 @@ def cmd_record(raw, kv):
     for p in problems + notes:
         print(f"bench-sched: warning: round {rec['round']} {rec['workload']} {rec['config']}: {p}",
               file=sys.stderr)
-
-def med(xs):
-    return statistics.median(xs) if xs else None
 
 def cmd_summary(raw, out, meta_json):
     meta = json.loads(meta_json)
@@ -399,6 +336,8 @@ def cmd_summary(raw, out, meta_json):
                                        for (t, nm), v in per.items()]
                 cpu = [r["tool_cpu_ns_per_switch"] for r in ok if "tool_cpu_ns_per_switch" in r]
                 res["tool_cpu_ns_per_switch"] = med(cpu)
+                res["tool_cpu_pct"] = med([r.get("tool_cpu_pct") for r in ok])
+                res["tool_peak_rss_kb"] = med([r.get("tool_peak_rss_kb") for r in ok])
                 ex = [sum(x["cpu_ns"] for x in r["tool_exit"].values()) for r in rs
                       if r.get("tool_exit")]
                 res["tool_cpu_ms_at_exit"] = med(ex) / 1e6 if ex else None
@@ -431,19 +370,8 @@ def cmd_summary(raw, out, meta_json):
     doc["results"] = results
     doc["targets"] = targets
     doc["runs"] = recs
-    tmp = out + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(doc, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, out)
+    benchlib.write_json(out, doc)
 
-    def num(x, fmt, suffix=""):
-        return "-" if x is None else format(x, fmt) + suffix
-    def table(hdr, rows, right):
-        w = [max(len(str(x[i])) for x in rows + [hdr]) for i in range(len(hdr))]
-        for row in [hdr] + rows:
-            print("  ".join(str(c).rjust(w[i]) if i in right else str(c).ljust(w[i])
-                            for i, c in enumerate(row)).rstrip())
     label = {"untraced": "untraced", "snag": "snag", "peers": "offcputime+runqlat"}
     print()
     print(f"Scheduler tracing overhead, {meta['rounds']} rounds, medians "
@@ -464,9 +392,12 @@ def cmd_summary(raw, out, meta_json):
                      num(r.get("slowdown"), ".3f", "x"), num(r.get("switches_median"), ".0f"),
                      num(r.get("bpf_ns_per_switch"), ".0f"),
                      num(r.get("tool_cpu_ns_per_switch"), ".1f"),
-                     num(r.get("tool_cpu_ms_at_exit"), ".0f"), chk))
+                     num(r.get("tool_cpu_ms_at_exit"), ".0f"), num(r.get("tool_cpu_pct"), ".1f"),
+                     num(r["tool_peak_rss_kb"] / 1024 if r.get("tool_peak_rss_kb") else None, ".1f"),
+                     chk))
     table(("workload", "config", "us/op", "min-max", "slowdown", "switches", "BPF ns/switch",
-           "tool CPU ns/switch", "tool CPU ms total", "checks"), rows, {2, 3, 4, 5, 6, 7, 8})
+           "tool CPU ns/switch", "tool CPU ms total", "CPU %", "RSS MiB", "checks"), rows,
+          {2, 3, 4, 5, 6, 7, 8, 9, 10})
     print()
     print("BPF programs (medians over rounds):")
     rows = []
@@ -480,7 +411,9 @@ def cmd_summary(raw, out, meta_json):
     print("switches: context switches of the whole machine during the workload (/proc/stat ctxt);")
     print("BPF ns/switch: run_time_ns of all the tool's programs / switches (bpf_stats);")
     print("tool CPU ns/switch: the tracers' own CPU time during the workload / switches;")
-    print("tool CPU ms total: their CPU time from start to exit (loading, report, symbolization).")
+    print("tool CPU ms total: their CPU time from start to exit (loading, report, symbolization);")
+    print("CPU %: their CPU time during the workload in % of one core; RSS: their peak RSS (VmHWM,")
+    print("summed) by the end of the workload.")
     print()
     for t in targets:
         if "value" in t:
@@ -516,13 +449,13 @@ if cmd in ("stats", "runcnt"):
         print(f"bench-sched: cannot read BPF program stats: {e}", file=sys.stderr)
         sys.exit(1)
 elif cmd == "spawn":
-    cmd_spawn(sys.argv[2], sys.argv[3], sys.argv[4:])
+    benchlib.spawn(sys.argv[2], sys.argv[3], sys.argv[4:])
 elif cmd == "record":
     cmd_record(sys.argv[2], sys.argv[3:])
 elif cmd == "summary":
     cmd_summary(sys.argv[2], sys.argv[3], sys.argv[4])
 PYEOF
-py() { python3 -c "$PY" "$@"; }
+py() { BENCHLIB_DIR=$tools_dir python3 -c "$PY" "$@"; }
 
 # State for cleanup: tracers and background workload processes running now (pids of
 # the spawn wrappers and of the programs themselves), whether we changed bpf_stats_enabled.
@@ -670,7 +603,7 @@ run_one() {
 	snag)
 		report=$base.snag.json
 		start_tracer snag "$base.snag" "$base.snag.err" 'snag: tracing' \
-			"$snag_bin" -o "$report" --format json || error=$start_error
+			"$snag_bin" --no-io -o "$report" --format json || error=$start_error
 		if [ -n "$pid_snag" ]; then named+=("snag=$pid_snag"); fi
 		rus_list="snag:$base.snag.rusage"
 		;;
@@ -791,7 +724,7 @@ print(json.dumps({
                   "mixed": "taskset -c %s offcpu pingpong %s, with %s x offcpu sleeper (%s ms sleeps, unpinned) in the background"
                            % (sys.argv[10], sys.argv[3], sys.argv[4], sys.argv[5]),
                   "pipe-free": "perf bench sched pipe -l %s (unpinned)" % sys.argv[2]},
-    "configs": {"untraced": "", "snag": "snag -o FILE --format json (system-wide)",
+    "configs": {"untraced": "", "snag": "snag --no-io -o FILE --format json (system-wide)",
                 "peers": "offcputime + runqlat (libbpf-tools), both system-wide, together"},
     "versions": {"snag": sys.argv[6], "libbpf-tools": sys.argv[7], "perf": sys.argv[8]},
     "bpf_stats_enabled": True,

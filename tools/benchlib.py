@@ -1,5 +1,6 @@
-"""Helpers shared by the tools/bench-*.sh benchmarks (imported by tools/bench-io.sh's
-embedded Python; bench-funclat.sh and bench-sched.sh keep their own copies).
+"""Helpers shared by the benchmarks (imported by the embedded Python of tools/bench-funclat.sh,
+bench-sched.sh, bench-io.sh and bench-scale.sh, and by tools/bench-results.py; bench-scale.sh
+also runs it as a command, for spawn).
 
 As a module: spawn(), cpu_ns(), snapshot(), read_proc_snapshot(), prog_delta(), med(),
 table(), num(), write_json(). As a command (python3 tools/benchlib.py CMD ...):
