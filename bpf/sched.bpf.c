@@ -69,7 +69,7 @@ struct pending {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 16384); /* as many as threads: all may block at once */
 	__type(key, __u32);
 	__type(value, struct pending);
 } pending SEC(".maps");

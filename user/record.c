@@ -531,6 +531,12 @@ static int collect(struct session *s)
 	if (err)
 		return err;
 	s->report->duration_ns = s->end_ns - s->start_ns;
+	/* Libraries mapped since a process's last refresh (those are rate-limited). */
+	if (s->sym) {
+		err = symbolizer__refresh_live(s->sym);
+		if (err)
+			return err;
+	}
 	if (s->fl) {
 		err = collect_functions(s);
 		if (err)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "elfsym.h"
@@ -138,7 +139,27 @@ struct snapshot {
 	int err;	       /* 0, or why there are no mappings (-ESRCH: the process was gone) */
 	struct snap_map *maps; /* sorted by start */
 	size_t n;
+	uint64_t refreshed_ns; /* CLOCK_MONOTONIC of the last refresh, 0 before any */
+	unsigned refreshes;
 };
+
+/*
+ * A refresh re-reads the whole maps file (20,000 lines for a process with
+ * 10,000 threads: 12 ms), and every new stack of a process asks for one: the
+ * first refreshes of a snapshot (libraries the loader maps right after exec)
+ * are done at once, later ones at most every 10 s; symbolizer__refresh_live()
+ * catches up on what was mapped since, before stacks are named.
+ */
+#define REFRESH_FREE	   2
+#define REFRESH_MIN_GAP_NS 10000000000ull
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* The cached result of looking up a file offset: a function name, or NULL for none. */
 struct name_ent {
@@ -572,15 +593,44 @@ static bool overlaps(const struct snap_map *m, const struct snapshot *snap)
 	return false;
 }
 
+static int refresh(struct symbolizer *s, int pid, uint32_t gen, bool force);
+
 int symbolizer__refresh(struct symbolizer *s, int pid, uint32_t gen)
+{
+	return refresh(s, pid, gen, false);
+}
+
+/* Each process's newest generation, refreshed once more (the process may still be alive). */
+int symbolizer__refresh_live(struct symbolizer *s)
+{
+	int err = 0;
+
+	for (size_t i = 0; !err && i < s->snaps.cap; i++)
+		for (struct hnode *x = s->snaps.buckets[i]; !err && x; x = x->next) {
+			struct snapshot *snap = (struct snapshot *)x;
+
+			if (!snap->err && !snapshot__find(s, snap->pid, snap->gen + 1))
+				err = refresh(s, snap->pid, snap->gen, true);
+		}
+	return err;
+}
+
+static int refresh(struct symbolizer *s, int pid, uint32_t gen, bool force)
 {
 	struct snapshot *snap = snapshot__find(s, pid, gen), now = {.pid = pid, .gen = gen};
 	struct snap_map *maps;
 	size_t n;
 	int err;
 
+	uint64_t t = monotonic_ns();
+
 	if (!snap)
 		return symbolizer__snapshot(s, pid, gen);
+	if (!force && snap->refreshes >= REFRESH_FREE &&
+	    t - snap->refreshed_ns < REFRESH_MIN_GAP_NS)
+		return 0;
+	snap->refreshes++;
+	snap->refreshed_ns = t;
 	err = snapshot__read(s, &now);
 	if (err || !now.n) {
 		/* Gone, or exiting (an empty maps file): keep what was seen. */

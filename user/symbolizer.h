@@ -46,6 +46,13 @@ int symbolizer__load_kernel(struct symbolizer *s);
 int symbolizer__refresh(struct symbolizer *s, int pid, uint32_t gen);
 
 /*
+ * Refresh the newest generation of every process still running (see
+ * symbolizer__refresh(), which does it at most every 10 s per process): call
+ * it once before naming the stacks at the end. Returns 0 or -ENOMEM.
+ */
+int symbolizer__refresh_live(struct symbolizer *s);
+
+/*
  * Name of a kernel text address: "function" (no offset, so stacks
  * aggregate), or "[kernel]+0xADDR" when no symbol covers it. The string is
  * owned by the symbolizer and lives until symbolizer__free().
