@@ -34,7 +34,7 @@ GRID = "#dee2e6"
 FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
 
 PANELS = [
-    ("funclat", "Function calls: uprobe + uretprobe on a 1.5 ns function, called in a loop"),
+    ("funclat", "Uprobe tracing: a 1.5 ns function called in a loop; malloc+free pairs (--mem)"),
     ("system", "System-wide tracing: context switches, block, syscalls, network"),
 ]
 
@@ -84,7 +84,8 @@ def text(x, y, s, size=12, anchor="start", weight="normal", fill=INK, extra=""):
 
 
 def panel_of(w):
-    return "funclat" if w["benchmark"] == "funclat" else "system"
+    """Per-call uprobe tracing (functions, allocations: many times slower) or everything else."""
+    return "funclat" if w["benchmark"] in ("funclat", "mem") else "system"
 
 
 def draw(summary):

@@ -21,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import benchlib  # noqa: E402
 
-NAMES = ("funclat", "sched", "io", "scale")
+NAMES = ("funclat", "sched", "io", "cpu", "mem", "scale")
 REPO = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 
 
@@ -166,6 +166,52 @@ def io(doc):
     return out
 
 
+def cpu(doc):
+    """bench-cpu.sh: a CPU-bound loop, untraced / snag --cpu / perf record at the same rate."""
+    runs = doc.get("runs", {})
+    base = benchlib.med([r.get("ns_per_iteration") for r in runs.get("untraced", [])])
+    if not base:
+        return []
+    w = {"id": "cpu-sampling", "benchmark": "cpu",
+         "title": f"on-CPU sampling at {doc.get('hz')} Hz: a CPU-bound loop", "short": "on-CPU sampling",
+         "op": "iteration", "n": None,
+         "untraced": {"median": base, "unit": "ns per iteration"}, "tracers": []}
+    for config, rs in runs.items():
+        if config == "untraced":
+            continue
+        s = doc.get("summary", {}).get(config, {})
+        w["tracers"].append({"tool": config, "snag": config.startswith("snag"),
+                             "slowdown": spread([r.get("ns_per_iteration") for r in rs], base),
+                             "bpf_ns_per_op": None,
+                             "bpf_ns_per_sample": s.get("bpf_ns_per_sample"),
+                             "tool_cpu_pct": (s.get("tracer_cpu_ms_per_s") or 0) / 10
+                             if s.get("tracer_cpu_ms_per_s") is not None else None,
+                             "peak_rss_mib": mib(s.get("maxrss_kb")), "runs": len(rs)})
+    return [w]
+
+
+def mem(doc):
+    """bench-mem.sh: a malloc+free loop, untraced / snag --mem (sampled or not) / bpftrace."""
+    configs = doc.get("configs", {})
+    base = configs.get("untraced", {}).get("median_ns_per_pair")
+    if not base:
+        return []
+    w = {"id": "mem-alloc", "benchmark": "mem",
+         "title": f"allocations: malloc({doc.get('size')}) + free pairs", "short": "allocations",
+         "op": "pair", "n": doc.get("n"),
+         "untraced": {"median": base, "unit": "ns per pair"}, "tracers": []}
+    for config, d in configs.items():
+        if config == "untraced":
+            continue
+        w["tracers"].append({"tool": config, "snag": config.startswith("snag"),
+                             "slowdown": spread([r.get("ns_per_pair") for r in d.get("runs", [])],
+                                                base),
+                             "bpf_ns_per_op": d.get("bpf_ns_per_pair"),
+                             "tool_cpu_ms": d.get("tool_cpu_ms"), "sample": d.get("sample"),
+                             "runs": len(d.get("runs", [])), "checks_ok": not d.get("problems")})
+    return [w]
+
+
 def scale(doc):
     rows = []
     for r in doc.get("results", []):
@@ -189,7 +235,7 @@ def summarize(results_dir):
                "loadavg": open("/proc/loadavg").read().strip(),
                "sources": {n: source(n, d) for n, d in docs.items()},
                "workloads": []}
-    for name, fn in (("funclat", funclat), ("sched", sched), ("io", io)):
+    for name, fn in (("funclat", funclat), ("sched", sched), ("io", io), ("cpu", cpu), ("mem", mem)):
         if name in docs:
             summary["workloads"] += fn(docs[name])
     if "scale" in docs:

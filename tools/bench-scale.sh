@@ -17,8 +17,10 @@
 # no loading, attaching or report writing), the worst 1 s of that window, its peak RSS
 # during the steady state (VmHWM) and over its whole life including the report (wait4
 # maxrss), its whole CPU time (wait4 rusage), and what its report saw (threads and off-CPU
-# rows of the target, drops). The budget: CPU_BUDGET % of one core and RSS_BUDGET MiB at
-# every key count (printed PASS/FAIL; it does not change the exit status).
+# rows of the target, drops). The budget, on the loader's polling (the steady state: what
+# the "at -i 1 the loader must stay under" measures): CPU_BUDGET % of one core and
+# RSS_BUDGET MiB of steady RSS at every key count (printed PASS/FAIL; it does not change the
+# exit status). The peak while writing the final report is printed next to it.
 #
 # Output: a table on stdout, results in BUILD_DIR/bench/scale.json, logs and reports in
 # BUILD_DIR/bench/logs-scale/. Exit status 1 if snag failed to run or its report misses
@@ -357,7 +359,7 @@ def main():
         res["errors"] = [r["error"] for r in rs if r["error"]]
         res["checks_ok"] = bool(ok) and not res["problems"] and not res["errors"]
         failed |= not res["checks_ok"]
-        c, m = res["cpu_pct"]["median"], res["rss_peak_mib"]["median"]
+        c, m = res["cpu_pct"]["median"], res["rss_steady_mib"]["median"]
         res["budget"] = {"cpu_pct": CPU_BUDGET, "rss_mib": RSS_BUDGET,
                          "cpu_met": None if c is None else c < CPU_BUDGET,
                          "rss_met": None if m is None else m < RSS_BUDGET}
@@ -405,9 +407,10 @@ def main():
     for r in results:
         b = r["budget"]
         ok = b["cpu_met"] and b["rss_met"]
-        print(f"budget: {r['keys']:,} keys: < {CPU_BUDGET:g} % of one core and < {RSS_BUDGET:g} MiB: "
-              f"{num(r['cpu_pct']['median'], '.2f')} %, {num(r['rss_peak_mib']['median'], '.1f')} MiB -> "
-              f"{'PASS' if ok else 'FAIL'}")
+        print(f"budget: {r['keys']:,} keys, while tracing: < {CPU_BUDGET:g} % of one core and "
+              f"< {RSS_BUDGET:g} MiB: {num(r['cpu_pct']['median'], '.2f')} %, "
+              f"{num(r['rss_steady_mib']['median'], '.1f')} MiB -> {'PASS' if ok else 'FAIL'} "
+              f"(writing the report: {num(r['rss_peak_mib']['median'], '.1f')} MiB peak)")
         for p in r["problems"]:
             print(f"WRONG: {r['keys']} keys: {p}")
         for p in r["errors"]:

@@ -3,10 +3,12 @@
 #
 # Usage: tools/bench-suite.sh [BUILD_DIR]        (root; default BUILD_DIR=build)
 #
-# Runs, in order (BENCHES, default "funclat sched io scale"):
+# Runs, in order (BENCHES, default "funclat sched io cpu mem scale"):
 #   funclat  tools/bench-funclat.sh: function calls (push and lea) vs funclatency and bpftrace
 #   sched    tools/bench-sched.sh: context switches vs offcputime + runqlat
 #   io       tools/bench-io.sh: block vs biolatency, syscalls vs syscount -L, network vs bpftrace
+#   cpu      tools/bench-cpu.sh: on-CPU sampling of a CPU-bound loop vs perf record, same rate
+#   mem      tools/bench-mem.sh: a malloc+free loop under --mem (and sampled) vs bpftrace
 #   scale    tools/bench-scale.sh: snag's own CPU and RSS at 10, 1,000 and 10,000 map keys
 # each writing BUILD_DIR/bench/NAME.json (and its logs next to it). A benchmark that fails
 # does not stop the others. Then tools/bench-results.py copies each fresh NAME.json to
@@ -22,7 +24,7 @@
 set -euo pipefail
 
 build=${1:-build}
-benches=${BENCHES:-funclat sched io scale}
+benches=${BENCHES:-funclat sched io cpu mem scale}
 tools_dir=$(dirname "$(realpath "$0")")
 repo=$(dirname "$tools_dir")
 results_dir=${RESULTS_DIR:-$repo/bench/results}
@@ -34,8 +36,8 @@ die() {
 [ "$(id -u)" -eq 0 ] || die "must run as root (BPF, uprobes and kernel.bpf_stats_enabled need it): sudo make bench"
 for b in $benches; do
 	case "$b" in
-	funclat | sched | io | scale) ;;
-	*) die "unknown benchmark '$b' in BENCHES (funclat sched io scale)" ;;
+	funclat | sched | io | cpu | mem | scale) ;;
+	*) die "unknown benchmark '$b' in BENCHES (funclat sched io cpu mem scale)" ;;
 	esac
 done
 
