@@ -29,13 +29,13 @@
 # Output: a table on stdout, results in BUILD_DIR/bench/mem.json, logs and reports in
 # BUILD_DIR/bench/logs-mem/. Exit status 1 if snag failed or miscounted, 2 on a setup error.
 #
-# Environment: ROUNDS (default 3), N (default 300000), SIZE (default 64), CONFIGS (default all
+# Environment: ROUNDS (default 5), N (default 300000), SIZE (default 64), CONFIGS (default all
 # of the above), READY_TIMEOUT seconds (default 30).
 set -euo pipefail
 export LC_ALL=C
 
 build=${1:-build}
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
 n=${N:-300000}
 size=${SIZE:-64}
 configs=${CONFIGS:-untraced snag snag10 snag100 snag100-ret snag-entry bpftrace}
