@@ -185,8 +185,14 @@ def draw(summary):
         if name == "scale":
             continue
         la = lambda v: (v or "?").split()[0]
-        notes.append(f"{name}: {s.get('date', '?')}, {s.get('rounds', '?')} rounds, load "
-                     f"{la(s.get('loadavg_at_start'))} -> {la(s.get('loadavg_at_end'))}")
+        parts = [name + ":"]
+        if s.get("date"):
+            parts.append(f"{s['date']},")
+        if s.get("rounds"):
+            parts.append(f"{s['rounds']} rounds")
+        if s.get("loadavg_at_start"):
+            parts.append(f", load {la(s.get('loadavg_at_start'))} -> {la(s.get('loadavg_at_end'))}")
+        notes.append(" ".join(parts).replace(" ,", ","))
     head = (f"kernel {summary.get('kernel', '?')}, {summary.get('cpus', '?')} CPUs; "
             f"tools/bench-*.sh via make bench; details in bench/results/*.json")
     el.append(text(20, y, head, 11, fill=MUTED))

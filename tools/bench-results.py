@@ -50,7 +50,7 @@ def mib(kb):
 
 def source(name, doc):
     return {"file": f"{name}.json", "date": doc.get("date"), "kernel": doc.get("kernel"),
-            "cpus": doc.get("cpus"), "rounds": doc.get("rounds"),
+            "cpus": doc.get("cpus"), "rounds": doc.get("rounds") or doc.get("n_rounds"),
             "versions": doc.get("versions"),
             "loadavg_at_start": doc.get("loadavg_at_start"),
             "loadavg_at_end": doc.get("loadavg_at_end")}
