@@ -99,9 +99,17 @@ static void test_breakdown_by_wait(void **state)
 		 getpid());
 	root = trace(cmd, out_path("disk.json"), "--no-io", NULL);
 	b = breakdown(root);
-	if (share(b, "block_io") < 0.3 || share(b, "block_io") < share(b, "other"))
-		fail_msg("direct writes: disk share %.3f (other %.3f), want the largest, >= 0.3",
-			 share(b, "block_io"), share(b, "other"));
+	/*
+	 * How much of the time is disk depends on the disk (10-30 us a write here);
+	 * what must hold is that the blocked time is classified as disk I/O.
+	 */
+	if (num(json_object_get(b, "blocked_by"), "block_io") < 0.8 * num(b, "blocked_ns") ||
+	    share(b, "block_io") < 0.05)
+		fail_msg(
+		    "direct writes: %.0f of %.0f ns blocked is disk (share of wall %.3f), want "
+		    ">= 80%% of blocked time",
+		    num(json_object_get(b, "blocked_by"), "block_io"), num(b, "blocked_ns"),
+		    share(b, "block_io"));
 	json_decref(root);
 
 	snprintf(cmd, sizeof(cmd), "%s 1 3 2 0 %s", mix_path, out_path("none.log"));
