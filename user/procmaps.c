@@ -79,7 +79,10 @@ static int procmaps__push(struct procmaps *m, size_t *cap, const struct procmap 
 	return 0;
 }
 
-/* Parse one maps line into pm (path points into line). Returns 1 to keep, 0 to skip, -EINVAL. */
+/*
+ * Parse one maps line into pm (path points into line). Returns 1 to keep, 2
+ * for the executable [vdso], 0 to skip, -EINVAL.
+ */
 static int parse_line(char *line, struct procmap *pm)
 {
 	char perms[5];
@@ -100,7 +103,11 @@ static int parse_line(char *line, struct procmap *pm)
 		      !strcmp(pm->path + len - strlen(DELETED_MARK), DELETED_MARK);
 	if (pm->deleted)
 		pm->path[len - strlen(DELETED_MARK)] = '\0';
-	return perms[2] == 'x' && pm->inode && pm->path[0] == '/';
+	if (perms[2] != 'x')
+		return 0;
+	if (!pm->inode && !strcmp(pm->path, "[vdso]"))
+		return 2;
+	return pm->inode && pm->path[0] == '/';
 }
 
 int procmaps__parse(FILE *f, struct procmaps *out)
@@ -126,7 +133,10 @@ int procmaps__parse(FILE *f, struct procmaps *out)
 			err = keep;
 			goto cleanup;
 		}
-		if (keep) {
+		if (keep == 2) {
+			out->vdso_start = pm.start;
+			out->vdso_end = pm.end;
+		} else if (keep) {
 			err = procmaps__push(out, &cap, &pm);
 			if (err)
 				goto cleanup;

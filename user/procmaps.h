@@ -22,12 +22,14 @@ struct procmap {
 struct procmaps {
 	struct procmap *maps; /* in file order (ascending addresses) */
 	size_t n;
+	uint64_t vdso_start; /* the kernel's [vdso] mapping, or 0 and 0 when there is none */
+	uint64_t vdso_end;
 };
 
 /*
  * Parse maps(5) lines from f, keeping executable mappings of files (inode
- * != 0, path starting with '/'). Returns 0, -ENOMEM, or -EINVAL for a line
- * that is not in the maps format (with snag_set_error()). Free with
+ * != 0, path starting with '/') and the range of the executable [vdso]. Returns 0, -ENOMEM, or
+ * -EINVAL for a line that is not in the maps format (with snag_set_error()). Free with
  * procmaps__free(); on error out is left empty.
  */
 int procmaps__parse(FILE *f, struct procmaps *out);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "elfsym.h"
@@ -185,6 +187,9 @@ struct symbolizer {
 	struct htab snaps;     /* struct snapshot by (pid, gen) */
 	struct htab names;     /* struct name_ent by (file, offset) */
 	struct htab strs;      /* struct istr: every string handed out that is not a table's */
+	struct symfile *vdso;  /* snag's own [vdso] image, the one every 64-bit process maps */
+	uint64_t vdso_len;     /* the length of its mapping */
+	bool vdso_tried;
 };
 
 /* The interned copy of str, owned by s. Returns NULL on allocation failure. */
@@ -509,6 +514,45 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/*
+ * The symbol file for a [vdso] mapping of len bytes, or NULL. The kernel maps
+ * one vdso image into every 64-bit process, the same one it maps into snag,
+ * so snag's own copy (put in a memfd, to be read like any ELF file) names
+ * the functions of all of them: clock_gettime and gettimeofday run there, not
+ * in libc. A mapping of another length is another image (a 32-bit process's)
+ * and is left unnamed.
+ */
+static struct symfile *vdso_file(struct symbolizer *s, uint64_t len)
+{
+	uintptr_t image = getauxval(AT_SYSINFO_EHDR);
+	struct procmaps self;
+	struct symfile *f = NULL;
+	int fd;
+
+	if (s->vdso_tried)
+		return s->vdso && s->vdso_len == len ? s->vdso : NULL;
+	s->vdso_tried = true;
+	if (!image || procmaps__load_pid(getpid(), &self))
+		return NULL;
+	if (self.vdso_start == image)
+		s->vdso_len = self.vdso_end - self.vdso_start;
+	procmaps__free(&self);
+	fd = s->vdso_len ? memfd_create("snag-vdso", MFD_CLOEXEC) : -1;
+	if (fd >= 0 && write(fd, (const void *)image, s->vdso_len) == (ssize_t)s->vdso_len)
+		f = calloc(1, sizeof(*f));
+	if (f && (f->path = strdup("[vdso]"))) {
+		f->fd = fd;
+		f->next = s->files;
+		s->files = f;
+		s->vdso = f;
+		return vdso_file(s, len);
+	}
+	free(f);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
 /* Fill snap from the process's maps now. Returns 0, -ENOMEM, or the error to remember. */
 static int snapshot__read(struct symbolizer *s, struct snapshot *snap)
 {
@@ -518,7 +562,7 @@ static int snapshot__read(struct symbolizer *s, struct snapshot *snap)
 	err = procmaps__load_pid_at(s->proc_root, snap->pid, &pm);
 	if (err)
 		return err == -ENOENT ? -ESRCH : err;
-	snap->maps = calloc(pm.n ? pm.n : 1, sizeof(*snap->maps));
+	snap->maps = calloc(pm.n + 1, sizeof(*snap->maps)); /* + the vdso */
 	if (!snap->maps) {
 		err = -ENOMEM;
 		goto cleanup;
@@ -537,6 +581,16 @@ static int snapshot__read(struct symbolizer *s, struct snapshot *snap)
 			goto cleanup;
 		}
 		snap->n++;
+	}
+	if (pm.vdso_end && vdso_file(s, pm.vdso_end - pm.vdso_start)) {
+		struct snap_map *m = &snap->maps[snap->n++];
+
+		*m = (struct snap_map){pm.vdso_start, pm.vdso_end, 0, NULL, s->vdso};
+		m->base = intern(s, "[vdso]");
+		if (!m->base) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
 	}
 	qsort(snap->maps, snap->n, sizeof(*snap->maps), cmp_snap_map);
 cleanup:
@@ -694,6 +748,21 @@ static const char *demangle(struct symbolizer *s, const char *name)
 	return r ? r : name;
 }
 
+/*
+ * A vdso function by its __vdso_ name (as perf names it), not by the libc
+ * name it shares with the libc function that calls it: clock_gettime calling
+ * __vdso_clock_gettime, not clock_gettime calling clock_gettime.
+ */
+static const char *vdso_name(const struct elfsym_tab *tab, const struct elfsym *sym)
+{
+	size_t idx = (size_t)(sym - tab->syms);
+
+	for (size_t i = 0; i < tab->n_names; i++)
+		if (tab->names[i].sym == idx && !strncmp(tab->names[i].name, "__vdso_", 7))
+			return tab->names[i].name;
+	return sym->name;
+}
+
 /* The function name at file offset off of f, or NULL when it has none. Cached per (f, off). */
 static const char *symfile__name(struct symbolizer *s, struct symfile *f, uint64_t off)
 {
@@ -717,7 +786,7 @@ static const char *symfile__name(struct symbolizer *s, struct symfile *f, uint64
 	e->file = f;
 	e->off = off;
 	if (tab && !elfsym__offset_to_addr(tab, off, &vaddr) && (sym = elfsym__lookup(tab, vaddr)))
-		e->name = demangle(s, sym->name);
+		e->name = f == s->vdso ? vdso_name(tab, sym) : demangle(s, sym->name);
 	if (htab__add(&s->names, &e->node, h)) {
 		const char *name = e->name;
 

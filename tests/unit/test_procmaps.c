@@ -42,7 +42,10 @@ static void assert_map(const struct procmap *pm, uint64_t start, uint64_t end, u
 	assert_string_equal(pm->path, path);
 }
 
-/* Only executable file mappings stay: not [heap], [vdso], [vsyscall], anonymous or r--p ones. */
+/*
+ * Only executable file mappings stay: not [heap], [vsyscall], anonymous or
+ * r--p ones. [vdso] is not a file: only its range is kept.
+ */
 static void test_parse_basic(void **state)
 {
 	struct procmaps m;
@@ -64,6 +67,8 @@ static void test_parse_basic(void **state)
 		   "/memfd:jit");
 	assert_map(&m.maps[6], 0x7f3a21a7d000, 0x7f3a21aa2000, 0x1000, 0xfd, 0x01, 1048700, false,
 		   "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
+	assert_int_equal(m.vdso_start, 0x7ffd3b1f8000);
+	assert_int_equal(m.vdso_end, 0x7ffd3b1fa000);
 	procmaps__free(&m);
 	procmaps__free(&m); /* idempotent */
 }

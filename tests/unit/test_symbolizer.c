@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -475,6 +476,39 @@ __attribute__((noipa, used)) static int local_target(int a)
 	return a * 5 + 1;
 }
 
+/* The address of the vdso function name in this process, from the vdso's .dynsym; 0 if none. */
+static uint64_t vdso_addr(const char *name)
+{
+	uintptr_t base = getauxval(AT_SYSINFO_EHDR);
+	const GElf_Ehdr *eh = (const GElf_Ehdr *)base;
+	uint64_t addr = 0;
+	Elf_Scn *scn = NULL;
+	Elf *e;
+
+	assert_true(base != 0);
+	elf_version(EV_CURRENT);
+	/* The image ends with its section headers. */
+	e = elf_memory((char *)base, eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize);
+	assert_non_null(e);
+	while (!addr && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+
+			if (gelf_getsym(d, (int)i, &sym) &&
+			    !strcmp(elf_strptr(e, sh.sh_link, sym.st_name), name))
+				addr = base + sym.st_value; /* the vdso is linked at 0 */
+		}
+	}
+	elf_end(e);
+	return addr;
+}
+
 static void test_live_self(void **state)
 {
 	struct symbolizer *s = symbolizer__new(NULL);
@@ -488,6 +522,9 @@ static void test_live_self(void **state)
 	assert_user(s, getpid(), 0, me + 1, "local_target");
 	assert_user(s, getpid(), 0, (uintptr_t)getppid_addr, "getppid");
 	assert_user(s, getpid(), 0, (uintptr_t)&test_live_self, "test_live_self");
+	/* clock_gettime runs in the vdso, named by its own name, not by libc's. */
+	assert_user(s, getpid(), 0, vdso_addr("__vdso_clock_gettime") + 4, "__vdso_clock_gettime");
+	assert_user(s, getpid(), 0, vdso_addr("gettimeofday"), "__vdso_gettimeofday");
 	symbolizer__free(s);
 }
 
