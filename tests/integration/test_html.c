@@ -66,6 +66,26 @@ static char *tag_attr(const char *dom, const char *id, const char *attr)
 }
 
 /*
+ * How far the flame graph svg (its text up to </svg>) extends below its
+ * deepest drawn frame: the svg's height minus the bottom of its lowest rect.
+ */
+static long svg_blank_below(const char *svg)
+{
+	const char *h = strstr(svg, " height=\"");
+	long bottom = 0;
+
+	assert_non_null(h);
+	for (const char *r = strstr(svg, "<rect"); r; r = strstr(r + 1, "<rect")) {
+		const char *y = strstr(r, " y=\""), *rh = strstr(r, " height=\"");
+
+		assert_true(y && rh);
+		if (atol(y + 4) + atol(rh + 9) > bottom)
+			bottom = atol(y + 4) + atol(rh + 9);
+	}
+	return atol(h + 9) - bottom;
+}
+
+/*
  * How many pixels of the PNG differ from its most common colour, and how
  * many distinct colours (at 4 bits per channel) it has.
  */
@@ -100,9 +120,10 @@ static void png_variety(const char *path, double *off_share, size_t *colours)
 }
 
 /*
- * snag records a sleeper (20 x 10 ms in wait_for_timer) as HTML; Chromium
- * loads the page: no console errors, the script drew the off-CPU flame graph
- * with the sleeper's frames, and a screenshot shows a page, not a blank.
+ * snag records a sleeper (20 x 50 ms in wait_for_timer, then a deep and
+ * narrow block) as HTML; Chromium loads the page: no console errors, the
+ * script drew the off-CPU flame graph with the sleeper's frames and no blank
+ * rows for the narrow stack, and a screenshot shows a page, not a blank.
  */
 static void test_html_report_in_browser(void **state)
 {
@@ -115,7 +136,8 @@ static void test_html_report_in_browser(void **state)
 	require_bpf();
 	snprintf(html, sizeof(html), "%s", out_path("report.html"));
 	snprintf(png, sizeof(png), "%s", out_path("report.png"));
-	snprintf(cmd, sizeof(cmd), "%s sleeper 20 10", target_path);
+	/* 20 x 50 ms, then one 150 us block 40 frames down: too narrow to draw. */
+	snprintf(cmd, sizeof(cmd), "%s sleeper 20 50 40", target_path);
 	char *argv[] = {snag_path, "-c", cmd, "--format", "html", "-o", html, NULL};
 	assert_int_equal(test_run(argv, 60, &r), 0);
 	if (r.status != 0)
@@ -142,6 +164,10 @@ static void test_html_report_in_browser(void **state)
 	if (!strstr(svg, "data-name=\"wait_for_timer\" data-type=\"user\"") ||
 	    !strstr(svg, "data-type=\"kernel\"") || !strstr(svg, "<text"))
 		fail_msg("the flame graph lacks the sleeper's frames: %.2000s", svg);
+	/* As tall as what it drew: stacks too narrow to draw leave no blank rows. */
+	if (svg_blank_below(svg) > 4)
+		fail_msg("the flame graph has %ld px of blank rows below its frames",
+			 svg_blank_below(svg));
 	test_run__free(&r);
 
 	snprintf(cmd, sizeof(cmd), "--screenshot=%s", png);

@@ -50,11 +50,26 @@ static void print_switches(const char *who)
 	       ru.ru_nivcsw);
 }
 
-/* sleeper N MS: wait_for_timer(MS) N times. */
-static int sleeper(long n, long ms)
+/* A 150 us sleep DEPTH frames down: a block whose stack is deep and narrow. */
+TRACED void nap_deep(long depth)
+{
+	struct timespec ts = {0, 150000};
+
+	if (depth > 0) {
+		nap_deep(depth - 1);
+		return;
+	}
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* sleeper N MS [DEEP]: wait_for_timer(MS) N times, then (DEEP > 0) nap_deep(DEEP) once. */
+static int sleeper(long n, long ms, long deep)
 {
 	for (long i = 0; i < n; i++)
 		wait_for_timer(ms);
+	if (deep > 0)
+		nap_deep(deep);
 	print_switches("sleeper");
 	return 0;
 }
@@ -154,11 +169,11 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(mode, "sleeper"))
-		return sleeper(a ? a : 20, b ? b : 10);
+		return sleeper(a ? a : 20, b ? b : 10, argc > 4 ? strtol(argv[4], NULL, 10) : 0);
 	if (!strcmp(mode, "pingpong"))
 		return pingpong(a ? a : 1000);
 	if (!strcmp(mode, "hogs"))
 		return hogs(a ? a : 1000);
-	fprintf(stderr, "usage: offcpu sleeper [N [MS]] | pingpong [N] | hogs [MS]\n");
+	fprintf(stderr, "usage: offcpu sleeper [N [MS [DEEP]]] | pingpong [N] | hogs [MS]\n");
 	return 2;
 }

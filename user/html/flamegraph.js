@@ -98,9 +98,9 @@
     return root;
   }
 
-  // Fractions of the root's width: x0 and width w; widest children first. Returns the depth.
+  // Fractions of the root's width: x0 and width w; widest children first.
   function layout(node, x0, depth, total) {
-    var maxDepth = depth, x = x0;
+    var x = x0;
     node.x0 = x0;
     node.w = total > 0 ? node.value / total : 0;
     node.depth = depth;
@@ -108,10 +108,9 @@
       return b.value - a.value || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     });
     node.children.forEach(function (c) {
-      maxDepth = Math.max(maxDepth, layout(c, x, depth + 1, total));
+      layout(c, x, depth + 1, total);
       x += c.w;
     });
-    return maxDepth;
   }
 
   function FlameGraph(el, graph, tip) {
@@ -123,7 +122,7 @@
     this.status = el.querySelector('.flame-status');
     this.palette = PALETTES[graph.palette] || PALETTES.offcpu;
     this.root = buildTree(graph);
-    this.maxDepth = layout(this.root, 0, 0, this.root.value);
+    layout(this.root, 0, 0, this.root.value);
     this.zoomed = this.root;
     this.query = '';
     this.nodes = [];
@@ -184,13 +183,15 @@
 
   FlameGraph.prototype.render = function () {
     var width = Math.max(this.svg.clientWidth || this.el.clientWidth || 1200, 300);
-    var height = (this.maxDepth + 1) * ROW + 2;
     while (this.svg.firstChild) this.svg.removeChild(this.svg.firstChild);
     this.nodes = [];
-    this.svg.setAttribute('viewBox', '0 0 ' + width + ' ' + height);
-    this.svg.setAttribute('height', height);
     for (var a = this.zoomed.parent; a; a = a.parent) this.drawFrame(a, 0, width, 'ancestor');
     this.drawSubtree(this.zoomed, width);
+    // As tall as the frames drawn: a deep stack too narrow to draw leaves no blank below.
+    var depth = this.nodes.reduce(function (d, n) { return Math.max(d, n.depth); }, 0);
+    var height = (depth + 1) * ROW + 2;
+    this.svg.setAttribute('viewBox', '0 0 ' + width + ' ' + height);
+    this.svg.setAttribute('height', height);
     // What was drawn, for people reading the DOM and for tests (--dump-dom).
     this.el.setAttribute('data-frames', String(this.nodes.length));
     this.updateStatus();
