@@ -30,7 +30,7 @@ CFLAGS ?= -g -O2
 override CFLAGS += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(SAN_FLAGS) \
 	-I$(BUILD)/bpf -I$(BUILD)/proto -Ibpf -iquote user -DSNAG_VERSION='"$(SNAG_VERSION)"'
 override LDFLAGS += $(SAN_FLAGS)
-LDLIBS := -lbpf -ldw -lelf -lz -ljansson -lprotobuf-c -lmicrohttpd -lpthread -lstdc++
+LDLIBS := -lbpf -ldw -lelf -lz -ljansson -lprotobuf-c -lmicrohttpd -liberty -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf -Wall -Werror -MMD -MP
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # build
   make gcc clang libbpf-dev bpftool libelf-dev zlib1g-dev libjansson-dev
+  # symbol names: the GNU demangler (C++ and Rust, legacy and v0), as binutils and perf use it
+  libiberty-dev
   # on-CPU profiles: source lines of hot addresses from DWARF (elfutils libdw)
   libdw-dev
   # pprof export: protobuf-c runtime and protoc-c, which generates C from proto/profile.proto

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <libiberty/demangle.h>
 #include "elfsym.h"
 #include "errors.h"
 #include "ksyms.h"
@@ -23,9 +24,6 @@
 #define DEFAULT_PROC_ROOT "/proc"
 #define DEFAULT_KALLSYMS  "/proc/kallsyms"
 #define NAME_MAX_LEN	  512 /* "module+0xOFFSET" names longer than this are cut */
-
-/* libstdc++'s demangler (the Itanium C++ ABI's); returns a malloc'd name or NULL. */
-extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
 /* What a lookup returns when memory runs out: never NULL, never a bare address. */
 static const char oom_name[] = "[unknown]";
@@ -729,20 +727,21 @@ static const struct snap_map *snapshot__map(const struct snapshot *snap, uint64_
 	return NULL;
 }
 
-/* name itself, or its C++ demangling (interned) when it is a mangled name. */
+/*
+ * name itself, or its demangling (interned) when it is a mangled name: C++
+ * (_Z), Rust's legacy mangling (_ZN...17h<hash>E, shown without the hash)
+ * and Rust v0 (_R). libiberty's demangler, the one binutils uses, reads all three.
+ */
 static const char *demangle(struct symbolizer *s, const char *name)
 {
 	const char *r;
 	char *d;
-	int status = -1;
 
-	if (strncmp(name, "_Z", 2))
+	if (strncmp(name, "_Z", 2) && strncmp(name, "_R", 2))
 		return name;
-	d = __cxa_demangle(name, NULL, NULL, &status);
-	if (!d || status) {
-		free(d);
+	d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
+	if (!d)
 		return name;
-	}
 	r = intern(s, d);
 	free(d);
 	return r ? r : name;

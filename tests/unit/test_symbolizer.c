@@ -425,6 +425,12 @@ static void test_demangle(void **state)
 	fclose(f);
 	assert_user(s, 1050, 0, PIE_BASE + sym_addr(pie, "_ZN4snag7fixture6methodEi", NULL),
 		    "snag::fixture::method(int)");
+	assert_user(s, 1050, 0,
+		    PIE_BASE + sym_addr(pie, "_RNvNtCs4fqI2P2rA04_4snag5inner7handler", NULL),
+		    "snag::inner::handler");
+	assert_user(s, 1050, 0,
+		    PIE_BASE + sym_addr(pie, "_ZN4snag6legacy17h0123456789abcdefE", NULL),
+		    "snag::legacy");
 	/* Looks mangled, is not: the raw name. */
 	assert_user(s, 1050, 0, PIE_BASE + sym_addr(pie, "_Zbogus", NULL), "_Zbogus");
 	symbolizer__free(s);
