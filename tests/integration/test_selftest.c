@@ -188,7 +188,10 @@ static void test_selftest_passes(void **state)
 	if (total_time_s(r.out) >= TIME_LIMIT_S || wall >= TIME_LIMIT_S)
 		fail_msg("selftest took %.1f s (it says %.1f s), limit %.0f s", wall,
 			 total_time_s(r.out), TIME_LIMIT_S);
-	assert_true(total_time_s(r.out) <= wall);
+	/* Its own clock runs inside ours; it prints 3 significant digits (up to 0.5% high). */
+	if (total_time_s(r.out) > wall * 1.005)
+		fail_msg("selftest says it took %.3f s, longer than the %.3f s it ran",
+			 total_time_s(r.out), wall);
 	assert_string_equal(r.err, "");
 	free_lines(lines, n);
 	test_run__free(&r);
