@@ -502,61 +502,15 @@ static __always_inline __u32 classify_wait(struct task_struct *t, bool btf)
 #endif
 }
 
-static __always_inline void switch_out(struct task_struct *prev, bool preempt, __u32 prev_state,
-				       __u64 now, bool btf)
+/*
+ * End th's time off the CPU at now (a switch-in): add it to the thread's
+ * totals by reason and return its length.
+ */
+static __always_inline __u64 end_offcpu(struct snag_thread *th, __u64 now)
 {
-	__u32 tid = BPF_CORE_READ(prev, pid), tgid = BPF_CORE_READ(prev, tgid);
-	struct snag_thread *th;
-	bool voluntary;
+	__u64 off = now > th->last_ts ? now - th->last_ts : 0, runnable_since = th->last_ts;
 
-	if (!traced(prev, tgid, tid))
-		return;
-	th = get_thread(prev, tgid, tid, now, SNAG_TS_ON);
-	if (!th || th->state == SNAG_TS_EXITED)
-		return;
-	if (th->state == SNAG_TS_ON && now > th->last_ts)
-		th->oncpu_ns += now - th->last_ts;
-	else if (th->state == SNAG_TS_BLOCKED || th->state == SNAG_TS_PREEMPTED)
-		count_drop(SNAG_SDROP_MISSED_SWITCH_IN); /* its switch-in never came here */
-	/* The kernel's own rule for nvcsw/nivcsw (kernel/sched/core.c). */
-	voluntary = !preempt && prev_state != 0;
-	if (voluntary) {
-		th->voluntary++;
-		th->wait = classify_wait(prev, btf);
-		if (th->wait < SNAG_WAIT__COUNT)
-			th->blocks_by[th->wait]++;
-	} else {
-		th->involuntary++;
-	}
-	th->state = voluntary ? SNAG_TS_BLOCKED : SNAG_TS_PREEMPTED;
-	th->last_ts = now;
-	th->wakeup_ts = 0;
-}
-
-static __always_inline void switch_in(struct task_struct *next, __u64 now, bool stacks)
-{
-	__u32 tid = BPF_CORE_READ(next, pid), tgid = BPF_CORE_READ(next, tgid);
-	struct snag_thread *th;
-	__u64 off, runnable_since;
-	__u32 reason;
-
-	if (!traced(next, tgid, tid))
-		return;
-	/* First sight while switching in: it was waiting since the trace began, reason unknown. */
-	th = get_thread(next, tgid, tid, now, SNAG_TS_PREEMPTED);
-	if (!th || th->state == SNAG_TS_EXITED)
-		return;
-	if (th->state == SNAG_TS_ON || th->state == SNAG_TS_UNKNOWN) {
-		if (th->state == SNAG_TS_ON)
-			count_drop(SNAG_SDROP_MISSED_SWITCH_OUT);
-		th->state = SNAG_TS_ON;
-		th->last_ts = now;
-		return;
-	}
-	off = now > th->last_ts ? now - th->last_ts : 0;
-	reason = th->state == SNAG_TS_BLOCKED ? SNAG_OFFCPU_BLOCKED : SNAG_OFFCPU_PREEMPTED;
-	runnable_since = th->last_ts;
-	if (reason == SNAG_OFFCPU_BLOCKED) {
+	if (th->state == SNAG_TS_BLOCKED) {
 		/* A wakeup can race ahead of the switch-out that recorded last_ts. */
 		__u64 blocked;
 
@@ -579,6 +533,74 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 	}
 	th->offcpu_ns += off;
 	hist_add(th->offcpu_hist, off);
+	return off;
+}
+
+static __always_inline void switch_out(struct task_struct *prev, bool preempt, __u32 prev_state,
+				       __u64 now, bool btf)
+{
+	__u32 tid = BPF_CORE_READ(prev, pid), tgid = BPF_CORE_READ(prev, tgid);
+	struct snag_thread *th;
+	bool voluntary;
+
+	if (!traced(prev, tgid, tid))
+		return;
+	th = get_thread(prev, tgid, tid, now, SNAG_TS_ON);
+	if (!th || th->state == SNAG_TS_EXITED)
+		return;
+	if (th->state == SNAG_TS_BLOCKED || th->state == SNAG_TS_PREEMPTED) {
+		/*
+		 * It is running, but no sched_switch event switched it in: the
+		 * kernel sometimes omits one (ftrace's own sched_switch event
+		 * misses it too). Keep the block: it ended at the wakeup, if one
+		 * was seen, else now. Only its stacks are lost.
+		 */
+		__u64 in = th->wakeup_ts > th->last_ts && th->wakeup_ts < now ? th->wakeup_ts : now;
+
+		count_drop(SNAG_SDROP_MISSED_SWITCH_IN);
+		end_offcpu(th, in);
+		th->state = SNAG_TS_ON;
+		th->last_ts = in;
+	}
+	if (th->state == SNAG_TS_ON && now > th->last_ts)
+		th->oncpu_ns += now - th->last_ts;
+	/* The kernel's own rule for nvcsw/nivcsw (kernel/sched/core.c). */
+	voluntary = !preempt && prev_state != 0;
+	if (voluntary) {
+		th->voluntary++;
+		th->wait = classify_wait(prev, btf);
+		if (th->wait < SNAG_WAIT__COUNT)
+			th->blocks_by[th->wait]++;
+	} else {
+		th->involuntary++;
+	}
+	th->state = voluntary ? SNAG_TS_BLOCKED : SNAG_TS_PREEMPTED;
+	th->last_ts = now;
+	th->wakeup_ts = 0;
+}
+
+static __always_inline void switch_in(struct task_struct *next, __u64 now, bool stacks)
+{
+	__u32 tid = BPF_CORE_READ(next, pid), tgid = BPF_CORE_READ(next, tgid);
+	struct snag_thread *th;
+	__u32 reason;
+	__u64 off;
+
+	if (!traced(next, tgid, tid))
+		return;
+	/* First sight while switching in: it was waiting since the trace began, reason unknown. */
+	th = get_thread(next, tgid, tid, now, SNAG_TS_PREEMPTED);
+	if (!th || th->state == SNAG_TS_EXITED)
+		return;
+	if (th->state == SNAG_TS_ON || th->state == SNAG_TS_UNKNOWN) {
+		if (th->state == SNAG_TS_ON)
+			count_drop(SNAG_SDROP_MISSED_SWITCH_OUT);
+		th->state = SNAG_TS_ON;
+		th->last_ts = now;
+		return;
+	}
+	reason = th->state == SNAG_TS_BLOCKED ? SNAG_OFFCPU_BLOCKED : SNAG_OFFCPU_PREEMPTED;
+	off = end_offcpu(th, now);
 	if (stacks && off >= min_block_ns)
 		long_block(next, th, tid, off, reason, !(BPF_CORE_READ(next, flags) & PF_KTHREAD));
 	th->state = SNAG_TS_ON;

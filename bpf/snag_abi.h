@@ -148,8 +148,8 @@ enum snag_sched_drop {
 	SNAG_SDROP_EVENTS_LOST,	  /* ring buffer full: a process's maps may not be snapshotted */
 	SNAG_SDROP_MISSED_SWITCH_OUT, /* a switch-in while believed on a CPU: that gap is
 					 unaccounted */
-	SNAG_SDROP_MISSED_SWITCH_IN,  /* a switch-out while believed off a CPU: that gap is
-					 unaccounted */
+	SNAG_SDROP_MISSED_SWITCH_IN,  /* a switch-out while believed off a CPU: the block is
+					 kept (it ends at its wakeup), its stacks are not */
 	SNAG_SDROP__COUNT,
 };
 
