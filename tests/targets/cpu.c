@@ -3,6 +3,7 @@
  *
  * Usage: cpu ratio SECONDS    burn CPU in hot_a 3 times as long as in hot_b, for SECONDS
  *        cpu spin SECONDS     burn CPU in spin_loop for SECONDS; prints its rate of work
+ *        cpu clock SECONDS    read the clock in a loop (its time is in the vdso) for SECONDS
  *
  * The work is counted in loop iterations, not in time: hot_a does 3 times the iterations of
  * hot_b with the same loop body, so its share of the thread's CPU time is 3:1 whatever else runs
@@ -95,6 +96,23 @@ static int spin(double seconds)
 	return 0;
 }
 
+/* Reads the clock over and over: the time goes to the kernel's vdso, not to a file. */
+TRACED long long read_clock(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+static int clock_loop(double seconds)
+{
+	long long end = clock_ns(CLOCK_MONOTONIC) + (long long)(seconds * 1e9);
+	unsigned long calls = 0;
+
+	while (read_clock() < end)
+		calls++;
+	printf("clock calls=%lu\n", calls);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	double seconds = argc > 2 ? atof(argv[2]) : 0;
@@ -103,6 +121,8 @@ int main(int argc, char **argv)
 		return ratio(seconds);
 	if (argc == 3 && !strcmp(argv[1], "spin") && seconds > 0)
 		return spin(seconds);
-	fprintf(stderr, "usage: cpu ratio|spin SECONDS\n");
+	if (argc == 3 && !strcmp(argv[1], "clock") && seconds > 0)
+		return clock_loop(seconds);
+	fprintf(stderr, "usage: cpu ratio|spin|clock SECONDS\n");
 	return 2;
 }
