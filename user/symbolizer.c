@@ -18,6 +18,7 @@
 #include "elfsym.h"
 #include "errors.h"
 #include "ksyms.h"
+#include "perfmap.h"
 #include "procmaps.h"
 #include "symbolizer.h"
 
@@ -141,6 +142,14 @@ struct snapshot {
 	size_t n;
 	uint64_t refreshed_ns; /* CLOCK_MONOTONIC of the last refresh, 0 before any */
 	unsigned refreshes;
+	/* For its JIT map: who it is (from /proc/PID/status while it ran), and the map. */
+	bool ids_known;
+	uid_t uid; /* effective uid: the owner its /tmp/perf-PID.map must have */
+	int nspid; /* its pid in its own pid namespace (the PID in the file name) */
+	bool jit_tried;
+	uint64_t jit_ns; /* CLOCK_MONOTONIC of the last load attempt */
+	off_t jit_size;	 /* of the file when loaded */
+	struct perfmap jit;
 };
 
 /*
@@ -152,6 +161,8 @@ struct snapshot {
  */
 #define REFRESH_FREE	   2
 #define REFRESH_MIN_GAP_NS 10000000000ull
+/* A JIT map that lacks an address is read again once it has grown, at most every second. */
+#define JIT_RELOAD_GAP_NS 1000000000ull
 
 static uint64_t monotonic_ns(void)
 {
@@ -240,6 +251,7 @@ static void free_snapshot(struct hnode *x)
 	struct snapshot *snap = (struct snapshot *)x;
 
 	free(snap->maps);
+	perfmap__free(&snap->jit);
 	free(snap);
 }
 
@@ -596,6 +608,90 @@ cleanup:
 	return err;
 }
 
+/* Who the process is, from its status file: effective uid and innermost-namespace pid. */
+static void snapshot__identity(const struct symbolizer *s, struct snapshot *snap)
+{
+	char path[PATH_MAX], *line = NULL;
+	bool uid = false;
+	size_t cap = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%d/status", s->proc_root, snap->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	snap->nspid = snap->pid; /* kernels without NSpid: one namespace */
+	while (getline(&line, &cap, f) > 0) {
+		unsigned long real, eff;
+
+		if (sscanf(line, "Uid: %lu %lu", &real, &eff) == 2) {
+			snap->uid = (uid_t)eff;
+			uid = true;
+		} else if (!strncmp(line, "NSpid:", 6)) {
+			char *last = strrchr(line, '\t');
+
+			snap->nspid = atoi(last ? last + 1 : line + 6);
+		}
+	}
+	free(line);
+	fclose(f);
+	snap->ids_known = uid && snap->nspid > 0;
+}
+
+/*
+ * (Re)load snap's JIT map: /tmp/perf-NSPID.map as the process sees /tmp, or,
+ * once it is gone, snag's /tmp/perf-PID.map when it shares snag's pid
+ * namespace. Kept as it was when the file has not changed size.
+ */
+static void jit_load(const struct symbolizer *s, struct snapshot *snap)
+{
+	char path[PATH_MAX];
+	struct perfmap m;
+	struct stat st;
+	off_t size = 0;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%d/root/tmp/perf-%d.map", s->proc_root, snap->pid,
+		 snap->nspid);
+	if (stat(path, &st)) {
+		if (snap->nspid != snap->pid)
+			return;
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map", snap->pid);
+		if (stat(path, &st))
+			return;
+	}
+	if (snap->jit_tried && st.st_size == snap->jit_size)
+		return;
+	err = perfmap__load(path, snap->uid, &m, &size);
+	if (err)
+		return;
+	perfmap__free(&snap->jit);
+	snap->jit = m;
+	snap->jit_size = size;
+}
+
+/*
+ * The name a JIT compiler gave the code at addr in its perf map, or NULL.
+ * The map is read on the first address that needs it, and again (at most
+ * every second, and only once it has grown) when it lacks one.
+ */
+static const char *jit_name(struct symbolizer *s, struct snapshot *snap, uint64_t addr)
+{
+	const char *name = snap->jit_tried ? perfmap__lookup(&snap->jit, addr) : NULL;
+	uint64_t now;
+
+	if (name || !snap->ids_known)
+		return name ? intern(s, name) : NULL;
+	now = monotonic_ns();
+	if (snap->jit_tried && now - snap->jit_ns < JIT_RELOAD_GAP_NS)
+		return NULL;
+	jit_load(s, snap);
+	snap->jit_tried = true;
+	snap->jit_ns = now;
+	name = perfmap__lookup(&snap->jit, addr);
+	return name ? intern(s, name) : NULL;
+}
+
 /* The snapshot of (pid, gen), taken now if there is none. NULL only when memory runs out. */
 static struct snapshot *snapshot__get(struct symbolizer *s, int pid, uint32_t gen)
 {
@@ -610,6 +706,8 @@ static struct snapshot *snapshot__get(struct symbolizer *s, int pid, uint32_t ge
 	snap->pid = pid;
 	snap->gen = gen;
 	err = snapshot__read(s, snap);
+	if (!err)
+		snapshot__identity(s, snap);
 	if (err == -ENOMEM || htab__add(&s->snaps, &snap->node, snap_hash(pid, gen))) {
 		free_snapshot(&snap->node);
 		return NULL;
@@ -797,7 +895,7 @@ static const char *symfile__name(struct symbolizer *s, struct symfile *f, uint64
 
 const char *symbolizer__user(struct symbolizer *s, int pid, uint32_t gen, uint64_t addr)
 {
-	const struct snapshot *snap = snapshot__get(s, pid, gen);
+	struct snapshot *snap = snapshot__get(s, pid, gen);
 	const struct snap_map *m;
 	const char *name;
 	uint64_t off;
@@ -805,12 +903,15 @@ const char *symbolizer__user(struct symbolizer *s, int pid, uint32_t gen, uint64
 	if (!snap)
 		return oom_name;
 	m = snapshot__map(snap, addr);
+	name = m && m->file ? symfile__name(s, m->file, addr - m->start + m->offset) : NULL;
+	if (!name)
+		name =
+		    jit_name(s, snap, addr); /* JIT code: anonymous, or a memfd without symbols */
+	if (name)
+		return name;
 	if (!m)
 		return intern_fmt(s, "[unknown]+0x%" PRIx64, addr);
 	off = addr - m->start + m->offset;
-	name = m->file ? symfile__name(s, m->file, off) : NULL;
-	if (name)
-		return name;
 	return intern_fmt(s, "%s+0x%" PRIx64, m->base, off);
 }
 

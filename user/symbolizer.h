@@ -61,7 +61,8 @@ const char *symbolizer__kernel(struct symbolizer *s, uint64_t addr);
 
 /*
  * Name of a user address in process pid (mappings of generation gen, taken
- * now if no snapshot exists yet): "function" (C++ and Rust demangled), or
+ * now if no snapshot exists yet): "function" (C++ and Rust demangled, or as a
+ * JIT named it in /tmp/perf-PID.map when no mapped file names it), or
  * "module+0xOFFSET" (file offset) when the file has no symbol for it, or
  * "[unknown]+0xADDR" when no mapping covers it. Owned by the symbolizer.
  * Never NULL: "[unknown]" if memory runs out.

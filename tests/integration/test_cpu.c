@@ -273,6 +273,40 @@ static void test_vdso_frames(void **state)
 	json_decref(root);
 }
 
+/*
+ * Code a JIT generated is anonymous memory, named only in /tmp/perf-PID.map:
+ * the target's generated spin loop is named jit_spin_loop from its map.
+ */
+static void test_jit_frames(void **state)
+{
+	char cmd[8300], map[64], *out = NULL;
+	double total = 0, jit;
+	json_t *root, *e;
+	const char *p;
+	size_t i;
+	int pid;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s jit 1", target_path);
+	root = run_snag_jsonv(
+	    out_path("jit.json"), &out,
+	    (char *[]){"-c", cmd, "--cpu", "-F", "999", "--no-offcpu", "--no-io", NULL});
+	p = strstr(out, "jit pid=");
+	assert_non_null(p);
+	pid = atoi(p + 8);
+	snprintf(map, sizeof(map), "/tmp/perf-%d.map", pid);
+	unlink(map); /* the target leaves it, as JITs do */
+	free(out);
+	json_array_foreach(json_object_get(root, "cpu"), i, e) total += num(e, "samples");
+	jit = num(cpu_function(root, "jit_spin_loop"), "self_samples");
+	print_message("%.0f samples: %.0f in jit_spin_loop\n", total, jit);
+	assert_true(total > 500);
+	if (jit < 0.5 * total)
+		fail_msg("only %.0f of %.0f samples in jit_spin_loop", jit, total);
+	json_decref(root);
+}
+
 /* Run snag on the ratio target with --format FMT to path; the report is not JSON here. */
 static void run_format(const char *fmt, const char *path)
 {
@@ -419,7 +453,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hot_ratio),	      cmocka_unit_test(test_sampled_matches_sched),
 	    cmocka_unit_test(test_no_frame_pointers), cmocka_unit_test(test_vdso_frames),
-	    cmocka_unit_test(test_exports),
+	    cmocka_unit_test(test_jit_frames),	      cmocka_unit_test(test_exports),
 	};
 
 	return cmocka_run_group_tests_name("cpu", tests, setup, teardown);

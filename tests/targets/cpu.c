@@ -4,6 +4,9 @@
  * Usage: cpu ratio SECONDS    burn CPU in hot_a 3 times as long as in hot_b, for SECONDS
  *        cpu spin SECONDS     burn CPU in spin_loop for SECONDS; prints its rate of work
  *        cpu clock SECONDS    read the clock in a loop (its time is in the vdso) for SECONDS
+ *        cpu jit SECONDS      run a spin loop it generated at run time (x86-64), named only
+ *                             in /tmp/perf-PID.map as jit_spin_loop, for SECONDS; the map
+ *                             stays behind (as JITs leave it) for the caller to remove
  *
  * The work is counted in loop iterations, not in time: hot_a does 3 times the iterations of
  * hot_b with the same loop body, so its share of the thread's CPU time is 3:1 whatever else runs
@@ -13,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 /* noipa: no inlining or cloning, so each function is its own frame on every stack. */
 #define TRACED __attribute__((noipa, optimize("no-optimize-sibling-calls")))
@@ -113,6 +118,47 @@ static int clock_loop(double seconds)
 	return 0;
 }
 
+#if defined(__x86_64__)
+typedef unsigned long (*jit_fn)(unsigned long);
+
+/* Calls the generated code: a frame-pointer frame the stack walk passes through. */
+TRACED unsigned long run_jit(jit_fn fn, unsigned long n)
+{
+	return fn(n);
+}
+
+static int jit(double seconds)
+{
+	/* mov %rdi,%rax; 1: dec %rax; jnz 1b; ret */
+	static const unsigned char code[] = {0x48, 0x89, 0xf8, 0x48, 0xff, 0xc8, 0x75, 0xfb, 0xc3};
+	long long end = clock_ns(CLOCK_MONOTONIC) + (long long)(seconds * 1e9);
+	void *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned long calls = 0;
+	char path[64];
+	jit_fn fn;
+	FILE *f;
+
+	if (mem == MAP_FAILED)
+		return 1;
+	memcpy(mem, code, sizeof(code));
+	if (mprotect(mem, 4096, PROT_READ | PROT_EXEC))
+		return 1;
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", getpid());
+	f = fopen(path, "w");
+	if (!f)
+		return 1;
+	fprintf(f, "%lx %zx jit_spin_loop\n", (unsigned long)mem, sizeof(code));
+	fclose(f);
+	memcpy(&fn, &mem, sizeof(fn));
+	while (clock_ns(CLOCK_MONOTONIC) < end) {
+		run_jit(fn, CHUNK);
+		calls++;
+	}
+	printf("jit pid=%d calls=%lu map=%s\n", getpid(), calls, path);
+	return 0;
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	double seconds = argc > 2 ? atof(argv[2]) : 0;
@@ -123,6 +169,10 @@ int main(int argc, char **argv)
 		return spin(seconds);
 	if (argc == 3 && !strcmp(argv[1], "clock") && seconds > 0)
 		return clock_loop(seconds);
-	fprintf(stderr, "usage: cpu ratio|spin|clock SECONDS\n");
+#if defined(__x86_64__)
+	if (argc == 3 && !strcmp(argv[1], "jit") && seconds > 0)
+		return jit(seconds);
+#endif
+	fprintf(stderr, "usage: cpu ratio|spin|clock|jit SECONDS\n");
 	return 2;
 }

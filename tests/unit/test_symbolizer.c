@@ -436,6 +436,51 @@ static void test_demangle(void **state)
 	symbolizer__free(s);
 }
 
+/*
+ * JIT code named by the process's perf map: /tmp/perf-NSPID.map under the
+ * process's root, NSPID its pid in its own namespace (from status). The map
+ * is read again once it has grown, at most every second.
+ */
+static void test_jit_map(void **state)
+{
+	char root[PATH_MAX / 2], path[PATH_MAX];
+	struct symbolizer *s = new_fake();
+	FILE *f;
+
+	(void)state;
+	fclose(maps_open(1070)); /* no file mappings: the JIT code is anonymous */
+	snprintf(path, sizeof(path), "%s/1070/root", proc_root);
+	assert_int_equal(unlink(path), 0);
+	snprintf(root, sizeof(root), "%s/jitroot", proc_root);
+	assert_int_equal(mkdir(root, 0700), 0);
+	assert_int_equal(symlink(root, path), 0);
+	snprintf(path, sizeof(path), "%s/tmp", root);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/1070/status", proc_root);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "Name:\tnode\nUid:\t0\t0\t0\t0\nNSpid:\t1070\t7\n");
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/tmp/perf-7.map", root);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "7f0000001000 100 LazyCompile:~handle /srv/app.js:12\n");
+	fclose(f);
+
+	assert_user(s, 1070, 0, 0x7f0000001010, "LazyCompile:~handle /srv/app.js:12");
+	assert_user(s, 1070, 0, 0x7f0000002000, "[unknown]+0x7f0000002000");
+	/* Compiled since: found once the file has grown and a second has passed. */
+	f = fopen(path, "a");
+	assert_non_null(f);
+	fprintf(f, "7f0000002000 40 Builtin:ArrayMap\n");
+	fclose(f);
+	sleep(1);
+	usleep(100000);
+	assert_user(s, 1070, 0, 0x7f0000002010, "Builtin:ArrayMap");
+	assert_user(s, 1070, 0, 0x7f0000001010, "LazyCompile:~handle /srv/app.js:12");
+	symbolizer__free(s);
+}
+
 static void test_missing_process(void **state)
 {
 	struct symbolizer *s = new_fake();
@@ -597,7 +642,7 @@ int main(void)
 	    cmocka_unit_test(test_generations),	    cmocka_unit_test(test_refresh),
 	    cmocka_unit_test(test_demangle),	    cmocka_unit_test(test_missing_process),
 	    cmocka_unit_test(test_kernel),	    cmocka_unit_test(test_live_self),
-	    cmocka_unit_test(test_exited_child),
+	    cmocka_unit_test(test_exited_child),    cmocka_unit_test(test_jit_map),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
