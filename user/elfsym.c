@@ -185,6 +185,28 @@ static Elf_Scn *find_section(Elf *elf, Elf64_Word type, GElf_Shdr *sh)
 	return NULL;
 }
 
+/* Whether the file has a section that only the Go linker writes. */
+static bool built_by_go(Elf *elf)
+{
+	static const char *const go_sections[] = {".go.buildinfo", ".note.go.buildid",
+						  ".gopclntab"};
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name =
+		    gelf_getshdr(scn, &sh) ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
+
+		for (size_t i = 0; name && i < sizeof(go_sections) / sizeof(go_sections[0]); i++)
+			if (!strcmp(name, go_sections[i]))
+				return true;
+	}
+	return false;
+}
+
 static bool section_is_exec(Elf *elf, size_t shndx)
 {
 	Elf_Scn *scn = elf_getscn(elf, shndx);
@@ -449,6 +471,7 @@ struct elfsym_tab *elfsym__load(const char *path, const struct elfsym_opts *opts
 		goto cleanup;
 	tab->e_type = gelf_getehdr(img.elf, &eh) ? eh.e_type : ET_NONE;
 	tab->stripped = !find_section(img.elf, SHT_SYMTAB, &sh);
+	tab->go = built_by_go(img.elf);
 	if (tab->stripped) {
 		err = open_debug_file(&img, root, &dbg, &tab->debug_path);
 		if (err == -ENOMEM)

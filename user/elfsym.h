@@ -41,9 +41,10 @@ struct elfsym_load {
 
 /* Read-only after elfsym__load(); owned by the table. */
 struct elfsym_tab {
-	char *path;	     /* the file as given to elfsym__load() */
-	char *debug_path;    /* separate debug file whose .symtab was used, or NULL */
-	bool stripped;	     /* the file itself has no .symtab */
+	char *path;	  /* the file as given to elfsym__load() */
+	char *debug_path; /* separate debug file whose .symtab was used, or NULL */
+	bool stripped;	  /* the file itself has no .symtab */
+	bool go; /* built by the Go toolchain (.go.buildinfo, .note.go.buildid or .gopclntab) */
 	uint16_t e_type;     /* ET_EXEC, ET_DYN, ... */
 	struct elfsym *syms; /* sorted by addr, one per address */
 	size_t n_syms;

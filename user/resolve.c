@@ -404,6 +404,25 @@ static void no_match_error(const struct spec *s, const struct target *t, const s
 		       l->binary, tab->n_syms, list_cmd);
 }
 
+/*
+ * Go code cannot be timed with return probes: the probe swaps the return
+ * address on the stack for a trampoline's, and when the goroutine's stack
+ * grows the runtime copies it, meets that address and aborts the program
+ * ("runtime: unexpected return pc", then "fatal error: unknown caller pc").
+ * Attaching would crash the service, so snag refuses and says what works.
+ */
+static void go_error(const struct spec *s, const struct location *l)
+{
+	char what[512];
+
+	spec_str(s, what, sizeof(what));
+	snag_set_error("'%s': %s is a Go program, and return probes crash Go programs (the runtime "
+		       "aborts when it copies a goroutine stack that holds a probe's return "
+		       "address), so snag does not time Go functions; trace it without -u for "
+		       "off-CPU and I/O analysis, with --cpu for where it runs",
+		       what, l->binary);
+}
+
 /* Add the probe points of one spec in one target. */
 static int resolve_one(struct resolver *r, const struct spec *s, struct target *t)
 {
@@ -420,6 +439,11 @@ static int resolve_one(struct resolver *r, const struct spec *s, struct target *
 	err = get_file(r, &l, &f);
 	if (err)
 		goto cleanup;
+	if (f->tab->go) {
+		go_error(s, &l);
+		err = -EINVAL;
+		goto cleanup;
+	}
 	n = elfsym__match(f->tab, s->glob, &m);
 	if (n < 0) {
 		snag_set_error("out of memory matching '%s'", s->glob);

@@ -381,6 +381,72 @@ static int free_pid(void)
 	return 4194303;
 }
 
+/* A Go program whose goroutines grow their stacks in main.work; it prints "ran" when it runs. */
+static const char go_source[] =
+    "package main\n"
+    "import \"fmt\"\n"
+    "//go:noinline\n"
+    "func deep(n int) int { var pad [256]byte; pad[n%256] = byte(n); if n == 0 { return 0 }; "
+    "return deep(n-1) + int(pad[n%256]) }\n"
+    "//go:noinline\n"
+    "func work(i int) int { return deep(2000 + i%100) }\n"
+    "func main() { fmt.Println(\"ran\"); t := 0; for i := 0; i < 100; i++ { t += work(i) }; "
+    "fmt.Println(t) }\n";
+
+/* Build go_source with Debian's golang-go; returns the binary's path. */
+static const char *build_go_target(void)
+{
+	static char bin[4200];
+	char src[4200], home[4200], cache[4200];
+	struct test_run r;
+	FILE *f;
+
+	snprintf(src, sizeof(src), "%s", out_path("gotarget.go"));
+	snprintf(bin, sizeof(bin), "%s", out_path("gotarget"));
+	snprintf(home, sizeof(home), "HOME=%s", out_path(""));
+	snprintf(cache, sizeof(cache), "GOCACHE=%s", out_path("gocache"));
+	f = fopen(src, "w");
+	assert_non_null(f);
+	fputs(go_source, f);
+	fclose(f);
+	char *argv[] = {
+	    "/usr/bin/env", home,    cache, "GOPROXY=off", "GOFLAGS=", "GOTOOLCHAIN=local",
+	    "go",	    "build", "-o",  bin,	   src,	       NULL};
+	assert_int_equal(test_run(argv, 120, &r), 0);
+	if (r.status != 0)
+		fail_msg("go build exited %d (is golang-go installed? make deps): %s", r.status,
+			 r.err);
+	test_run__free(&r);
+	return bin;
+}
+
+/*
+ * Return probes crash Go programs (the runtime aborts when it copies a
+ * goroutine stack holding a probe's return address): -u on Go code is
+ * refused with exit 2 and one line that says why, and the program never runs.
+ */
+static void test_go_functions_refused(void **state)
+{
+	const char *bin;
+	char cmd[4300], spec[4300];
+	struct test_run r;
+
+	(void)state;
+	require_bpf();
+	bin = build_go_target();
+	snprintf(cmd, sizeof(cmd), "%s", bin);
+	char *argv[] = {snag_path, "-c", cmd, "-u", "main.work", NULL};
+	assert_int_equal(test_run(argv, 30, &r), 0);
+	if (r.status != 2 || !strstr(r.err, "is a Go program") || strchr(r.err, '\n')[1] != '\0')
+		fail_msg("want exit 2 and one line saying it is a Go program; got exit %d: %s",
+			 r.status, r.err);
+	if (strstr(r.out, "ran"))
+		fail_msg("the Go program ran: %s", r.out);
+	test_run__free(&r);
+	snprintf(spec, sizeof(spec), "%s:main.*", bin);
+	expect_usage_error("is a Go program", (char *[]){"-u", spec, NULL});
+}
+
 static void test_bad_inputs(void **state)
 {
 	char pid[16], cmd[8300], stripped[8300], notelf[8300], libc_all[] = "libc:*";
@@ -511,6 +577,7 @@ int main(void)
 	    cmocka_unit_test(test_text_report),
 	    cmocka_unit_test(test_list_binary),
 	    cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_go_functions_refused),
 	    cmocka_unit_test(test_output_to_device),
 	    cmocka_unit_test(test_unwritable_output),
 	    cmocka_unit_test(test_without_privileges),
