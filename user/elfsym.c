@@ -207,6 +207,56 @@ static bool built_by_go(Elf *elf)
 	return false;
 }
 
+/* Whether a symbol table of the file names __cxa_throw (imported, or linked in statically). */
+static bool names_cxa_throw(Elf *elf, Elf64_Word type)
+{
+	size_t entsize = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
+	Elf_Scn *scn;
+	Elf_Data *data;
+	GElf_Shdr sh;
+
+	scn = find_section(elf, type, &sh);
+	data = scn && entsize ? elf_getdata(scn, NULL) : NULL;
+	for (size_t i = 0; data && data->d_buf && i < data->d_size / entsize; i++) {
+		GElf_Sym sym;
+		const char *name;
+
+		if (gelf_getsym(data, (int)i, &sym) &&
+		    (name = elf_strptr(elf, sh.sh_link, sym.st_name)) &&
+		    !strcmp(name, "__cxa_throw"))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether C++ exceptions can unwind through the file's code: it needs a C++
+ * runtime (libstdc++ or libc++, whose own functions throw too, e.g. on
+ * vector::at) or has __cxa_throw itself (a static C++ runtime).
+ */
+static bool uses_cxx_exceptions(Elf *elf)
+{
+	Elf_Scn *scn;
+	Elf_Data *data;
+	GElf_Shdr sh;
+
+	if (names_cxa_throw(elf, SHT_DYNSYM) || names_cxa_throw(elf, SHT_SYMTAB))
+		return true;
+	scn = find_section(elf, SHT_DYNAMIC, &sh);
+	data = scn && sh.sh_entsize ? elf_getdata(scn, NULL) : NULL;
+	for (size_t i = 0; data && data->d_buf && i < data->d_size / sh.sh_entsize; i++) {
+		GElf_Dyn dyn;
+		const char *lib;
+
+		if (!gelf_getdyn(data, (int)i, &dyn) || dyn.d_tag != DT_NEEDED)
+			continue;
+		lib = elf_strptr(elf, sh.sh_link, dyn.d_un.d_val);
+		if (lib && (!strncmp(lib, "libstdc++", 9) || !strncmp(lib, "libc++", 6)))
+			return true;
+	}
+	return false;
+}
+
 static bool section_is_exec(Elf *elf, size_t shndx)
 {
 	Elf_Scn *scn = elf_getscn(elf, shndx);
@@ -472,6 +522,7 @@ struct elfsym_tab *elfsym__load(const char *path, const struct elfsym_opts *opts
 	tab->e_type = gelf_getehdr(img.elf, &eh) ? eh.e_type : ET_NONE;
 	tab->stripped = !find_section(img.elf, SHT_SYMTAB, &sh);
 	tab->go = built_by_go(img.elf);
+	tab->cxx_exceptions = uses_cxx_exceptions(img.elf);
 	if (tab->stripped) {
 		err = open_debug_file(&img, root, &dbg, &tab->debug_path);
 		if (err == -ENOMEM)

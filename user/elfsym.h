@@ -45,6 +45,7 @@ struct elfsym_tab {
 	char *debug_path; /* separate debug file whose .symtab was used, or NULL */
 	bool stripped;	  /* the file itself has no .symtab */
 	bool go; /* built by the Go toolchain (.go.buildinfo, .note.go.buildid or .gopclntab) */
+	bool cxx_exceptions; /* links a C++ runtime (libstdc++, libc++) or has __cxa_throw */
 	uint16_t e_type;     /* ET_EXEC, ET_DYN, ... */
 	struct elfsym *syms; /* sorted by addr, one per address */
 	size_t n_syms;

@@ -31,6 +31,7 @@ enum {
 	OPT_SEVERITY,
 	OPT_PROMETHEUS,
 	OPT_CPU,
+	OPT_EXCEPTIONS_OK,
 };
 
 static const struct option long_opts[] = {
@@ -57,6 +58,7 @@ static const struct option long_opts[] = {
     {"severity", required_argument, NULL, OPT_SEVERITY},
     {"prometheus", required_argument, NULL, OPT_PROMETHEUS},
     {"cpu", no_argument, NULL, OPT_CPU},
+    {"exceptions-ok", no_argument, NULL, OPT_EXCEPTIONS_OK},
     {"frequency", required_argument, NULL, 'F'},
     {"help", no_argument, NULL, 'h'},
     {},
@@ -97,6 +99,9 @@ void record_opts__usage(FILE *f)
 	    "path",
 	    "                            /path/bin:FUNC_GLOB in every process running that file",
 	    "                          Each matching function gets its own row.",
+	    "      --exceptions-ok     time functions of C++ code anyway: a C++ exception that",
+	    "                          unwinds through a timed function aborts the program",
+	    "                          (std::terminate), so -u on C++ code needs this flag",
 	    "",
 	    "Off-CPU analysis (on by default when no -u is given):",
 	    "      --offcpu            add it to -u function timing",
@@ -508,6 +513,9 @@ int record_opts__parse(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_KERNEL_THREADS:
 			o->kernel_threads = true;
+			break;
+		case OPT_EXCEPTIONS_OK:
+			o->exceptions_ok = true;
 			break;
 		case OPT_CGROUP:
 			err = set_string(&o->cgroup, optarg, "--cgroup");

@@ -111,6 +111,7 @@ static int resolve_probes(struct session *s)
 {
 	struct resolve_opts ro = {
 	    .max_funcs = s->opts.max_funcs,
+	    .exceptions_ok = s->opts.exceptions_ok,
 	};
 
 	if (s->opts.command) {

@@ -444,6 +444,17 @@ static int resolve_one(struct resolver *r, const struct spec *s, struct target *
 		err = -EINVAL;
 		goto cleanup;
 	}
+	if (f->tab->cxx_exceptions && !r->o->exceptions_ok) {
+		spec_str(s, what, sizeof(what));
+		snag_set_error(
+		    "'%s': %s is C++ code, and a C++ exception that unwinds through a timed "
+		    "function aborts the program (std::terminate: the unwinder cannot read past a "
+		    "return probe); add --exceptions-ok if no exception passes through the "
+		    "functions you time",
+		    what, l.binary);
+		err = -EINVAL;
+		goto cleanup;
+	}
 	n = elfsym__match(f->tab, s->glob, &m);
 	if (n < 0) {
 		snag_set_error("out of memory matching '%s'", s->glob);

@@ -46,7 +46,8 @@ struct resolve_opts {
 	/* -c: the child's pid (not exec'd yet) and the resolved path of the program it will run. */
 	int command_pid;
 	const char *command_path;
-	size_t max_funcs; /* refuse when the specs match more functions than this; 0: no limit */
+	size_t max_funcs;   /* refuse when the specs match more functions than this; 0: no limit */
+	bool exceptions_ok; /* time C++ code although an exception unwinding through it aborts */
 };
 
 /*

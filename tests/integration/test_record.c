@@ -447,6 +447,64 @@ static void test_go_functions_refused(void **state)
 	expect_usage_error("is a Go program", (char *[]){"-u", spec, NULL});
 }
 
+/* A C++ program: middle(i) calls thrower(i), which throws for odd i when THROW is 1. */
+static const char cxx_source[] =
+    "#include <cstdio>\n#include <cstdlib>\n#include <stdexcept>\n"
+    "__attribute__((noinline)) int thrower(int i, int t) { if (t && i % 2) throw "
+    "std::runtime_error(\"odd\"); return i; }\n"
+    "__attribute__((noinline)) int middle(int i, int t) { return thrower(i, t) + 1; }\n"
+    "int main(int argc, char **argv) { int n = atoi(argv[1]), t = atoi(argv[2]), c = 0, s = 0;\n"
+    "  for (int i = 0; i < n; i++) { try { s += middle(i, t); } catch (const std::exception &) "
+    "{ c++; } }\n"
+    "  printf(\"ran caught=%d sum=%d\\n\", c, s); }\n";
+
+/*
+ * A C++ exception that unwinds through a return probe aborts the program:
+ * -u on C++ code is refused (exit 2, one line, the program never runs)
+ * unless --exceptions-ok says no exception passes through; then it is timed.
+ */
+static void test_cxx_needs_exceptions_ok(void **state)
+{
+	char src[4200], bin[4200], cmd[4300];
+	struct test_run r;
+	json_t *root, *f;
+	FILE *fp;
+
+	(void)state;
+	require_bpf();
+	snprintf(src, sizeof(src), "%s", out_path("cxxtarget.cpp"));
+	snprintf(bin, sizeof(bin), "%s", out_path("cxxtarget"));
+	fp = fopen(src, "w");
+	assert_non_null(fp);
+	fputs(cxx_source, fp);
+	fclose(fp);
+	char *cc[] = {"/usr/bin/env", "clang++", "-O2", "-fno-omit-frame-pointer",
+		      "-o",	      bin,	 src,	NULL};
+	assert_int_equal(test_run(cc, 120, &r), 0);
+	if (r.status != 0)
+		fail_msg("clang++ exited %d (is clang installed? make deps): %s", r.status, r.err);
+	test_run__free(&r);
+
+	snprintf(cmd, sizeof(cmd), "%s 10 1", bin);
+	char *refused[] = {snag_path, "-c", cmd, "-u", "_Z6middleii", NULL};
+	assert_int_equal(test_run(refused, 30, &r), 0);
+	if (r.status != 2 || !strstr(r.err, "is C++ code") || !strstr(r.err, "--exceptions-ok") ||
+	    strchr(r.err, '\n')[1] != '\0')
+		fail_msg("want exit 2 and one line naming --exceptions-ok; got exit %d: %s",
+			 r.status, r.err);
+	if (strstr(r.out, "ran"))
+		fail_msg("the C++ program ran: %s", r.out);
+	test_run__free(&r);
+
+	snprintf(cmd, sizeof(cmd), "%s 20 0", bin);
+	root = run_snag_json(out_path("cxx.json"), "-c", cmd, "-u", "_Z6middleii",
+			     "--exceptions-ok", NULL);
+	f = json_array_get(json_object_get(root, "functions"), 0);
+	assert_non_null(f);
+	assert_int_equal((int)num(f, "count"), 20);
+	json_decref(root);
+}
+
 static void test_bad_inputs(void **state)
 {
 	char pid[16], cmd[8300], stripped[8300], notelf[8300], libc_all[] = "libc:*";
@@ -578,6 +636,7 @@ int main(void)
 	    cmocka_unit_test(test_list_binary),
 	    cmocka_unit_test(test_bad_inputs),
 	    cmocka_unit_test(test_go_functions_refused),
+	    cmocka_unit_test(test_cxx_needs_exceptions_ok),
 	    cmocka_unit_test(test_output_to_device),
 	    cmocka_unit_test(test_unwritable_output),
 	    cmocka_unit_test(test_without_privileges),
