@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <libiberty/demangle.h>
 #include "elfsym.h"
 #include "errors.h"
 
@@ -511,6 +512,11 @@ struct elfsym_tab *elfsym__load(const char *path, const struct elfsym_opts *opts
 		goto cleanup;
 	}
 	tab->fd = -1;
+	tab->demangled = calloc(1, sizeof(*tab->demangled));
+	if (!tab->demangled) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
 	tab->path = strdup(path);
 	if (!tab->path) {
 		err = -ENOMEM;
@@ -569,6 +575,15 @@ void elfsym__free(struct elfsym_tab *tab)
 		free((char *)tab->names[i].name);
 	if (tab->fd >= 0)
 		close(tab->fd);
+	if (tab->demangled) {
+		for (size_t i = 0; tab->demangled->full && i < tab->n_names; i++) {
+			free(tab->demangled->full[i]);
+			free(tab->demangled->bare[i]);
+		}
+		free(tab->demangled->full);
+		free(tab->demangled->bare);
+		free(tab->demangled);
+	}
 	free(tab->names);
 	free(tab->syms);
 	free(tab->loads);
@@ -628,16 +643,60 @@ int elfsym__build_id(const char *path, char *hex, size_t len)
 	return 0;
 }
 
+/* Demangle every C++ and Rust name of tab once (libiberty, as the symbolizer does). */
+static int demangle_names(const struct elfsym_tab *tab)
+{
+	struct elfsym_demangled *d = tab->demangled;
+
+	if (d->done)
+		return 0;
+	d->full = calloc(tab->n_names ? tab->n_names : 1, sizeof(*d->full));
+	d->bare = calloc(tab->n_names ? tab->n_names : 1, sizeof(*d->bare));
+	if (!d->full || !d->bare) {
+		free(d->full);
+		free(d->bare);
+		d->full = d->bare = NULL;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < tab->n_names; i++) {
+		const char *name = tab->names[i].name;
+
+		if (strncmp(name, "_Z", 2) && strncmp(name, "_R", 2))
+			continue;
+		d->full[i] = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
+		d->bare[i] = d->full[i] ? cplus_demangle(name, DMGL_ANSI | DMGL_AUTO) : NULL;
+	}
+	d->done = true;
+	return 0;
+}
+
+/* The name to show when glob matches names[i] (demangled when it can be), or NULL. */
+static const char *match_name(const struct elfsym_tab *tab, size_t i, const char *glob)
+{
+	const struct elfsym_demangled *d = tab->demangled;
+
+	if (!fnmatch(glob, tab->names[i].name, 0))
+		return d->full[i] ? d->full[i] : tab->names[i].name;
+	if (d->full[i] &&
+	    (!fnmatch(glob, d->full[i], 0) || (d->bare[i] && !fnmatch(glob, d->bare[i], 0))))
+		return d->full[i];
+	return NULL;
+}
+
 long elfsym__match(const struct elfsym_tab *tab, const char *glob, struct elfsym_match **out)
 {
 	struct elfsym_match *v = NULL;
 	size_t n = 0, cap = 0, last = SIZE_MAX;
 
+	*out = NULL;
+	if (demangle_names(tab))
+		return -ENOMEM;
 	/* names are grouped by function, preferred name first: the first hit per group wins. */
 	for (size_t i = 0; i < tab->n_names; i++) {
 		const struct elfsym_name *nm = &tab->names[i];
+		const char *name;
 
-		if (nm->sym == last || fnmatch(glob, nm->name, 0))
+		if (nm->sym == last || !(name = match_name(tab, i, glob)))
 			continue;
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
@@ -652,7 +711,7 @@ long elfsym__match(const struct elfsym_tab *tab, const char *glob, struct elfsym
 			cap = ncap;
 		}
 		v[n].sym = &tab->syms[nm->sym];
-		v[n].name = nm->name;
+		v[n].name = name;
 		n++;
 		last = nm->sym;
 	}

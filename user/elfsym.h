@@ -54,6 +54,14 @@ struct elfsym_tab {
 	int fd;			   /* the file, kept open for elfsym__read() */
 	struct elfsym_load *loads; /* the file's PT_LOAD segments, in program header order */
 	size_t n_loads;
+	struct elfsym_demangled *demangled; /* C++/Rust names readable, filled on first match */
+};
+
+/* Per names[] entry, NULL where the name is not mangled; built by elfsym__match(). */
+struct elfsym_demangled {
+	bool done;
+	char **full; /* with parameters: "ns::Foo::bar(int, char const*)" */
+	char **bare; /* without: "ns::Foo::bar" */
 };
 
 struct elfsym_opts {
@@ -109,12 +117,16 @@ int elfsym__build_id(const char *path, char *hex, size_t len);
 /* A function matched by a glob and the name it matched under. */
 struct elfsym_match {
 	const struct elfsym *sym;
-	const char *name; /* sym->name if it matches the glob, else the first alias that does */
+	const char *name; /* sym->name if it matches the glob, else the first alias that does;
+			     demangled, with parameters, when it is a C++ or Rust name */
 };
 
 /*
  * Every function with at least one name (alias included) matching the
- * fnmatch(3) glob, once each, in address order. On success *out is a malloc'd
+ * fnmatch(3) glob, once each, in address order. A C++ or Rust name matches
+ * as written (mangled), demangled ("ns::Foo::bar(int)") or demangled without
+ * its parameters ("ns::Foo::bar"), and is then named demangled, with its
+ * parameters, so overloads stay apart. On success *out is a malloc'd
  * array (NULL when nothing matches) that the caller frees, and the count is
  * returned. Returns -ENOMEM on allocation failure.
  */

@@ -357,6 +357,42 @@ static void copy_patched(const char *src, const char *dst, size_t off, unsigned 
 	free(buf);
 }
 
+/* The one name a glob matches under (it must match one function), for the report. */
+static void assert_match_name(const struct elfsym_tab *tab, const char *glob, const char *want)
+{
+	struct elfsym_match *m = NULL;
+	long n = elfsym__match(tab, glob, &m);
+
+	if (n != 1)
+		fail_msg("'%s' matches %ld functions, want 1", glob, n);
+	if (strcmp(m[0].name, want))
+		fail_msg("'%s' matched as '%s', want '%s'", glob, m[0].name, want);
+	free(m);
+}
+
+/*
+ * C++ and Rust functions match by their mangled, demangled and parameterless
+ * demangled names, and are named demangled with parameters; C names and names
+ * that only look mangled stay as they are.
+ */
+static void test_demangled_globs(void **state)
+{
+	struct elfsym_tab *tab = load("tests/elf/fixture-pie");
+
+	(void)state;
+	assert_match_name(tab, "snag::fixture::method", "snag::fixture::method(int)");
+	assert_match_name(tab, "snag::fixture::method(int)", "snag::fixture::method(int)");
+	assert_match_name(tab, "snag::fix*", "snag::fixture::method(int)");
+	assert_match_name(tab, "_ZN4snag7fixture6methodEi", "snag::fixture::method(int)");
+	assert_match_name(tab, "snag::inner::handler", "snag::inner::handler");
+	assert_match_name(tab, "snag::legacy", "snag::legacy");
+	assert_match_name(tab, "_Zbogus", "_Zbogus");
+	assert_match_name(tab, "fixture_add", "fixture_add");
+	assert_int_equal(count(tab, "method"), 0); /* a glob matches the whole name */
+	assert_int_equal(count(tab, "snag::*"), 3);
+	elfsym__free(tab);
+}
+
 static void test_check_native(void **state)
 {
 	char lib[4096], tmp[] = "/tmp/snag-test-elf-XXXXXX";
@@ -592,6 +628,7 @@ int main(void)
 	    cmocka_unit_test(test_debug_file_by_build_id),
 	    cmocka_unit_test(test_load_errors),
 	    cmocka_unit_test(test_check_native),
+	    cmocka_unit_test(test_demangled_globs),
 	    cmocka_unit_test(test_read_past_end),
 	    cmocka_unit_test(test_offsets_from_program_headers),
 	};
