@@ -364,7 +364,8 @@ static __always_inline struct pending *get_pending(__u32 tid)
 /*
  * A long block ended: next is about to run. Take its kernel stack now (it is
  * not running, so its saved stack is stable) and its user stack when it
- * returns to user space.
+ * returns to user space. With next NULL (a block whose end the kernel did not
+ * report), record the block without its own stacks.
  */
 static __always_inline void long_block(struct task_struct *next, struct snag_thread *th, __u32 tid,
 				       __u64 duration, __u32 reason, bool user)
@@ -402,8 +403,12 @@ static __always_inline void long_block(struct task_struct *next, struct snag_thr
 		p->val.wklen = 0;
 		p->val.wulen = 0;
 	}
-	p->val.klen = bpf_get_task_stack(next, p->val.kstack, sizeof(p->val.kstack), 0);
+	p->val.klen = next ? bpf_get_task_stack(next, p->val.kstack, sizeof(p->val.kstack), 0) : 0;
 	p->val.ulen = 0;
+	if (!next) {
+		aggregate(p);
+		return;
+	}
 	if (user && bpf_task_work_schedule_resume_impl) {
 		p->busy = 1;
 		if (!bpf_task_work_schedule_resume_impl(next, &p->tw, &pending, take_user_stack,
@@ -553,12 +558,17 @@ static __always_inline void switch_out(struct task_struct *prev, bool preempt, _
 		 * It is running, but no sched_switch event switched it in: the
 		 * kernel sometimes omits one (ftrace's own sched_switch event
 		 * misses it too). Keep the block: it ended at the wakeup, if one
-		 * was seen, else now. Only its stacks are lost.
+		 * was seen, else now; a long one is an off-CPU entry without stacks.
 		 */
 		__u64 in = th->wakeup_ts > th->last_ts && th->wakeup_ts < now ? th->wakeup_ts : now;
+		__u32 reason =
+		    th->state == SNAG_TS_BLOCKED ? SNAG_OFFCPU_BLOCKED : SNAG_OFFCPU_PREEMPTED;
+		__u64 off;
 
 		count_drop(SNAG_SDROP_MISSED_SWITCH_IN);
-		end_offcpu(th, in);
+		off = end_offcpu(th, in);
+		if (btf && off >= min_block_ns)
+			long_block(NULL, th, tid, off, reason, false);
 		th->state = SNAG_TS_ON;
 		th->last_ts = in;
 	}

@@ -208,8 +208,12 @@ static bool built_by_go(Elf *elf)
 	return false;
 }
 
-/* Whether a symbol table of the file names __cxa_throw (imported, or linked in statically). */
-static bool names_cxa_throw(Elf *elf, Elf64_Word type)
+/*
+ * Whether a symbol table of the file names __cxa_throw (C++ throws) or
+ * _Unwind_RaiseException (what C++ throws and Rust panics unwind with),
+ * imported or linked in statically.
+ */
+static bool names_unwinder(Elf *elf, Elf64_Word type)
 {
 	size_t entsize = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
 	Elf_Scn *scn;
@@ -224,24 +228,24 @@ static bool names_cxa_throw(Elf *elf, Elf64_Word type)
 
 		if (gelf_getsym(data, (int)i, &sym) &&
 		    (name = elf_strptr(elf, sh.sh_link, sym.st_name)) &&
-		    !strcmp(name, "__cxa_throw"))
+		    (!strcmp(name, "__cxa_throw") || !strcmp(name, "_Unwind_RaiseException")))
 			return true;
 	}
 	return false;
 }
 
 /*
- * Whether C++ exceptions can unwind through the file's code: it needs a C++
- * runtime (libstdc++ or libc++, whose own functions throw too, e.g. on
- * vector::at) or has __cxa_throw itself (a static C++ runtime).
+ * Whether exceptions or panics can unwind through the file's code: it needs a
+ * C++ runtime (libstdc++ or libc++, whose own functions throw too, e.g. on
+ * vector::at), or names the unwinder itself (Rust, a static C++ runtime).
  */
-static bool uses_cxx_exceptions(Elf *elf)
+static bool may_unwind(Elf *elf)
 {
 	Elf_Scn *scn;
 	Elf_Data *data;
 	GElf_Shdr sh;
 
-	if (names_cxa_throw(elf, SHT_DYNSYM) || names_cxa_throw(elf, SHT_SYMTAB))
+	if (names_unwinder(elf, SHT_DYNSYM) || names_unwinder(elf, SHT_SYMTAB))
 		return true;
 	scn = find_section(elf, SHT_DYNAMIC, &sh);
 	data = scn && sh.sh_entsize ? elf_getdata(scn, NULL) : NULL;
@@ -528,7 +532,7 @@ struct elfsym_tab *elfsym__load(const char *path, const struct elfsym_opts *opts
 	tab->e_type = gelf_getehdr(img.elf, &eh) ? eh.e_type : ET_NONE;
 	tab->stripped = !find_section(img.elf, SHT_SYMTAB, &sh);
 	tab->go = built_by_go(img.elf);
-	tab->cxx_exceptions = uses_cxx_exceptions(img.elf);
+	tab->unwinds = may_unwind(img.elf);
 	if (tab->stripped) {
 		err = open_debug_file(&img, root, &dbg, &tab->debug_path);
 		if (err == -ENOMEM)

@@ -45,8 +45,9 @@ struct elfsym_tab {
 	char *debug_path; /* separate debug file whose .symtab was used, or NULL */
 	bool stripped;	  /* the file itself has no .symtab */
 	bool go; /* built by the Go toolchain (.go.buildinfo, .note.go.buildid or .gopclntab) */
-	bool cxx_exceptions; /* links a C++ runtime (libstdc++, libc++) or has __cxa_throw */
-	uint16_t e_type;     /* ET_EXEC, ET_DYN, ... */
+	bool unwinds;	 /* C++ exceptions or Rust panics may unwind through it: links libstdc++ or
+			    libc++, or names __cxa_throw or _Unwind_RaiseException */
+	uint16_t e_type; /* ET_EXEC, ET_DYN, ... */
 	struct elfsym *syms; /* sorted by addr, one per address */
 	size_t n_syms;
 	struct elfsym_name *names; /* in syms order; each function's preferred name first */

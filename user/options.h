@@ -27,12 +27,12 @@ struct record_opts {
 	bool histogram;
 	size_t max_funcs;
 	char *btf_path;
-	bool offcpu;		 /* scheduler collector: on without -u, or with --offcpu */
-	uint64_t min_block_ns;	 /* --min-block: blocks this long get stacks */
-	bool kernel_threads;	 /* --kernel-threads */
-	bool exceptions_ok;	 /* --exceptions-ok: -u on C++ code despite the unwinding risk */
-	char *cgroup;		 /* --cgroup PATH */
-	bool io;		 /* I/O collector: on without -u, or with --io */
+	bool offcpu;	       /* scheduler collector: on without -u, or with --offcpu */
+	uint64_t min_block_ns; /* --min-block: blocks this long get stacks */
+	bool kernel_threads;   /* --kernel-threads */
+	bool exceptions_ok;    /* --exceptions-ok: -u on C++/Rust code despite the unwinding risk */
+	char *cgroup;	       /* --cgroup PATH */
+	bool io;	       /* I/O collector: on without -u, or with --io */
 	uint64_t small_io_bytes; /* --small-io */
 	bool mem;		 /* --mem: memory collector (needs -p or -c) */
 	uint32_t mem_sample;	 /* --mem-sample: record one allocation call in this many */

@@ -444,13 +444,13 @@ static int resolve_one(struct resolver *r, const struct spec *s, struct target *
 		err = -EINVAL;
 		goto cleanup;
 	}
-	if (f->tab->cxx_exceptions && !r->o->exceptions_ok) {
+	if (f->tab->unwinds && !r->o->exceptions_ok) {
 		spec_str(s, what, sizeof(what));
 		snag_set_error(
-		    "'%s': %s is C++ code, and a C++ exception that unwinds through a timed "
-		    "function aborts the program (std::terminate: the unwinder cannot read past a "
-		    "return probe); add --exceptions-ok if no exception passes through the "
-		    "functions you time",
+		    "'%s': %s is C++ or Rust code, and a C++ exception or Rust panic that unwinds "
+		    "through a timed function aborts the program (the unwinder cannot read past a "
+		    "return probe); add --exceptions-ok if nothing unwinds through the functions "
+		    "you time",
 		    what, l.binary);
 		err = -EINVAL;
 		goto cleanup;

@@ -47,7 +47,7 @@ struct resolve_opts {
 	int command_pid;
 	const char *command_path;
 	size_t max_funcs;   /* refuse when the specs match more functions than this; 0: no limit */
-	bool exceptions_ok; /* time C++ code although an exception unwinding through it aborts */
+	bool exceptions_ok; /* time C++/Rust code although unwinding through a probe aborts */
 };
 
 /*

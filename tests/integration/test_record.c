@@ -488,8 +488,8 @@ static void test_cxx_needs_exceptions_ok(void **state)
 	snprintf(cmd, sizeof(cmd), "%s 10 1", bin);
 	char *refused[] = {snag_path, "-c", cmd, "-u", "_Z6middleii", NULL};
 	assert_int_equal(test_run(refused, 30, &r), 0);
-	if (r.status != 2 || !strstr(r.err, "is C++ code") || !strstr(r.err, "--exceptions-ok") ||
-	    strchr(r.err, '\n')[1] != '\0')
+	if (r.status != 2 || !strstr(r.err, "is C++ or Rust code") ||
+	    !strstr(r.err, "--exceptions-ok") || strchr(r.err, '\n')[1] != '\0')
 		fail_msg("want exit 2 and one line naming --exceptions-ok; got exit %d: %s",
 			 r.status, r.err);
 	if (strstr(r.out, "ran"))
