@@ -152,8 +152,12 @@ static int tcp_server(void)
 	return 0;
 }
 
-/* tcp-client PORT N SIZE: connect to the loopback port and send N messages of SIZE bytes. */
-static int tcp_client(int port, long n, long size)
+/*
+ * tcp-client PORT N SIZE [PAUSE_US]: connect to the loopback port and send N
+ * messages of SIZE bytes, pausing PAUSE_US between them (so that each leaves
+ * as a packet of its own instead of coalescing with the next).
+ */
+static int tcp_client(int port, long n, long size, long pause_us)
 {
 	struct sockaddr_in a = loopback(port);
 	char *buf = calloc(1, size);
@@ -162,9 +166,12 @@ static int tcp_client(int port, long n, long size)
 	if (s < 0 || !buf || connect(s, (struct sockaddr *)&a, sizeof(a)))
 		die("connect");
 	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	for (long i = 0; i < n; i++)
+	for (long i = 0; i < n; i++) {
 		if (send(s, buf, size, 0) != size)
 			die("send");
+		if (pause_us > 0)
+			usleep((useconds_t)pause_us);
+	}
 	close(s);
 	free(buf);
 	printf("client pid=%d sent=%ld sends=%ld\n", getpid(), n * size, n);
@@ -260,10 +267,11 @@ static int udp(long n, long size)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: io [--wait] [--time] direct PATH N | small PATH N SIZE |\n"
-		"          tcp-server | tcp-client PORT N SIZE | tcp N SIZE | udp N SIZE\n"
-		"  --time: also print elapsed_ns=N, the time of the I/O loop (tcp: always)\n");
+	fprintf(
+	    stderr,
+	    "usage: io [--wait] [--time] direct PATH N | small PATH N SIZE |\n"
+	    "          tcp-server | tcp-client PORT N SIZE [PAUSE_US] | tcp N SIZE | udp N SIZE\n"
+	    "  --time: also print elapsed_ns=N, the time of the I/O loop (tcp: always)\n");
 	exit(2);
 }
 
@@ -288,8 +296,9 @@ int main(int argc, char **argv)
 		return small(argv[i + 1], atol(argv[i + 2]), atol(argv[i + 3]));
 	if (!strcmp(argv[i], "tcp-server") && argc - i == 1)
 		return tcp_server();
-	if (!strcmp(argv[i], "tcp-client") && argc - i == 4)
-		return tcp_client(atoi(argv[i + 1]), atol(argv[i + 2]), atol(argv[i + 3]));
+	if (!strcmp(argv[i], "tcp-client") && (argc - i == 4 || argc - i == 5))
+		return tcp_client(atoi(argv[i + 1]), atol(argv[i + 2]), atol(argv[i + 3]),
+				  argc - i == 5 ? atol(argv[i + 4]) : 0);
 	if (!strcmp(argv[i], "tcp") && argc - i == 3)
 		return tcp(atol(argv[i + 1]), atol(argv[i + 2]));
 	if (!strcmp(argv[i], "udp") && argc - i == 3)
