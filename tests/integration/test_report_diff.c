@@ -244,7 +244,9 @@ static void test_diff_doubled_latency(void **state)
 	regs = json_object_get(root, "regressions");
 	/* Exactly two: nap's p50 and avg (50 calls are too few for a p99; its share of the
 	 * time, nearly all of it, stays). */
-	assert_int_equal(json_array_size(regs), 2);
+	if (json_array_size(regs) != 2)
+		fail_msg("want 2 regressions (nap's p50 and avg), got %zu: %s",
+			 json_array_size(regs), saved);
 	json_array_foreach(regs, i, e)
 	{
 		const char *metric = json_string_value(json_object_get(e, "metric"));
