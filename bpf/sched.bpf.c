@@ -239,20 +239,20 @@ int BPF_PROG(handle_hrtimer_expire_exit)
 	return 0;
 }
 
-static __always_inline struct snag_thread *get_thread(struct task_struct *t, __u32 tgid, __u32 tid,
-						      __u64 now, __u32 first_state)
+/* The task's own switch counters and run time, kept at each recorded switch. */
+static __always_inline void note_counters(struct snag_thread *th, struct task_struct *t)
 {
-	struct snag_thread *th = bpf_map_lookup_elem(&threads, &tid);
-	__u32 zero = 0, gen = 0;
-	__u64 start;
-	long err;
+	th->exec_ns = BPF_CORE_READ(t, se.sum_exec_runtime);
+	th->nvcsw = BPF_CORE_READ(t, nvcsw);
+	th->nivcsw = BPF_CORE_READ(t, nivcsw);
+}
 
-	if (th)
-		return th;
-	th = bpf_map_lookup_elem(&thread_zero, &zero);
-	if (!th)
-		return NULL;
-	start = BPF_CORE_READ(t, start_time);
+/* Start th's account at its first event: it entered the window at its start or the trace's. */
+static __always_inline void init_thread(struct snag_thread *th, struct task_struct *t, __u32 tgid,
+					__u64 now, __u32 first_state)
+{
+	__u64 start = BPF_CORE_READ(t, start_time);
+
 	if (start < trace_start_ns)
 		start = trace_start_ns;
 	if (start > now)
@@ -260,12 +260,38 @@ static __always_inline struct snag_thread *get_thread(struct task_struct *t, __u
 	th->start_ns = start;
 	th->last_ts = start;
 	th->tgid = tgid;
-	th->state = first_state;
+	note_counters(th, t);
 	BPF_CORE_READ_STR_INTO(&th->comm, t, comm);
-	err = bpf_map_update_elem(&threads, &tid, th, BPF_NOEXIST);
-	if (err && err != -EEXIST) {
-		count_drop(SNAG_SDROP_THREADS_FULL);
-		return NULL;
+	th->state = first_state;
+}
+
+/*
+ * The thread's account, made at its first event; user space makes those of
+ * threads running before the trace (SNAG_TS_NEW), since the kernel allocates
+ * new entries from a small per-CPU cache that one interrupt waking hundreds
+ * of threads empties.
+ */
+static __always_inline struct snag_thread *get_thread(struct task_struct *t, __u32 tgid, __u32 tid,
+						      __u64 now, __u32 first_state)
+{
+	struct snag_thread *th = bpf_map_lookup_elem(&threads, &tid);
+	__u32 zero = 0, gen = 0;
+	long err;
+
+	if (th && th->state != SNAG_TS_NEW)
+		return th;
+	if (th) {
+		init_thread(th, t, tgid, now, first_state);
+	} else {
+		th = bpf_map_lookup_elem(&thread_zero, &zero);
+		if (!th)
+			return NULL;
+		init_thread(th, t, tgid, now, first_state);
+		err = bpf_map_update_elem(&threads, &tid, th, BPF_NOEXIST);
+		if (err && err != -EEXIST) {
+			count_drop(SNAG_SDROP_THREADS_FULL);
+			return NULL;
+		}
 	}
 	if (!bpf_map_update_elem(&tgids, &tgid, &gen, BPF_NOEXIST))
 		emit(SNAG_EV_NEW_PROCESS, tgid, 0);
@@ -541,12 +567,108 @@ static __always_inline __u64 end_offcpu(struct snag_thread *th, __u64 now)
 	return off;
 }
 
+/* th leaves the CPU at out: close its run and open its time off the CPU. */
+static __always_inline void leave_cpu(struct snag_thread *th, struct task_struct *t, __u64 out,
+				      bool voluntary, bool btf)
+{
+	if (th->state == SNAG_TS_ON && out > th->last_ts)
+		th->oncpu_ns += out - th->last_ts;
+	if (voluntary) {
+		th->voluntary++;
+		th->wait = classify_wait(t, btf);
+		if (th->wait < SNAG_WAIT__COUNT)
+			th->blocks_by[th->wait]++;
+	} else {
+		th->involuntary++;
+	}
+	th->state = voluntary ? SNAG_TS_BLOCKED : SNAG_TS_PREEMPTED;
+	th->last_ts = out;
+	th->wakeup_ts = 0;
+}
+
+/*
+ * The kernel sometimes switches a thread without a sched_switch event
+ * (ftrace's own event misses the same switch, so it is not this program).
+ * The task's counters tell what happened: se.sum_exec_runtime grows only
+ * while it runs, and nvcsw or nivcsw by one per switch-out.
+ */
+
+/*
+ * t is off the CPU though th says it is on: its switch-out was not reported.
+ * It ran for the growth of its run time since the last recorded switch-in,
+ * and left voluntarily if nvcsw grew. After more than one unreported switch
+ * the on- and off-CPU totals are still exact; the off-CPU time is then taken
+ * as one gap after one run. Returns whether it could be rebuilt; a gap that
+ * cannot is counted only where it is given up on (count_gap).
+ */
+static __always_inline bool rebuild_switch_out(struct snag_thread *th, struct task_struct *t,
+					       __u64 now, bool btf, bool count_gap)
+{
+	__u64 exec = BPF_CORE_READ(t, se.sum_exec_runtime), nv = BPF_CORE_READ(t, nvcsw);
+	__u64 niv = BPF_CORE_READ(t, nivcsw), out;
+	struct snag_sched_counters *c;
+	bool voluntary = nv > th->nvcsw;
+	__u32 w;
+
+	if (exec < th->exec_ns || nv < th->nvcsw || niv < th->nivcsw ||
+	    nv + niv == th->nvcsw + th->nivcsw) {
+		if (count_gap)
+			count_drop(SNAG_SDROP_MISSED_SWITCH_OUT);
+		return false;
+	}
+	out = th->last_ts + (exec - th->exec_ns);
+	if (out > now)
+		out = now;
+	leave_cpu(th, t, out, voluntary, btf);
+	/* Switches beyond the last one: counted, their time is in the run and the gap. */
+	th->voluntary += nv - th->nvcsw - voluntary;
+	th->involuntary += niv - th->nivcsw - !voluntary;
+	w = th->wait;
+	barrier_var(w); /* bounds check and index in one register */
+	if (voluntary && w < SNAG_WAIT__COUNT)
+		th->blocks_by[w] += nv - th->nvcsw - 1;
+	note_counters(th, t);
+	c = counters();
+	if (c)
+		__sync_fetch_and_add(&c->rebuilt_switch_out, 1);
+	return true;
+}
+
+/*
+ * prev is switching out though th says it was off the CPU: its switch-in was
+ * not reported. It has run for the growth of its run time since its last
+ * recorded switch-out, so it came back that long ago (not before its wakeup).
+ * Without the counters' word, the block ends at its wakeup, else now. Returns
+ * when it came back on the CPU.
+ */
+static __always_inline __u64 rebuild_switch_in(struct snag_thread *th, struct task_struct *prev,
+					       __u64 now)
+{
+	__u64 exec = BPF_CORE_READ(prev, se.sum_exec_runtime), in = now;
+	__u64 switches = BPF_CORE_READ(prev, nvcsw) + BPF_CORE_READ(prev, nivcsw);
+	struct snag_sched_counters *c;
+
+	if (exec >= th->exec_ns && switches == th->nvcsw + th->nivcsw + 1) {
+		if (exec - th->exec_ns < now - th->last_ts)
+			in = now - (exec - th->exec_ns);
+		else
+			in = th->last_ts;
+		if (th->wakeup_ts > th->last_ts && in < th->wakeup_ts)
+			in = th->wakeup_ts;
+		c = counters();
+		if (c)
+			__sync_fetch_and_add(&c->rebuilt_switch_in, 1);
+		return in;
+	}
+	count_drop(SNAG_SDROP_MISSED_SWITCH_IN);
+	return th->wakeup_ts > th->last_ts && th->wakeup_ts < now ? th->wakeup_ts : now;
+}
+
 static __always_inline void switch_out(struct task_struct *prev, bool preempt, __u32 prev_state,
 				       __u64 now, bool btf)
 {
 	__u32 tid = BPF_CORE_READ(prev, pid), tgid = BPF_CORE_READ(prev, tgid);
 	struct snag_thread *th;
-	bool voluntary;
 
 	if (!traced(prev, tgid, tid))
 		return;
@@ -554,39 +676,21 @@ static __always_inline void switch_out(struct task_struct *prev, bool preempt, _
 	if (!th || th->state == SNAG_TS_EXITED)
 		return;
 	if (th->state == SNAG_TS_BLOCKED || th->state == SNAG_TS_PREEMPTED) {
-		/*
-		 * It is running, but no sched_switch event switched it in: the
-		 * kernel sometimes omits one (ftrace's own sched_switch event
-		 * misses it too). Keep the block: it ended at the wakeup, if one
-		 * was seen, else now; a long one is an off-CPU entry without stacks.
-		 */
-		__u64 in = th->wakeup_ts > th->last_ts && th->wakeup_ts < now ? th->wakeup_ts : now;
+		/* Its switch-in went unreported: keep the block, a long one as an
+		 * off-CPU entry without stacks (they are gone by now). */
+		__u64 in = rebuild_switch_in(th, prev, now);
 		__u32 reason =
 		    th->state == SNAG_TS_BLOCKED ? SNAG_OFFCPU_BLOCKED : SNAG_OFFCPU_PREEMPTED;
-		__u64 off;
+		__u64 off = end_offcpu(th, in);
 
-		count_drop(SNAG_SDROP_MISSED_SWITCH_IN);
-		off = end_offcpu(th, in);
 		if (btf && off >= min_block_ns)
 			long_block(NULL, th, tid, off, reason, false);
 		th->state = SNAG_TS_ON;
 		th->last_ts = in;
 	}
-	if (th->state == SNAG_TS_ON && now > th->last_ts)
-		th->oncpu_ns += now - th->last_ts;
 	/* The kernel's own rule for nvcsw/nivcsw (kernel/sched/core.c). */
-	voluntary = !preempt && prev_state != 0;
-	if (voluntary) {
-		th->voluntary++;
-		th->wait = classify_wait(prev, btf);
-		if (th->wait < SNAG_WAIT__COUNT)
-			th->blocks_by[th->wait]++;
-	} else {
-		th->involuntary++;
-	}
-	th->state = voluntary ? SNAG_TS_BLOCKED : SNAG_TS_PREEMPTED;
-	th->last_ts = now;
-	th->wakeup_ts = 0;
+	leave_cpu(th, prev, now, !preempt && prev_state != 0, btf);
+	note_counters(th, prev);
 }
 
 static __always_inline void switch_in(struct task_struct *next, __u64 now, bool stacks)
@@ -602,11 +706,11 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 	th = get_thread(next, tgid, tid, now, SNAG_TS_PREEMPTED);
 	if (!th || th->state == SNAG_TS_EXITED)
 		return;
-	if (th->state == SNAG_TS_ON || th->state == SNAG_TS_UNKNOWN) {
-		if (th->state == SNAG_TS_ON)
-			count_drop(SNAG_SDROP_MISSED_SWITCH_OUT);
+	if ((th->state == SNAG_TS_ON && !rebuild_switch_out(th, next, now, stacks, true)) ||
+	    th->state == SNAG_TS_UNKNOWN) {
 		th->state = SNAG_TS_ON;
 		th->last_ts = now;
+		note_counters(th, next);
 		return;
 	}
 	reason = th->state == SNAG_TS_BLOCKED ? SNAG_OFFCPU_BLOCKED : SNAG_OFFCPU_PREEMPTED;
@@ -615,6 +719,7 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 		long_block(next, th, tid, off, reason, !(BPF_CORE_READ(next, flags) & PF_KTHREAD));
 	th->state = SNAG_TS_ON;
 	th->last_ts = now;
+	note_counters(th, next);
 }
 
 static __always_inline void on_switch(bool preempt, struct task_struct *prev,
@@ -641,7 +746,16 @@ static __always_inline void on_wakeup(struct task_struct *p, bool stacks, void *
 	if (!traced(p, tgid, tid))
 		return;
 	th = get_thread(p, tgid, tid, now, SNAG_TS_BLOCKED);
-	if (!th || th->state != SNAG_TS_BLOCKED || th->wakeup_ts)
+	if (!th)
+		return;
+	/*
+	 * Woken while th says it runs: either it is still on its CPU (it set its
+	 * state but has not switched out yet: no block), or its switch-out went
+	 * unreported (on_cpu is cleared only after the switch-out event).
+	 */
+	if (th->state == SNAG_TS_ON && !BPF_CORE_READ(p, on_cpu))
+		rebuild_switch_out(th, p, now, stacks, false);
+	if (th->state != SNAG_TS_BLOCKED || th->wakeup_ts)
 		return;
 	th->wakeup_ts = now;
 	cur = bpf_get_current_task_btf();
@@ -674,6 +788,9 @@ static __always_inline void on_exit(struct task_struct *p)
 	struct snag_thread *th = bpf_map_lookup_elem(&threads, &tid);
 	__u64 now = bpf_ktime_get_ns();
 
+	/* Made before the trace and not switched since: on the CPU all along. */
+	if (th && th->state == SNAG_TS_NEW)
+		th = get_thread(p, BPF_CORE_READ(p, tgid), tid, now, SNAG_TS_ON);
 	if (!th || th->state == SNAG_TS_EXITED)
 		return;
 	if (th->state == SNAG_TS_ON && now > th->last_ts)
@@ -728,10 +845,30 @@ int BPF_PROG(handle_sched_wakeup, struct task_struct *p)
 	return 0;
 }
 
+/*
+ * A new thread: its account is made here (on_wakeup), and its long-block
+ * slot too, one allocation each in the creating thread's context, rather
+ * than in whatever interrupt first ends a block of it (where the kernel's
+ * per-CPU cache may be empty). Failing here loses nothing yet: the slot is
+ * tried again at the first long block.
+ */
+static __always_inline void on_new_thread(struct task_struct *p, void *ctx)
+{
+	__u32 tid = BPF_CORE_READ(p, pid), zero = 0;
+	void *zeros;
+
+	on_wakeup(p, false, ctx);
+	if (!traced(p, BPF_CORE_READ(p, tgid), tid) || !bpf_map_lookup_elem(&threads, &tid))
+		return;
+	zeros = bpf_map_lookup_elem(&pending_zero, &zero);
+	if (zeros)
+		bpf_map_update_elem(&pending, &tid, zeros, BPF_NOEXIST);
+}
+
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(handle_sched_wakeup_new, struct task_struct *p)
 {
-	on_wakeup(p, false, ctx);
+	on_new_thread(p, ctx);
 	return 0;
 }
 
@@ -771,7 +908,7 @@ int BPF_PROG(handle_sched_wakeup_raw, struct task_struct *p)
 SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(handle_sched_wakeup_new_raw, struct task_struct *p)
 {
-	on_wakeup(p, false, ctx);
+	on_new_thread(p, ctx);
 	return 0;
 }
 

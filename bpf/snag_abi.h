@@ -56,6 +56,7 @@ enum snag_thread_state {
 	SNAG_TS_BLOCKED = 2,   /* left the CPU voluntarily at last_ts */
 	SNAG_TS_PREEMPTED = 3, /* descheduled while runnable at last_ts */
 	SNAG_TS_EXITED = 4,
+	SNAG_TS_NEW = 5, /* made by snag before attaching; filled in at the thread's first event */
 };
 
 /*
@@ -98,6 +99,11 @@ struct snag_thread {
 	__u64 blocks_by[SNAG_WAIT__COUNT];  /* voluntary switches by what was waited for */
 	char comm[16];
 	char waker_comm[16];
+	/* The task's own counters at its last recorded switch: they rebuild a switch the
+	 * kernel ran without a sched_switch event. */
+	__u64 exec_ns; /* se.sum_exec_runtime */
+	__u64 nvcsw;
+	__u64 nivcsw;
 	__u64 runq_hist[SNAG_SCHED_HIST_BUCKETS];
 	__u64 offcpu_hist[SNAG_SCHED_HIST_BUCKETS];
 };
@@ -146,10 +152,11 @@ enum snag_sched_drop {
 	SNAG_SDROP_STACK_BUSY,	     /* a long block while the last one's user stack was pending */
 	SNAG_SDROP_NO_USER_STACK, /* user stack could not be scheduled (kernel without task work) */
 	SNAG_SDROP_EVENTS_LOST,	  /* ring buffer full: a process's maps may not be snapshotted */
-	SNAG_SDROP_MISSED_SWITCH_OUT, /* a switch-in while believed on a CPU: that gap is
+	SNAG_SDROP_MISSED_SWITCH_OUT, /* a switch-out the kernel did not report and its counters
+					 could not rebuild: the time since the last event is
 					 unaccounted */
-	SNAG_SDROP_MISSED_SWITCH_IN,  /* a switch-out while believed off a CPU: the block is
-					 kept (it ends at its wakeup), its stacks are not */
+	SNAG_SDROP_MISSED_SWITCH_IN,  /* a switch-in the kernel did not report and its counters
+					 could not rebuild */
 	SNAG_SDROP__COUNT,
 };
 
@@ -157,6 +164,9 @@ struct snag_sched_counters {
 	__u64 drops[SNAG_SDROP__COUNT];
 	__u64 switches; /* traced context switches (either side traced) */
 	__u64 long_blocks;
+	/* Switches the kernel ran without a sched_switch event, rebuilt from its counters. */
+	__u64 rebuilt_switch_out;
+	__u64 rebuilt_switch_in;
 };
 
 enum snag_event_type {

@@ -473,9 +473,26 @@ static void overhead_mem_json(json_t **o, const struct report *r)
 
 /* ---- end of the memory collector's part ---- */
 
+/* {cause: count}; a cause listed twice is summed rather than silently overwritten. */
+static json_t *counts_json(const struct report_drop *list, size_t n)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o && list && i < n; i++) {
+		const char *cause = list[i].cause ? list[i].cause : "unknown";
+		json_t *prev = json_object_get(o, cause);
+		uint64_t count = list[i].count;
+
+		if (prev)
+			count += (uint64_t)json_integer_value(prev);
+		set(&o, cause, json_u64(count));
+	}
+	return o;
+}
+
 static json_t *overhead_json(const struct report_overhead *oh)
 {
-	json_t *programs = json_array(), *dropped = json_object();
+	json_t *programs = json_array(), *o;
 	size_t i;
 
 	for (i = 0; programs && oh->programs && i < oh->n_programs; i++) {
@@ -485,17 +502,12 @@ static json_t *overhead_json(const struct report_overhead *oh)
 		       json_pack("{s:o, s:o, s:o}", "name", json_str(p->name), "runs",
 				 json_u64(p->runs), "run_time_ns", json_u64(p->run_time_ns)));
 	}
-	for (i = 0; dropped && oh->drops && i < oh->n_drops; i++) {
-		const char *cause = oh->drops[i].cause ? oh->drops[i].cause : "unknown";
-		json_t *prev = json_object_get(dropped, cause);
-		uint64_t count = oh->drops[i].count;
-
-		/* A cause listed twice is summed rather than silently overwritten. */
-		if (prev)
-			count += (uint64_t)json_integer_value(prev);
-		set(&dropped, cause, json_u64(count));
-	}
-	return json_pack("{s:o, s:o}", "programs", programs, "dropped", dropped);
+	o = json_pack("{s:o, s:o}", "programs", programs, "dropped",
+		      counts_json(oh->drops, oh->n_drops));
+	/* Only when something was rebuilt: reports without it keep their bytes. */
+	if (oh->n_recovered)
+		set(&o, "recovered", counts_json(oh->recovered, oh->n_recovered));
+	return o;
 }
 
 /* The impact boundaries the severities were given with. */

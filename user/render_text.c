@@ -1332,14 +1332,45 @@ static int print_bottlenecks(const struct report *r, FILE *out)
 	return 0;
 }
 
-/* "snag cost: ..." from the BPF run-time stats, and every non-zero drop cause. */
-static int print_overhead(const struct report_overhead *oh, FILE *out)
+/* "LABEL: N cause, N cause" for the non-zero counts, wrapped; nothing if all are zero. */
+static int print_counts(FILE *out, const char *label, const struct report_drop *list, size_t n)
 {
-	char events[ANALYSIS_COUNT_LEN], dropped[ANALYSIS_COUNT_LEN], item[ANALYSIS_COUNT_LEN];
-	uint64_t runs = 0, run_ns = 0, drops = 0;
-	char *line = NULL;
+	char item[ANALYSIS_COUNT_LEN], *line = NULL;
 	size_t i, len = 0, listed = 0;
 	FILE *m;
+
+	for (i = 0; list && i < n && !list[i].count; i++)
+		;
+	if (!list || i == n)
+		return 0;
+	m = open_memstream(&line, &len);
+	if (!m)
+		return -ENOMEM;
+	fprintf(m, "%s:", label);
+	for (i = 0; i < n; i++) {
+		if (!list[i].count)
+			continue;
+		fprintf(m, "%s %s %s", listed++ ? "," : "",
+			analysis__format_count(list[i].count, item, sizeof(item)),
+			str_or_dash(list[i].cause));
+	}
+	if (!memstream_finish(m, &line))
+		return -ENOMEM;
+	print_wrapped(out, "", "  ", line);
+	free(line);
+	return 0;
+}
+
+/*
+ * "snag cost: ..." from the BPF run-time stats, every non-zero drop cause,
+ * and the events the kernel did not report that snag rebuilt.
+ */
+static int print_overhead(const struct report_overhead *oh, FILE *out)
+{
+	char events[ANALYSIS_COUNT_LEN], dropped[ANALYSIS_COUNT_LEN];
+	uint64_t runs = 0, run_ns = 0, drops = 0;
+	size_t i;
+	int err;
 
 	for (i = 0; oh->programs && i < oh->n_programs; i++) {
 		runs += oh->programs[i].runs;
@@ -1356,24 +1387,11 @@ static int print_overhead(const struct report_overhead *oh, FILE *out)
 			(run_ns + runs / 2) / runs, events, dropped);
 	else
 		fprintf(out, "\nsnag cost: no BPF program runs recorded, %s dropped\n", dropped);
-	if (!drops)
-		return 0;
-	m = open_memstream(&line, &len);
-	if (!m)
-		return -ENOMEM;
-	fputs("dropped:", m);
-	for (i = 0; i < oh->n_drops; i++) {
-		if (!oh->drops[i].count)
-			continue;
-		fprintf(m, "%s %s %s", listed++ ? "," : "",
-			analysis__format_count(oh->drops[i].count, item, sizeof(item)),
-			str_or_dash(oh->drops[i].cause));
-	}
-	if (!memstream_finish(m, &line))
-		return -ENOMEM;
-	print_wrapped(out, "", "  ", line);
-	free(line);
-	return 0;
+	err = print_counts(out, "dropped", oh->drops, oh->n_drops);
+	if (!err)
+		err = print_counts(out, "rebuilt (the kernel did not report them)", oh->recovered,
+				   oh->n_recovered);
+	return err;
 }
 
 int render__text(const struct report *r, const struct render_opts *o, FILE *out)

@@ -245,6 +245,9 @@ void report__free(struct report *r)
 	for (i = 0; i < r->overhead.n_drops; i++)
 		free(r->overhead.drops[i].cause);
 	free(r->overhead.drops);
+	for (i = 0; i < r->overhead.n_recovered; i++)
+		free(r->overhead.recovered[i].cause);
+	free(r->overhead.recovered);
 	for (i = 0; i < r->n_sched; i++)
 		free(r->sched[i].comm);
 	free(r->sched);
@@ -376,18 +379,16 @@ int report__add_program(struct report *r, const char *name, uint64_t runs, uint6
 	return 0;
 }
 
-int report__add_drop(struct report *r, const char *cause, uint64_t count)
+static int add_count(struct report_drop **list, size_t *n, const char *cause, uint64_t count)
 {
 	struct report_drop *d;
 	char *c;
 	int err = 0;
 
-	if (!r)
-		return -EINVAL;
 	c = dup_or_null(cause, &err);
 	if (err)
 		return err;
-	d = append_elem((void **)&r->overhead.drops, &r->overhead.n_drops, sizeof(*d));
+	d = append_elem((void **)list, n, sizeof(*d));
 	if (!d) {
 		free(c);
 		return -ENOMEM;
@@ -395,6 +396,20 @@ int report__add_drop(struct report *r, const char *cause, uint64_t count)
 	d->cause = c;
 	d->count = count;
 	return 0;
+}
+
+int report__add_drop(struct report *r, const char *cause, uint64_t count)
+{
+	if (!r)
+		return -EINVAL;
+	return add_count(&r->overhead.drops, &r->overhead.n_drops, cause, count);
+}
+
+int report__add_recovered(struct report *r, const char *cause, uint64_t count)
+{
+	if (!r)
+		return -EINVAL;
+	return add_count(&r->overhead.recovered, &r->overhead.n_recovered, cause, count);
 }
 
 /* Append a zeroed element of elem bytes with a copy of comm (*comm_copy); NULL with errno set. */

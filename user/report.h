@@ -375,6 +375,10 @@ struct report_overhead {
 	size_t n_programs;
 	struct report_drop *drops; /* every known cause, zero counts included */
 	size_t n_drops;
+	/* Events the kernel did not report but snag rebuilt without loss, by cause; listed
+	 * only when non-zero. */
+	struct report_drop *recovered;
+	size_t n_recovered;
 };
 
 struct report {
@@ -464,6 +468,8 @@ int report__set_interval_procs(struct report *r, const struct report_interval_pr
 /* Set the per-program overhead and drop counts (copied). Returns 0 or -ENOMEM. */
 int report__add_program(struct report *r, const char *name, uint64_t runs, uint64_t run_time_ns);
 int report__add_drop(struct report *r, const char *cause, uint64_t count);
+/* Count events rebuilt without loss (overhead.recovered), copied. Returns 0 or -ENOMEM. */
+int report__add_recovered(struct report *r, const char *cause, uint64_t count);
 
 /*
  * Append a zeroed scheduler row for one thread and return it (valid until the

@@ -1040,8 +1040,9 @@ static const struct field program_fields[] = {
 };
 #undef R
 
-/* overhead.dropped: {cause: count}, in the order written. */
-static int read_dropped(struct reader *rd, json_t *v, char *row)
+/* overhead.dropped and overhead.recovered: {cause: count}, in the order written. */
+static int read_counts(struct reader *rd, json_t *v,
+		       int (*add)(struct report *r, const char *cause, uint64_t count))
 {
 	static const struct field count = {.type = FT_U64};
 	const char *cause;
@@ -1050,7 +1051,6 @@ static int read_dropped(struct reader *rd, json_t *v, char *row)
 	size_t old;
 	int err;
 
-	(void)row;
 	if (!json_is_object(v))
 		return fail(rd, "expected an object of counts, found %s", type_name(v));
 	json_object_foreach(v, cause, e)
@@ -1059,11 +1059,23 @@ static int read_dropped(struct reader *rd, json_t *v, char *row)
 		err = read_u64(rd, &count, e, UINT64_MAX, &n);
 		if (err)
 			return err;
-		if (report__add_drop(rd->r, cause, n))
+		if (add(rd->r, cause, n))
 			return no_memory(rd);
 		pop(rd, old);
 	}
 	return 0;
+}
+
+static int read_dropped(struct reader *rd, json_t *v, char *row)
+{
+	(void)row;
+	return read_counts(rd, v, report__add_drop);
+}
+
+static int read_recovered(struct reader *rd, json_t *v, char *row)
+{
+	(void)row;
+	return read_counts(rd, v, report__add_recovered);
 }
 
 static const struct table function_table = TABLE(function_fields, struct report_function);
@@ -1458,6 +1470,11 @@ static const struct table target_table = {target_fields, N(target_fields), 0};
 static const struct field overhead_fields[] = {
     ROWS(R, "programs", overhead.programs, overhead.n_programs, program_table),
     CUSTOM("dropped", read_dropped, "an object of counts"),
+    {.key = "recovered",
+     .type = FT_CUSTOM,
+     .flags = F_OPTIONAL,
+     .custom = read_recovered,
+     .custom_expected = "an object of counts"},
     {.key = "mem_sample",
      .type = FT_CUSTOM,
      .flags = F_OPTIONAL,

@@ -1,6 +1,10 @@
 /* Scheduler collector: loads sched.bpf.c, reads per-thread accounts and off-CPU stacks into the
  * report. */
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,7 +25,13 @@ struct sched_collector {
 	struct symbolizer *sym; /* for the event callback, set during sched__poll() */
 	bool tp_btf;
 	int ncpus;
-	int *pids; /* -p pids for the targets map (more than one) */
+	int *pids;	   /* -p pids for the targets map (more than one) */
+	int *prefill_pids; /* processes whose threads get accounts before attaching */
+	size_t n_prefill_pids;
+	bool prefill_all; /* system-wide: every process's threads */
+	bool kernel_threads;
+	uint64_t
+	    rebuilt_at_end; /* switch-outs rebuilt from /proc when the threads were collected */
 	size_t n_pids;
 };
 
@@ -106,6 +116,17 @@ struct sched_collector *sched__new(const struct sched_opts *o)
 		memcpy(sc->pids, o->pids, o->n_pids * sizeof(*sc->pids));
 		sc->n_pids = o->n_pids;
 	}
+	if (o->n_pids) {
+		sc->prefill_pids = malloc(o->n_pids * sizeof(*sc->prefill_pids));
+		if (!sc->prefill_pids) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		memcpy(sc->prefill_pids, o->pids, o->n_pids * sizeof(*sc->prefill_pids));
+		sc->n_prefill_pids = o->n_pids;
+	}
+	sc->prefill_all = !o->n_pids && !o->cgroup_id;
+	sc->kernel_threads = o->kernel_threads;
 	/* SNAG_FORCE_RAW_TP=1 exercises the fallback on kernels that have tp_btf (for tests). */
 	sc->tp_btf = !getenv("SNAG_FORCE_RAW_TP") &&
 		     bpfutil__btf_has_tracepoint(o->btf_path, "sched_switch");
@@ -149,9 +170,112 @@ static int handle_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/*
+ * A thread's account is made at its first event, from a small per-CPU cache
+ * the kernel refills after the event (bpf_mem_alloc): one interrupt waking
+ * hundreds of threads of a running service empties it, and each thread it
+ * cannot hold went unaccounted (measured: 1,600 of 2,000 threads attached
+ * with -p). So the threads already running get their accounts (and their
+ * long-block slots) here, from a syscall, before anything attaches; the
+ * kernel fills one in at the thread's first event. Best effort: whatever
+ * does not fit is still counted by the kernel as it is lost.
+ */
+static bool insert_retry(int fd, const void *key, const void *val)
+{
+	for (int i = 0; i < 100; i++) {
+		if (!bpf_map_update_elem(fd, key, val, BPF_NOEXIST) || errno == EEXIST)
+			return true;
+		if (errno != ENOMEM)
+			return false; /* full (E2BIG) or refused */
+		sched_yield();	      /* the cache refills from an interrupt */
+	}
+	return false;
+}
+
+struct prefill {
+	int threads_fd, pending_fd;
+	struct snag_thread th;
+	void *pending; /* a zeroed value */
+};
+
+/* Accounts for every thread of tgid; false once the maps are full. */
+static bool prefill_process(struct prefill *pf, int tgid)
+{
+	char path[64];
+	struct dirent *e;
+	bool ok = true;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", tgid);
+	d = opendir(path);
+	if (!d)
+		return true; /* gone */
+	pf->th.tgid = (__u32)tgid;
+	while (ok && (e = readdir(d))) {
+		__u32 tid = (__u32)strtoul(e->d_name, NULL, 10);
+
+		if (tid)
+			ok = insert_retry(pf->threads_fd, &tid, &pf->th) &&
+			     insert_retry(pf->pending_fd, &tid, pf->pending);
+	}
+	closedir(d);
+	return ok;
+}
+
+/* PF_KTHREAD in /proc/PID/stat's flags (the ninth field). */
+static bool is_kernel_thread(int pid)
+{
+	char path[64], buf[512], *p;
+	unsigned long flags = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) == 1 &&
+	       (flags & 0x00200000);
+}
+
+static void prefill_threads(struct sched_collector *sc)
+{
+	struct prefill pf = {.threads_fd = bpf_map__fd(sc->skel->maps.threads),
+			     .pending_fd = bpf_map__fd(sc->skel->maps.pending),
+			     .th.state = SNAG_TS_NEW};
+	bool ok = true;
+
+	pf.pending = calloc(1, bpf_map__value_size(sc->skel->maps.pending));
+	if (!pf.pending)
+		return;
+	for (size_t i = 0; ok && i < sc->n_prefill_pids; i++)
+		ok = prefill_process(&pf, sc->prefill_pids[i]);
+	if (sc->prefill_all) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+
+		while (ok && d && (e = readdir(d))) {
+			int pid = atoi(e->d_name);
+
+			if (pid > 0 && pid != getpid() &&
+			    (sc->kernel_threads || !is_kernel_thread(pid)))
+				ok = prefill_process(&pf, pid);
+		}
+		if (d)
+			closedir(d);
+	}
+	free(pf.pending);
+}
+
 int sched__attach(struct sched_collector *sc, uint64_t trace_start_ns)
 {
 	int err;
+
+	prefill_threads(sc);
 
 	sc->skel->bss->trace_start_ns = trace_start_ns;
 	sc->events = ring_buffer__new(bpf_map__fd(sc->skel->maps.events), handle_event, sc, NULL);
@@ -219,6 +343,72 @@ static void close_open_interval(struct snag_thread *th, uint64_t end_ns)
 	}
 }
 
+/* Read "%" SCNu64 "..." formats from a /proc file; true if all n values were found. */
+static bool proc_u64s(const char *path, const char *const keys[], uint64_t *vals, int n)
+{
+	char line[256];
+	int found = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return false;
+	while (found < n && fgets(line, sizeof(line), f))
+		for (int i = 0; i < n; i++)
+			if (!strncmp(line, keys[i], strlen(keys[i])) &&
+			    sscanf(line + strlen(keys[i]), "%" SCNu64, &vals[i]) == 1)
+				found++;
+	fclose(f);
+	return found == n;
+}
+
+/*
+ * A thread the accounts show on a CPU may have left it without a sched_switch
+ * event (rebuild_switch_out() in bpf/sched.bpf.c rebuilds those at the next
+ * event; at the end there is none). Its counters in /proc tell the same way:
+ * it ran for the growth of its run time (schedstat) and left voluntarily if
+ * its voluntary count grew. Rebuilds th (a copy) and returns true if so.
+ */
+static bool rebuild_switch_out_at_end(struct snag_thread *th, __u32 tid, uint64_t now_ns)
+{
+	static const char *const keys[] = {"voluntary_ctxt_switches:",
+					   "nonvoluntary_ctxt_switches:"};
+	static const char *const none[] = {""};
+	char path[64];
+	uint64_t sw[2], exec, out;
+	bool voluntary;
+
+	snprintf(path, sizeof(path), "/proc/%u/schedstat", tid);
+	if (!proc_u64s(path, none, &exec, 1) || exec < th->exec_ns)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/status", tid);
+	if (!proc_u64s(path, keys, sw, 2) || sw[0] < th->nvcsw || sw[1] < th->nivcsw ||
+	    sw[0] + sw[1] == th->nvcsw + th->nivcsw)
+		return false;
+	out = th->last_ts + (exec - th->exec_ns);
+	if (out >= now_ns)
+		return false;
+	voluntary = sw[0] > th->nvcsw;
+	th->oncpu_ns += out - th->last_ts;
+	th->voluntary += sw[0] - th->nvcsw;
+	th->involuntary += sw[1] - th->nivcsw;
+	if (voluntary) {
+		th->wait = SNAG_WAIT_OTHER; /* the thread's registers are not at hand here */
+		th->blocks_by[SNAG_WAIT_OTHER] += sw[0] - th->nvcsw;
+	}
+	th->state = voluntary ? SNAG_TS_BLOCKED : SNAG_TS_PREEMPTED;
+	th->last_ts = out;
+	th->wakeup_ts = 0;
+	return true;
+}
+
+/* Close a copy of tid's account at now_ns; counts a rebuilt switch-out in *rebuilt if given. */
+static void close_thread(struct snag_thread *th, __u32 tid, uint64_t now_ns, uint64_t *rebuilt)
+{
+	if (th->state == SNAG_TS_ON && rebuild_switch_out_at_end(th, tid, now_ns) && rebuilt)
+		(*rebuilt)++;
+	close_open_interval(th, now_ns);
+}
+
 /* Threads read per batch: big values (two histograms), so a modest buffer. */
 #define READ_BATCH 64
 
@@ -250,7 +440,9 @@ static int for_each_thread(struct sched_collector *sc, uint64_t now_ns,
 		}
 		first = false;
 		for (__u32 i = 0; i < n && !err; i++) {
-			close_open_interval(&vals[i], now_ns);
+			if (vals[i].state == SNAG_TS_NEW)
+				continue; /* made before the trace, not seen since */
+			close_thread(&vals[i], keys[i], now_ns, NULL);
 			err = fn(ctx, keys[i], &vals[i]);
 		}
 	}
@@ -305,15 +497,16 @@ static int collect_threads(struct sched_collector *sc, uint64_t end_ns, struct r
 
 	if (!th)
 		return -ENOMEM;
+	sc->rebuilt_at_end = 0;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		struct report_thread_sched *row;
 		char comm[sizeof(th->comm) + 1];
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, th))
+		if (bpf_map_lookup_elem(fd, &key, th) || th->state == SNAG_TS_NEW)
 			continue;
-		close_open_interval(th, end_ns);
+		close_thread(th, key, end_ns, &sc->rebuilt_at_end);
 		bpfutil__comm(comm, th->comm);
 		row = report__add_sched(r, (int)th->tgid, (int)key, comm);
 		if (!row) {
@@ -426,7 +619,7 @@ static int collect_drops(struct sched_collector *sc, struct report *r)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	struct snag_sched_counters *percpu;
-	__u64 sums[SNAG_SDROP__COUNT] = {0};
+	__u64 sums[SNAG_SDROP__COUNT] = {0}, rebuilt_out = sc->rebuilt_at_end, rebuilt_in = 0;
 	__u32 zero = 0;
 	int err = 0;
 
@@ -442,6 +635,14 @@ static int collect_drops(struct sched_collector *sc, struct report *r)
 			sums[d] += percpu[c].drops[d];
 	for (int d = 0; !err && d < SNAG_SDROP__COUNT; d++)
 		err = report__add_drop(r, drop_names[d], sums[d]);
+	for (int c = 0; !err && c < ncpus; c++) {
+		rebuilt_out += percpu[c].rebuilt_switch_out;
+		rebuilt_in += percpu[c].rebuilt_switch_in;
+	}
+	if (!err && rebuilt_out)
+		err = report__add_recovered(r, "sched_unreported_switch_out", rebuilt_out);
+	if (!err && rebuilt_in)
+		err = report__add_recovered(r, "sched_unreported_switch_in", rebuilt_in);
 	free(percpu);
 	return err;
 }
@@ -489,5 +690,6 @@ void sched__free(struct sched_collector *sc)
 	ring_buffer__free(sc->events);
 	sched_bpf__destroy(sc->skel);
 	free(sc->pids);
+	free(sc->prefill_pids);
 	free(sc);
 }

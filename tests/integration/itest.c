@@ -113,8 +113,9 @@ void assert_near(double got, double want, double tolerance, const char *what)
 /*
  * Nothing may be dropped or mismatched in a clean run, with one exception:
  * the kernel sometimes runs a thread without a sched_switch event (ftrace's
- * own event misses it too; about one run in 40 on a loaded machine). snag
- * counts it and keeps the block's time; one or two per run are the kernel's.
+ * own event misses it too). snag rebuilds those from the task's counters
+ * (overhead.recovered); one or two per run that the counters cannot place
+ * (two unreported switches in a row) are the kernel's, and their time is kept.
  */
 void assert_no_drops(json_t *root)
 {

@@ -232,6 +232,7 @@ static inline struct report *fixture_sched_model(void)
 	r->duration_ns = 1000 * FIXTURE_MS;
 	r->target.mode = TARGET_SYSTEM;
 	fixture_sched_rows(r);
+	report__add_recovered(r, "sched_unreported_switch_out", 3);
 	return r;
 }
 

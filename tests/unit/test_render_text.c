@@ -275,6 +275,10 @@ static void test_sched_only_report(void **state)
 	assert_null(strstr(text, "No functions"));
 	assert_null(strstr(text, "IMPACT is the share"));
 	assert_null(strstr(text, "\n\n\n"));
+	/* Switches the kernel did not report are shown as rebuilt, not as drops. */
+	assert_non_null(strstr(
+	    text, "\nrebuilt (the kernel did not report them): 3 sched_unreported_switch_out\n"));
+	assert_non_null(strstr(text, ", 0 dropped\n"));
 
 	/* Where time went: per process, shares of its summed thread time, biggest first. */
 	line = line_starting(text, "    PID COMM ");
