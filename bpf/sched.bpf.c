@@ -239,17 +239,47 @@ int BPF_PROG(handle_hrtimer_expire_exit)
 	return 0;
 }
 
-/* The task's own switch counters and run time, kept at each recorded switch. */
-static __always_inline void note_counters(struct snag_thread *th, struct task_struct *t)
+struct task_counters {
+	__u64 exec; /* se.sum_exec_runtime */
+	__u64 nv;   /* nvcsw */
+	__u64 niv;  /* nivcsw */
+};
+
+/* The task's run time and switch counts: plain loads from tp_btf's trusted pointers. */
+static __always_inline struct task_counters read_counters(struct task_struct *t, bool btf)
 {
-	th->exec_ns = BPF_CORE_READ(t, se.sum_exec_runtime);
-	th->nvcsw = BPF_CORE_READ(t, nvcsw);
-	th->nivcsw = BPF_CORE_READ(t, nivcsw);
+	struct task_counters c;
+
+	if (btf) {
+		c.exec = t->se.sum_exec_runtime;
+		c.nv = t->nvcsw;
+		c.niv = t->nivcsw;
+	} else {
+		c.exec = BPF_CORE_READ(t, se.sum_exec_runtime);
+		c.nv = BPF_CORE_READ(t, nvcsw);
+		c.niv = BPF_CORE_READ(t, nivcsw);
+	}
+	return c;
+}
+
+/* Kept at each recorded switch-out (unchanged until the switch-in) and first sight. */
+static __always_inline void note_counters(struct snag_thread *th, struct task_counters c)
+{
+	th->exec_ns = c.exec;
+	th->nvcsw = c.nv;
+	th->nivcsw = c.niv;
 }
 
 /* Start th's account at its first event: it entered the window at its start or the trace's. */
+/* The switch-out a first sight comes in: the kernel has counted it already, snag not yet. */
+enum {
+	SWITCH_NONE,
+	SWITCH_VOLUNTARY,
+	SWITCH_INVOLUNTARY
+};
+
 static __always_inline void init_thread(struct snag_thread *th, struct task_struct *t, __u32 tgid,
-					__u64 now, __u32 first_state)
+					__u64 now, __u32 first_state, int in_switch)
 {
 	__u64 start = BPF_CORE_READ(t, start_time);
 
@@ -260,7 +290,11 @@ static __always_inline void init_thread(struct snag_thread *th, struct task_stru
 	th->start_ns = start;
 	th->last_ts = start;
 	th->tgid = tgid;
-	note_counters(th, t);
+	note_counters(th, read_counters(t, false));
+	if (in_switch == SWITCH_VOLUNTARY)
+		th->nvcsw--;
+	else if (in_switch == SWITCH_INVOLUNTARY)
+		th->nivcsw--;
 	BPF_CORE_READ_STR_INTO(&th->comm, t, comm);
 	th->state = first_state;
 }
@@ -272,7 +306,7 @@ static __always_inline void init_thread(struct snag_thread *th, struct task_stru
  * of threads empties.
  */
 static __always_inline struct snag_thread *get_thread(struct task_struct *t, __u32 tgid, __u32 tid,
-						      __u64 now, __u32 first_state)
+						      __u64 now, __u32 first_state, int in_switch)
 {
 	struct snag_thread *th = bpf_map_lookup_elem(&threads, &tid);
 	__u32 zero = 0, gen = 0;
@@ -281,12 +315,12 @@ static __always_inline struct snag_thread *get_thread(struct task_struct *t, __u
 	if (th && th->state != SNAG_TS_NEW)
 		return th;
 	if (th) {
-		init_thread(th, t, tgid, now, first_state);
+		init_thread(th, t, tgid, now, first_state, in_switch);
 	} else {
 		th = bpf_map_lookup_elem(&thread_zero, &zero);
 		if (!th)
 			return NULL;
-		init_thread(th, t, tgid, now, first_state);
+		init_thread(th, t, tgid, now, first_state, in_switch);
 		err = bpf_map_update_elem(&threads, &tid, th, BPF_NOEXIST);
 		if (err && err != -EEXIST) {
 			count_drop(SNAG_SDROP_THREADS_FULL);
@@ -604,8 +638,8 @@ static __always_inline void leave_cpu(struct snag_thread *th, struct task_struct
 static __always_inline bool rebuild_switch_out(struct snag_thread *th, struct task_struct *t,
 					       __u64 now, bool btf, bool count_gap)
 {
-	__u64 exec = BPF_CORE_READ(t, se.sum_exec_runtime), nv = BPF_CORE_READ(t, nvcsw);
-	__u64 niv = BPF_CORE_READ(t, nivcsw), out;
+	struct task_counters now_c = read_counters(t, btf);
+	__u64 exec = now_c.exec, nv = now_c.nv, niv = now_c.niv, out;
 	struct snag_sched_counters *c;
 	bool voluntary = nv > th->nvcsw;
 	__u32 w;
@@ -627,7 +661,7 @@ static __always_inline bool rebuild_switch_out(struct snag_thread *th, struct ta
 	barrier_var(w); /* bounds check and index in one register */
 	if (voluntary && w < SNAG_WAIT__COUNT)
 		th->blocks_by[w] += nv - th->nvcsw - 1;
-	note_counters(th, t);
+	note_counters(th, now_c);
 	c = counters();
 	if (c)
 		__sync_fetch_and_add(&c->rebuilt_switch_out, 1);
@@ -642,10 +676,10 @@ static __always_inline bool rebuild_switch_out(struct snag_thread *th, struct ta
  * when it came back on the CPU.
  */
 static __always_inline __u64 rebuild_switch_in(struct snag_thread *th, struct task_struct *prev,
-					       __u64 now)
+					       __u64 now, bool btf)
 {
-	__u64 exec = BPF_CORE_READ(prev, se.sum_exec_runtime), in = now;
-	__u64 switches = BPF_CORE_READ(prev, nvcsw) + BPF_CORE_READ(prev, nivcsw);
+	struct task_counters c_now = read_counters(prev, btf);
+	__u64 exec = c_now.exec, in = now, switches = c_now.nv + c_now.niv;
 	struct snag_sched_counters *c;
 
 	if (exec >= th->exec_ns && switches == th->nvcsw + th->nivcsw + 1) {
@@ -669,16 +703,19 @@ static __always_inline void switch_out(struct task_struct *prev, bool preempt, _
 {
 	__u32 tid = BPF_CORE_READ(prev, pid), tgid = BPF_CORE_READ(prev, tgid);
 	struct snag_thread *th;
+	bool voluntary;
 
 	if (!traced(prev, tgid, tid))
 		return;
-	th = get_thread(prev, tgid, tid, now, SNAG_TS_ON);
+	voluntary = !preempt && prev_state != 0; /* the kernel's rule for nvcsw (core.c) */
+	th = get_thread(prev, tgid, tid, now, SNAG_TS_ON,
+			voluntary ? SWITCH_VOLUNTARY : SWITCH_INVOLUNTARY);
 	if (!th || th->state == SNAG_TS_EXITED)
 		return;
 	if (th->state == SNAG_TS_BLOCKED || th->state == SNAG_TS_PREEMPTED) {
 		/* Its switch-in went unreported: keep the block, a long one as an
 		 * off-CPU entry without stacks (they are gone by now). */
-		__u64 in = rebuild_switch_in(th, prev, now);
+		__u64 in = rebuild_switch_in(th, prev, now, btf);
 		__u32 reason =
 		    th->state == SNAG_TS_BLOCKED ? SNAG_OFFCPU_BLOCKED : SNAG_OFFCPU_PREEMPTED;
 		__u64 off = end_offcpu(th, in);
@@ -687,10 +724,21 @@ static __always_inline void switch_out(struct task_struct *prev, bool preempt, _
 			long_block(NULL, th, tid, off, reason, false);
 		th->state = SNAG_TS_ON;
 		th->last_ts = in;
+		/* Back in step with the kernel's counts, whatever it left unreported. */
+		note_counters(th, read_counters(prev, btf));
+		if (voluntary)
+			th->nvcsw--;
+		else
+			th->nivcsw--;
 	}
-	/* The kernel's own rule for nvcsw/nivcsw (kernel/sched/core.c). */
-	leave_cpu(th, prev, now, !preempt && prev_state != 0, btf);
-	note_counters(th, prev);
+	leave_cpu(th, prev, now, voluntary, btf);
+	/* The kernel counted this switch-out in nvcsw or nivcsw by the same rule, so only the
+	 * run time needs a load (a cache line of its own). */
+	th->exec_ns = btf ? prev->se.sum_exec_runtime : BPF_CORE_READ(prev, se.sum_exec_runtime);
+	if (voluntary)
+		th->nvcsw++;
+	else
+		th->nivcsw++;
 }
 
 static __always_inline void switch_in(struct task_struct *next, __u64 now, bool stacks)
@@ -703,23 +751,23 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 	if (!traced(next, tgid, tid))
 		return;
 	/* First sight while switching in: it was waiting since the trace began, reason unknown. */
-	th = get_thread(next, tgid, tid, now, SNAG_TS_PREEMPTED);
+	th = get_thread(next, tgid, tid, now, SNAG_TS_PREEMPTED, SWITCH_NONE);
 	if (!th || th->state == SNAG_TS_EXITED)
 		return;
 	if ((th->state == SNAG_TS_ON && !rebuild_switch_out(th, next, now, stacks, true)) ||
 	    th->state == SNAG_TS_UNKNOWN) {
 		th->state = SNAG_TS_ON;
 		th->last_ts = now;
-		note_counters(th, next);
+		note_counters(th, read_counters(next, stacks));
 		return;
 	}
 	reason = th->state == SNAG_TS_BLOCKED ? SNAG_OFFCPU_BLOCKED : SNAG_OFFCPU_PREEMPTED;
 	off = end_offcpu(th, now);
 	if (stacks && off >= min_block_ns)
 		long_block(next, th, tid, off, reason, !(BPF_CORE_READ(next, flags) & PF_KTHREAD));
+	/* Its counters are as noted at its switch-out: it has not run since. */
 	th->state = SNAG_TS_ON;
 	th->last_ts = now;
-	note_counters(th, next);
 }
 
 static __always_inline void on_switch(bool preempt, struct task_struct *prev,
@@ -745,7 +793,7 @@ static __always_inline void on_wakeup(struct task_struct *p, bool stacks, void *
 
 	if (!traced(p, tgid, tid))
 		return;
-	th = get_thread(p, tgid, tid, now, SNAG_TS_BLOCKED);
+	th = get_thread(p, tgid, tid, now, SNAG_TS_BLOCKED, SWITCH_NONE);
 	if (!th)
 		return;
 	/*
@@ -790,7 +838,7 @@ static __always_inline void on_exit(struct task_struct *p)
 
 	/* Made before the trace and not switched since: on the CPU all along. */
 	if (th && th->state == SNAG_TS_NEW)
-		th = get_thread(p, BPF_CORE_READ(p, tgid), tid, now, SNAG_TS_ON);
+		th = get_thread(p, BPF_CORE_READ(p, tgid), tid, now, SNAG_TS_ON, SWITCH_NONE);
 	if (!th || th->state == SNAG_TS_EXITED)
 		return;
 	if (th->state == SNAG_TS_ON && now > th->last_ts)
@@ -813,7 +861,7 @@ static __always_inline void on_exec(struct task_struct *p)
 			return;
 		emit(SNAG_EV_EXEC, tgid, 1);
 		now = bpf_ktime_get_ns();
-		th = get_thread(p, tgid, tid, now, SNAG_TS_ON);
+		th = get_thread(p, tgid, tid, now, SNAG_TS_ON, SWITCH_NONE);
 		if (th) {
 			th->start_ns = now;
 			th->last_ts = now;
