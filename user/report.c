@@ -25,24 +25,41 @@ static char *dup_or_null(const char *s, int *err)
 	return d;
 }
 
+size_t report__array_capacity(size_t n)
+{
+	size_t cap = 1;
+
+	if (!n)
+		return 0;
+	while (cap < n && cap <= SIZE_MAX / 2)
+		cap *= 2;
+	return cap < n ? n : cap;
+}
+
 /*
  * Grow *arr (of *n elements of size elem) by one zeroed element. Returns a
  * pointer to the new element (and bumps *n), or NULL with errno = ENOMEM.
+ * Every array of the model holds report__array_capacity(*n) elements (the
+ * reader allocates them so too): it is reallocated only when that doubles, so
+ * collecting a report of many rows stays linear.
  */
 static void *append_elem(void **arr, size_t *n, size_t elem)
 {
-	void *na;
+	size_t cap = report__array_capacity(*n + 1);
+	void *na = *arr;
 
-	if (*n >= SIZE_MAX / elem - 1) {
+	if (*n >= SIZE_MAX / elem - 1 || cap > SIZE_MAX / elem) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	na = realloc(*arr, (*n + 1) * elem);
-	if (!na) {
-		errno = ENOMEM;
-		return NULL;
+	if (cap != report__array_capacity(*n)) {
+		na = realloc(*arr, cap * elem);
+		if (!na) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		*arr = na;
 	}
-	*arr = na;
 	memset((char *)na + *n * elem, 0, elem);
 	return (char *)na + (*n)++ * elem;
 }

@@ -450,6 +450,13 @@ struct report *report__new(void);
 void report__free(struct report *r);
 
 /*
+ * How many elements an array of the model that holds n of them has room for (the next
+ * power of two): whoever allocates one (the collectors through report__add_*, the reader)
+ * allocates this many, so appending to it stays cheap.
+ */
+size_t report__array_capacity(size_t n);
+
+/*
  * Append a function row (zeroed counters) and return it. The pointer is valid
  * until the next report__add_function(); the index is stable until
  * report__finish(). Returns NULL with errno set on failure.

@@ -370,7 +370,7 @@ static int read_object(struct reader *rd, json_t *obj, const struct table *t, ch
  */
 static int alloc_array(struct reader *rd, size_t n, size_t elem, void **out)
 {
-	*out = n ? calloc(n, elem) : NULL;
+	*out = n ? calloc(report__array_capacity(n), elem) : NULL;
 	return n && !*out ? no_memory(rd) : 0;
 }
 

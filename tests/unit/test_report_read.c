@@ -547,6 +547,61 @@ static void test_unreadable_files(void **state)
 	    "not valid JSON", "duplicate", NULL);
 }
 
+/*
+ * Rows appended to a report that was read back go where the reader made room: arrays of
+ * the model grow by doubling (report__array_capacity), so the reader must allocate that
+ * much too. Three rows read, then two appended, under ASan in test-asan.
+ */
+static void test_append_after_read(void **state)
+{
+	struct report *r = report__new(), *back;
+	struct report_thread_sched *t;
+	char *json;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		report__add_sched(r, 10, 10 + i, "app")->oncpu_ns = (uint64_t)i;
+	report__finish(r);
+	json = render(r, FORMAT_JSON, false);
+	back = read_strict(json);
+	assert_int_equal(back->n_sched, 3);
+	for (i = 3; i < 5; i++) {
+		t = report__add_sched(back, 10, 10 + i, "app");
+		assert_non_null(t);
+		t->oncpu_ns = (uint64_t)i;
+	}
+	assert_int_equal(back->n_sched, 5);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(back->sched[i].oncpu_ns, (uint64_t)i);
+	free(json);
+	report__free(back);
+	report__free(r);
+}
+
+/* Capacities are the next power of two, and appending many rows keeps every one. */
+static void test_array_growth(void **state)
+{
+	struct report *r = report__new();
+	size_t i;
+
+	(void)state;
+	assert_int_equal(report__array_capacity(0), 0);
+	assert_int_equal(report__array_capacity(1), 1);
+	assert_int_equal(report__array_capacity(3), 4);
+	assert_int_equal(report__array_capacity(4), 4);
+	assert_int_equal(report__array_capacity(5), 8);
+	assert_int_equal(report__array_capacity(1000), 1024);
+	for (i = 0; i < 10000; i++)
+		assert_non_null(report__add_sched(r, 1, (int)i, "t"));
+	for (i = 0; i < 10000; i++) {
+		assert_int_equal(r->sched[i].tid, (int)i);
+		assert_string_equal(r->sched[i].comm, "t");
+		assert_int_equal(r->sched[i].oncpu_ns, 0);
+	}
+	report__free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -565,6 +620,8 @@ int main(void)
 	    cmocka_unit_test(test_read_file),
 	    cmocka_unit_test(test_truncated_files),
 	    cmocka_unit_test(test_unreadable_files),
+	    cmocka_unit_test(test_append_after_read),
+	    cmocka_unit_test(test_array_growth),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
