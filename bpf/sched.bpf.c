@@ -16,6 +16,18 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by the loader before load. */
 const volatile __u64 min_block_ns = 100000;
 const volatile bool include_kthreads = false;
+/*
+ * Set by the loader when the kernel refuses the task work below (some 6.18
+ * builds reject its sleepable callback in a tracepoint program). User stacks
+ * are then taken on the thread's way back to user space by the rseq_update
+ * tracepoint (ustack_on_rseq, when the kernel has it): it fires there after
+ * every switch of a thread that registered rseq, as glibc 2.35+ does for every
+ * thread. Other threads (no rseq: static or Go binaries, older libcs) have
+ * theirs taken at every switch-out, in their own context, as offcputime does.
+ * Read-only, so the verifier drops the branches not taken.
+ */
+const volatile bool ustack_at_switch_out = false;
+const volatile bool ustack_on_rseq = false;
 
 /* Set by the loader right before attaching: monotonic ns at trace start. */
 __u64 trace_start_ns = 0;
@@ -60,7 +72,9 @@ struct pending {
 	struct bpf_task_work tw;
 	__u32 busy; /* task work scheduled, callback not yet run */
 	__u32 pad;
-	__u64 waker_ts; /* wakeup whose waker stacks are in val */
+	__u64 waker_ts;	 /* wakeup whose waker stacks are in val */
+	__u64 ustack_ts; /* switch-out whose user stack is in val (ustack_at_switch_out) */
+	/* busy: waiting for the user stack from task work, or from rseq_update */
 	__u64 duration;
 	struct snag_offcpu_key key;
 	struct snag_offcpu_val val;
@@ -89,6 +103,20 @@ struct {
 	__type(key, __u32);
 	__type(value, struct snag_thread);
 } thread_zero SEC(".maps");
+
+/*
+ * The thread switched in last on this CPU with a long block waiting for its user stack
+ * from rseq_update (0: none), so that rseq_update, which fires after every switch of
+ * every thread with rseq, needs only this inlined lookup to know it has nothing to do.
+ * The thread leaves this CPU only by switching out, where a block still waiting is
+ * finished (save_user_stack): a newer entry never hides an unfinished one.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} ustack_due_tid SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -405,6 +433,23 @@ static int take_user_stack(struct bpf_map *map, void *key, void *value)
 	return 0;
 }
 
+/* Whether t registered rseq, so that rseq_update fires on its way back to user space. */
+static __always_inline bool has_rseq(struct task_struct *t)
+{
+	if (!ustack_on_rseq || !bpf_core_field_exists(t->rseq))
+		return false;
+	return BPF_CORE_READ(t, rseq) != NULL;
+}
+
+/* The current thread (in its own context) has the long block p waiting for its user stack. */
+static __always_inline void finish_deferred(void *ctx, struct pending *p)
+{
+	p->val.ulen = bpf_get_stack(ctx, p->val.ustack, sizeof(p->val.ustack), BPF_F_USER_STACK);
+	p->key.gen = generation(p->key.tgid);
+	aggregate(p);
+	p->busy = 0;
+}
+
 static __always_inline struct pending *get_pending(__u32 tid)
 {
 	void *zeros;
@@ -464,11 +509,31 @@ static __always_inline void long_block(struct task_struct *next, struct snag_thr
 		p->val.wulen = 0;
 	}
 	p->val.klen = next ? bpf_get_task_stack(next, p->val.kstack, sizeof(p->val.kstack), 0) : 0;
-	p->val.ulen = 0;
 	if (!next) {
+		p->val.ulen = 0;
 		aggregate(p);
 		return;
 	}
+	if (ustack_at_switch_out && user && has_rseq(next)) {
+		__u32 zero = 0, *due = bpf_map_lookup_elem(&ustack_due_tid, &zero);
+
+		/* rseq_update or its next switch-out takes the user stack */
+		p->busy = 1;
+		th->ustack_due = 1;
+		if (due)
+			*due = tid;
+		return;
+	}
+	if (ustack_at_switch_out) {
+		/* Taken when this block began, if that switch-out was seen (save_user_stack). */
+		if (!user || p->ustack_ts != th->last_ts)
+			p->val.ulen = 0;
+		if (user && p->val.ulen <= 0)
+			count_drop(SNAG_SDROP_NO_USER_STACK);
+		aggregate(p);
+		return;
+	}
+	p->val.ulen = 0;
 	if (user && bpf_task_work_schedule_resume_impl) {
 		p->busy = 1;
 		if (!bpf_task_work_schedule_resume_impl(next, &p->tw, &pending, take_user_stack,
@@ -698,8 +763,36 @@ static __always_inline __u64 rebuild_switch_in(struct snag_thread *th, struct ta
 	return th->wakeup_ts > th->last_ts && th->wakeup_ts < now ? th->wakeup_ts : now;
 }
 
-static __always_inline void switch_out(struct task_struct *prev, bool preempt, __u32 prev_state,
-				       __u64 now, bool btf)
+/*
+ * Without task work: prev is leaving the CPU in its own context, so its user stack can be
+ * read now, before it is known whether the block will be long enough to keep it.
+ */
+static __always_inline void save_user_stack(void *ctx, struct task_struct *prev,
+					    struct snag_thread *th, __u32 tid, __u64 now)
+{
+	struct pending *p;
+
+	if (BPF_CORE_READ(prev, flags) & PF_KTHREAD)
+		return;
+	if (th->ustack_due) {
+		/* A long block still waiting: prev switches out again before it got back to
+		 * user space, so its user stack is still the one it blocked under. */
+		th->ustack_due = 0;
+		p = bpf_map_lookup_elem(&pending, &tid);
+		if (p && p->busy)
+			finish_deferred(ctx, p);
+	}
+	if (has_rseq(prev))
+		return;
+	p = get_pending(tid);
+	if (!p)
+		return;
+	p->val.ulen = bpf_get_stack(ctx, p->val.ustack, sizeof(p->val.ustack), BPF_F_USER_STACK);
+	p->ustack_ts = now;
+}
+
+static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool preempt,
+				       __u32 prev_state, __u64 now, bool btf)
 {
 	__u32 tid = BPF_CORE_READ(prev, pid), tgid = BPF_CORE_READ(prev, tgid);
 	struct snag_thread *th;
@@ -732,6 +825,8 @@ static __always_inline void switch_out(struct task_struct *prev, bool preempt, _
 			th->nivcsw--;
 	}
 	leave_cpu(th, prev, now, voluntary, btf);
+	if (ustack_at_switch_out && btf)
+		save_user_stack(ctx, prev, th, tid, now);
 	/* The kernel counted this switch-out in nvcsw or nivcsw by the same rule, so only the
 	 * run time needs a load (a cache line of its own). */
 	th->exec_ns = btf ? prev->se.sum_exec_runtime : BPF_CORE_READ(prev, se.sum_exec_runtime);
@@ -770,12 +865,12 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 	th->last_ts = now;
 }
 
-static __always_inline void on_switch(bool preempt, struct task_struct *prev,
+static __always_inline void on_switch(void *ctx, bool preempt, struct task_struct *prev,
 				      struct task_struct *next, __u32 prev_state, bool stacks)
 {
 	__u64 now = bpf_ktime_get_ns();
 
-	switch_out(prev, preempt, prev_state, now, stacks);
+	switch_out(ctx, prev, preempt, prev_state, now, stacks);
 	switch_in(next, now, stacks);
 }
 
@@ -835,7 +930,19 @@ static __always_inline void on_exit(struct task_struct *p)
 	__u32 tid = BPF_CORE_READ(p, pid);
 	struct snag_thread *th = bpf_map_lookup_elem(&threads, &tid);
 	__u64 now = bpf_ktime_get_ns();
+	struct pending *pd;
 
+	/* A long block waiting for rseq_update, which an exiting thread never reaches. */
+	if (th && th->ustack_due) {
+		th->ustack_due = 0;
+		pd = bpf_map_lookup_elem(&pending, &tid);
+		if (pd && pd->busy) {
+			pd->val.ulen = 0;
+			aggregate(pd);
+			pd->busy = 0;
+			count_drop(SNAG_SDROP_NO_USER_STACK);
+		}
+	}
 	/* Made before the trace and not switched since: on the CPU all along. */
 	if (th && th->state == SNAG_TS_NEW)
 		th = get_thread(p, BPF_CORE_READ(p, tgid), tid, now, SNAG_TS_ON, SWITCH_NONE);
@@ -882,7 +989,28 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	on_switch(preempt, prev, next, prev_state, true);
+	on_switch(ctx, preempt, prev, next, prev_state, true);
+	return 0;
+}
+
+/* A thread with rseq on its way back to user space after a switch (ustack_on_rseq only). */
+SEC("tp_btf/rseq_update")
+int BPF_PROG(handle_rseq_update, struct task_struct *t)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
+	__u32 *due = bpf_map_lookup_elem(&ustack_due_tid, &zero);
+	struct snag_thread *th;
+	struct pending *p;
+
+	if (!ustack_on_rseq || !due || *due != tid)
+		return 0;
+	*due = 0;
+	th = bpf_map_lookup_elem(&threads, &tid);
+	if (th)
+		th->ustack_due = 0;
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (p && p->busy)
+		finish_deferred(ctx, p);
 	return 0;
 }
 
@@ -942,7 +1070,7 @@ SEC("raw_tp/sched_switch")
 int BPF_PROG(handle_sched_switch_raw, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
 {
-	on_switch(preempt, prev, next, prev_state, false);
+	on_switch(ctx, preempt, prev, next, prev_state, false);
 	return 0;
 }
 

@@ -93,8 +93,8 @@ struct snag_thread {
 	__u64 runq_ns;	    /* runnable to switch-in: wakeup or preemption */
 	__u32 waker_tgid;   /* of the last wakeup */
 	__u32 waker_tid;
-	__u32 wait; /* enum snag_wait of the current (or last) block */
-	__u32 pad;
+	__u32 wait;	  /* enum snag_wait of the current (or last) block */
+	__u32 ustack_due; /* a long block waits for its user stack from rseq_update */
 	__u64 blocked_by[SNAG_WAIT__COUNT]; /* blocked_ns by what was waited for */
 	__u64 blocks_by[SNAG_WAIT__COUNT];  /* voluntary switches by what was waited for */
 	char comm[16];

@@ -507,6 +507,8 @@ static json_t *overhead_json(const struct report_overhead *oh)
 	/* Only when something was rebuilt: reports without it keep their bytes. */
 	if (oh->n_recovered)
 		set(&o, "recovered", counts_json(oh->recovered, oh->n_recovered));
+	if (oh->offcpu_user_stacks)
+		set(&o, "offcpu_user_stacks", json_str(oh->offcpu_user_stacks));
 	return o;
 }
 

@@ -470,6 +470,13 @@ static void print_offcpu(const struct report *r, FILE *out)
 		fprintf(out,
 			"Note: stacks for blocks >= %s; shorter ones count in the tables only.\n",
 			analysis__format_duration(r->min_block_ns, min_block, sizeof(min_block)));
+	if (r->overhead.offcpu_user_stacks && strcmp(r->overhead.offcpu_user_stacks, "task_work"))
+		fprintf(out,
+			"Note: this kernel refuses BPF task work: user stacks taken %s "
+			"(docs/offcpu.md).\n",
+			!strcmp(r->overhead.offcpu_user_stacks, "rseq")
+			    ? "on return to user space (rseq), or at switch-out without rseq"
+			    : "at every switch-out");
 	if (!n) {
 		fputs("None recorded.\n", out);
 		return;

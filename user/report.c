@@ -265,6 +265,7 @@ void report__free(struct report *r)
 	for (i = 0; i < r->overhead.n_recovered; i++)
 		free(r->overhead.recovered[i].cause);
 	free(r->overhead.recovered);
+	free(r->overhead.offcpu_user_stacks);
 	for (i = 0; i < r->n_sched; i++)
 		free(r->sched[i].comm);
 	free(r->sched);

@@ -379,6 +379,11 @@ struct report_overhead {
 	 * only when non-zero. */
 	struct report_drop *recovered;
 	size_t n_recovered;
+	/* How the off-CPU collector took user stacks: "task_work" (in the thread's own
+	 * context on its way back to user space), "rseq" (where the kernel refuses task
+	 * work: on the way back through rseq_update, at switch-out for threads without
+	 * rseq) or "switch_out" (at every switch-out); NULL without stacks. */
+	char *offcpu_user_stacks;
 };
 
 struct report {

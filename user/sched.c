@@ -24,6 +24,8 @@ struct sched_collector {
 	struct ring_buffer *events;
 	struct symbolizer *sym; /* for the event callback, set during sched__poll() */
 	bool tp_btf;
+	char *btf_path;	   /* to reopen the object (sched__load) */
+	bool have_rseq_tp; /* the kernel has tp_btf/rseq_update */
 	int ncpus;
 	int *pids;	   /* -p pids for the targets map (more than one) */
 	int *prefill_pids; /* processes whose threads get accounts before attaching */
@@ -84,18 +86,61 @@ static void select_programs(struct sched_bpf *skel, bool tp_btf)
 		bpf_program__set_autoload(irq_progs[i], tp_btf);
 }
 
+static struct sched_bpf *open_skel(const char *btf_path)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = btf_path);
+	struct sched_bpf *skel = sched_bpf__open_opts(&open_opts);
+	int err = errno;
+
+	if (!skel) {
+		snag_set_error("cannot open the sched BPF object: %s", strerror(err));
+		errno = err;
+	}
+	return skel;
+}
+
+/* Take user stacks through rseq_update (if the kernel has it) or at switch-out. */
+static void without_task_work(struct sched_bpf *skel, bool have_rseq_tp)
+{
+	skel->rodata->ustack_at_switch_out = true;
+	skel->rodata->ustack_on_rseq = have_rseq_tp;
+	bpf_program__set_autoload(skel->progs.handle_rseq_update, have_rseq_tp);
+}
+
+/*
+ * The kernel refused the programs as built. The likely cause is the BPF task work that
+ * takes user stacks (some 6.18 builds refuse its sleepable callback in a tracepoint
+ * program), so open them again to take user stacks at each switch-out instead, with the
+ * same settings. Returns 0, or a negative errno with the error set.
+ */
+static int reopen_without_task_work(struct sched_collector *sc)
+{
+	struct sched_bpf *skel = open_skel(sc->btf_path);
+
+	if (!skel)
+		return -errno;
+	*skel->rodata = *sc->skel->rodata;
+	select_programs(skel, sc->tp_btf);
+	without_task_work(skel, sc->have_rseq_tp);
+	sched_bpf__destroy(sc->skel);
+	sc->skel = skel;
+	return 0;
+}
+
 struct sched_collector *sched__new(const struct sched_opts *o)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
 	struct sched_collector *sc = calloc(1, sizeof(*sc));
 	int err = 0;
 
 	if (!sc)
 		return NULL;
-	sc->skel = sched_bpf__open_opts(&open_opts);
+	if (o->btf_path && !(sc->btf_path = strdup(o->btf_path))) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	sc->skel = open_skel(sc->btf_path);
 	if (!sc->skel) {
 		err = -errno;
-		snag_set_error("cannot open the sched BPF object: %s", strerror(-err));
 		goto fail;
 	}
 	sc->skel->rodata->min_block_ns = o->min_block_ns;
@@ -131,6 +176,12 @@ struct sched_collector *sched__new(const struct sched_opts *o)
 	sc->tp_btf = !getenv("SNAG_FORCE_RAW_TP") &&
 		     bpfutil__btf_has_tracepoint(o->btf_path, "sched_switch");
 	select_programs(sc->skel, sc->tp_btf);
+	sc->have_rseq_tp = sc->tp_btf && bpfutil__btf_has_tracepoint(sc->btf_path, "rseq_update");
+	/* Only where task work is refused (reopen_without_task_work), or for tests:
+	 * SNAG_FORCE_NO_TASK_WORK=1 exercises that on kernels that take it. */
+	bpf_program__set_autoload(sc->skel->progs.handle_rseq_update, false);
+	if (sc->tp_btf && getenv("SNAG_FORCE_NO_TASK_WORK"))
+		without_task_work(sc->skel, sc->have_rseq_tp);
 	return sc;
 fail:
 	sched__free(sc);
@@ -142,6 +193,11 @@ int sched__load(struct sched_collector *sc)
 {
 	int err = sched_bpf__load(sc->skel);
 
+	if (err && sc->tp_btf && !sc->skel->rodata->ustack_at_switch_out) {
+		err = reopen_without_task_work(sc);
+		if (!err)
+			err = sched_bpf__load(sc->skel);
+	}
 	if (err) {
 		snag_set_error("cannot load the sched BPF programs into the kernel: %s "
 			       "(run with SNAG_DEBUG=1 for the verifier log)",
@@ -647,6 +703,20 @@ static int collect_drops(struct sched_collector *sc, struct report *r)
 	return err;
 }
 
+/* Say in the report how user stacks were taken (their cost differs). */
+static int note_user_stacks(struct sched_collector *sc, struct report *r)
+{
+	const char *how;
+
+	if (!sc->tp_btf || r->overhead.offcpu_user_stacks)
+		return 0; /* raw_tp programs take no stacks */
+	how = !sc->skel->rodata->ustack_at_switch_out ? "task_work"
+	      : sc->skel->rodata->ustack_on_rseq      ? "rseq"
+						      : "switch_out";
+	r->overhead.offcpu_user_stacks = strdup(how);
+	return r->overhead.offcpu_user_stacks ? 0 : -ENOMEM;
+}
+
 int sched__collect(struct sched_collector *sc, uint64_t end_ns, struct symbolizer *sym,
 		   struct report *r)
 {
@@ -658,7 +728,9 @@ int sched__collect(struct sched_collector *sc, uint64_t end_ns, struct symbolize
 		return err;
 	r->sched_enabled = true;
 	r->min_block_ns = sc->skel->rodata->min_block_ns;
-	err = collect_threads(sc, end_ns, r);
+	err = note_user_stacks(sc, r);
+	if (!err)
+		err = collect_threads(sc, end_ns, r);
 	if (!err)
 		err = collect_offcpu(sc, sym, r);
 	if (!err)
@@ -675,7 +747,9 @@ int sched__read_totals(struct sched_collector *sc, uint64_t now_ns, struct repor
 
 	r->sched_enabled = true;
 	r->min_block_ns = sc->skel->rodata->min_block_ns;
-	err = for_each_thread(sc, now_ns, add_thread_totals, r);
+	err = note_user_stacks(sc, r);
+	if (!err)
+		err = for_each_thread(sc, now_ns, add_thread_totals, r);
 	if (!err)
 		err = collect_drops(sc, r);
 	if (!err && with_stats)
@@ -689,6 +763,7 @@ void sched__free(struct sched_collector *sc)
 		return;
 	ring_buffer__free(sc->events);
 	sched_bpf__destroy(sc->skel);
+	free(sc->btf_path);
 	free(sc->pids);
 	free(sc->prefill_pids);
 	free(sc);

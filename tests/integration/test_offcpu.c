@@ -102,17 +102,25 @@ static double offcpu_total(json_t *root, long tid, const char *reason, json_t **
 	return total;
 }
 
-/* 20 x 10 ms in wait_for_timer(): 200 ms blocked, with both stacks. */
-static void test_known_sleeps(void **state)
+/*
+ * 20 x 10 ms in wait_for_timer(): 200 ms blocked, with both stacks, the user stack taken as
+ * the report says (overhead.offcpu_user_stacks; want_mode NULL: either of the usual two).
+ */
+static void check_known_sleeps(const char *report, const char *want_mode)
 {
 	struct self_report rep[1];
 	json_t *root, *row, *e;
+	const char *mode;
 	char *out;
 
-	(void)state;
-	require_bpf();
-	root = trace_command("sleeper 20 10", out_path("sleeps.json"), &out, NULL);
+	root = trace_command("sleeper 20 10", out_path(report), &out, NULL);
 	assert_int_equal(parse_self_reports(out, "sleeper", rep, 1), 1);
+	mode = json_string_value(
+	    json_object_get(json_object_get(root, "overhead"), "offcpu_user_stacks"));
+	if (!mode || (want_mode ? strcmp(mode, want_mode)
+				: strcmp(mode, "task_work") && strcmp(mode, "rseq")))
+		fail_msg("user stacks taken by %s, want %s", mode ? mode : "(none)",
+			 want_mode ? want_mode : "task_work or rseq");
 	row = sched_row(root, rep[0].tid);
 	assert_true(num(row, "voluntary_switches") >= 20);
 	assert_near(offcpu_total(root, rep[0].tid, "blocked", &e), 200 * MS, 0.15,
@@ -154,6 +162,29 @@ static void test_known_sleeps(void **state)
 	assert_no_drops(root);
 	free(out);
 	json_decref(root);
+}
+
+static void test_known_sleeps(void **state)
+{
+	(void)state;
+	require_bpf();
+	check_known_sleeps("sleeps.json", NULL);
+}
+
+/*
+ * Where the kernel refuses task work: user stacks from rseq_update, and, for a thread
+ * that did not register rseq (glibc's tunable turns it off), from its switch-outs.
+ */
+static void test_user_stacks_without_task_work(void **state)
+{
+	(void)state;
+	require_bpf();
+	setenv("SNAG_FORCE_NO_TASK_WORK", "1", 1);
+	check_known_sleeps("sleeps-rseq.json", "rseq");
+	setenv("GLIBC_TUNABLES", "glibc.pthread.rseq=0", 1);
+	check_known_sleeps("sleeps-no-rseq.json", "rseq");
+	unsetenv("GLIBC_TUNABLES");
+	unsetenv("SNAG_FORCE_NO_TASK_WORK");
 }
 
 /* Two threads bounce a byte 2000 times: each leaves the CPU about once per round trip. */
@@ -744,6 +775,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_known_sleeps),
+	    cmocka_unit_test(test_user_stacks_without_task_work),
 	    cmocka_unit_test(test_pipe_pingpong_switch_counts),
 	    cmocka_unit_test(test_pingpong_wakers),
 	    cmocka_unit_test(test_raw_tp_fallback),
