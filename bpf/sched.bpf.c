@@ -46,10 +46,15 @@ extern int bpf_task_work_schedule_resume_impl(struct task_struct *task, struct b
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 16384);
+	__uint(max_entries, SNAG_HOT_SLOTS);
 	__type(key, __u32);
 	__type(value, struct snag_thread);
 } threads SEC(".maps");
+
+/* What user space reads of each account every interval (struct snag_thread_hot), in .bss,
+ * which it maps; slots are handed out in order and never reused, like the accounts. */
+struct snag_thread_hot hot[SNAG_HOT_SLOTS];
+__u32 hot_slots_used;
 
 /* Exec generation of each traced process. */
 struct {
@@ -327,6 +332,40 @@ static __always_inline void init_thread(struct snag_thread *th, struct task_stru
 	th->state = first_state;
 }
 
+/* 1 + the index of a fresh hot[] slot, or 0 when all are taken (user space then reads the
+ * threads map instead). */
+static __always_inline __u32 new_hot_slot(void)
+{
+	__u32 i = __sync_fetch_and_add(&hot_slots_used, 1);
+
+	return i < SNAG_HOT_SLOTS ? i + 1 : 0;
+}
+
+/* Copy what user space reads every interval of th (tid's account) to its hot[] slot. */
+static __always_inline void publish(struct snag_thread *th, __u32 tid)
+{
+	__u32 i = th->hot_slot - 1;
+	struct snag_thread_hot *h;
+
+	if (i >= SNAG_HOT_SLOTS)
+		return;
+	h = &hot[i];
+	h->tgid = th->tgid;
+	h->state = th->state;
+	h->wait = th->wait;
+	h->last_ts = th->last_ts;
+	h->wakeup_ts = th->wakeup_ts;
+	h->oncpu_ns = th->oncpu_ns;
+	h->offcpu_ns = th->offcpu_ns;
+	h->blocked_ns = th->blocked_ns;
+	h->preempted_ns = th->preempted_ns;
+	h->runq_ns = th->runq_ns;
+	h->exec_ns = th->exec_ns;
+	h->nvcsw = th->nvcsw;
+	h->nivcsw = th->nivcsw;
+	h->tid = tid;
+}
+
 /*
  * The thread's account, made at its first event; user space makes those of
  * threads running before the trace (SNAG_TS_NEW), since the kernel allocates
@@ -344,11 +383,13 @@ static __always_inline struct snag_thread *get_thread(struct task_struct *t, __u
 		return th;
 	if (th) {
 		init_thread(th, t, tgid, now, first_state, in_switch);
+		th->hot_slot = new_hot_slot();
 	} else {
 		th = bpf_map_lookup_elem(&thread_zero, &zero);
 		if (!th)
 			return NULL;
 		init_thread(th, t, tgid, now, first_state, in_switch);
+		th->hot_slot = new_hot_slot();
 		err = bpf_map_update_elem(&threads, &tid, th, BPF_NOEXIST);
 		if (err && err != -EEXIST) {
 			count_drop(SNAG_SDROP_THREADS_FULL);
@@ -834,6 +875,7 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 		th->nvcsw++;
 	else
 		th->nivcsw++;
+	publish(th, tid);
 }
 
 static __always_inline void switch_in(struct task_struct *next, __u64 now, bool stacks)
@@ -854,6 +896,7 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 		th->state = SNAG_TS_ON;
 		th->last_ts = now;
 		note_counters(th, read_counters(next, stacks));
+		publish(th, tid);
 		return;
 	}
 	reason = th->state == SNAG_TS_BLOCKED ? SNAG_OFFCPU_BLOCKED : SNAG_OFFCPU_PREEMPTED;
@@ -863,6 +906,7 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 	/* Its counters are as noted at its switch-out: it has not run since. */
 	th->state = SNAG_TS_ON;
 	th->last_ts = now;
+	publish(th, tid);
 }
 
 static __always_inline void on_switch(void *ctx, bool preempt, struct task_struct *prev,
@@ -896,11 +940,17 @@ static __always_inline void on_wakeup(struct task_struct *p, bool stacks, void *
 	 * state but has not switched out yet: no block), or its switch-out went
 	 * unreported (on_cpu is cleared only after the switch-out event).
 	 */
-	if (th->state == SNAG_TS_ON && !BPF_CORE_READ(p, on_cpu))
-		rebuild_switch_out(th, p, now, stacks, false);
+	if (th->state == SNAG_TS_ON && !BPF_CORE_READ(p, on_cpu) &&
+	    rebuild_switch_out(th, p, now, stacks, false))
+		publish(th, tid);
 	if (th->state != SNAG_TS_BLOCKED || th->wakeup_ts)
 		return;
 	th->wakeup_ts = now;
+	/* The rest of a written slot is as its switch-out left it. */
+	if (th->hot_slot - 1 < SNAG_HOT_SLOTS && hot[th->hot_slot - 1].tid)
+		hot[th->hot_slot - 1].wakeup_ts = now;
+	else
+		publish(th, tid);
 	cur = bpf_get_current_task_btf();
 	if (in_interrupt()) {
 		/* Woken by an interrupt (a timer, a device): no waker task, no waker stacks. */
@@ -953,6 +1003,7 @@ static __always_inline void on_exit(struct task_struct *p)
 	th->state = SNAG_TS_EXITED;
 	th->exit_ns = now;
 	th->last_ts = now;
+	publish(th, tid);
 }
 
 static __always_inline void on_exec(struct task_struct *p)
@@ -972,6 +1023,7 @@ static __always_inline void on_exec(struct task_struct *p)
 		if (th) {
 			th->start_ns = now;
 			th->last_ts = now;
+			publish(th, tid);
 		}
 		return;
 	}

@@ -15,8 +15,8 @@
 #include "report.h"
 #include "proc_series.h"
 #include "sched.h"
+#include "snag_abi.h" /* before the skeleton: its .bss holds struct snag_thread_hot */
 #include "sched.skel.h"
-#include "snag_abi.h"
 #include "symbolizer.h"
 
 struct sched_collector {
@@ -519,8 +519,56 @@ static int add_proc_totals(void *ctx, __u32 tid, const struct snag_thread *th)
 	return 0;
 }
 
+/*
+ * The same per-process totals from the hot[] copies the BPF programs keep in
+ * .bss, mapped here: no syscall per thread. A slot is written whole after each
+ * change, and read here while that may happen: a value can be one change
+ * behind another, which the next interval's totals make up for. Returns
+ * -ENOSPC when the slots ran out (some account has none).
+ */
+static int hot_proc_totals(struct sched_collector *sc, uint64_t now_ns, struct proc_table *t)
+{
+	struct sched_bpf__bss *bss = sc->skel->bss;
+	__u32 used = __atomic_load_n(&bss->hot_slots_used, __ATOMIC_ACQUIRE);
+	int err = 0;
+
+	if (used > SNAG_HOT_SLOTS)
+		return -ENOSPC;
+	for (__u32 i = 0; i < used && !err; i++) {
+		const volatile struct snag_thread_hot *h = &bss->hot[i];
+		struct snag_thread th = {0};
+		__u32 tid = h->tid;
+
+		if (!tid)
+			continue; /* handed out, not written yet */
+		th.tgid = h->tgid;
+		th.state = h->state;
+		th.wait = h->wait;
+		th.last_ts = h->last_ts;
+		th.wakeup_ts = h->wakeup_ts;
+		th.oncpu_ns = h->oncpu_ns;
+		th.offcpu_ns = h->offcpu_ns;
+		th.blocked_ns = h->blocked_ns;
+		th.preempted_ns = h->preempted_ns;
+		th.runq_ns = h->runq_ns;
+		th.exec_ns = h->exec_ns;
+		th.nvcsw = h->nvcsw;
+		th.nivcsw = h->nivcsw;
+		if (th.state == SNAG_TS_NEW)
+			continue;
+		close_thread(&th, tid, now_ns, NULL);
+		err = add_proc_totals(t, tid, &th);
+	}
+	return err;
+}
+
 int sched__read_procs(struct sched_collector *sc, uint64_t now_ns, struct proc_table *t)
 {
+	int err = hot_proc_totals(sc, now_ns, t);
+
+	if (err != -ENOSPC)
+		return err;
+	/* More threads than slots (refused before adding anything): read the map. */
 	return for_each_thread(sc, now_ns, add_proc_totals, t);
 }
 

@@ -2,6 +2,7 @@
  * kernel. */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <stdarg.h>
@@ -185,6 +186,58 @@ static void test_user_stacks_without_task_work(void **state)
 	check_known_sleeps("sleeps-no-rseq.json", "rseq");
 	unsetenv("GLIBC_TUNABLES");
 	unsetenv("SNAG_FORCE_NO_TASK_WORK");
+}
+
+/*
+ * The per-interval process rows, read every -i from the accounts' copies in the
+ * memory-mapped hot[] array, add up to the process's totals at the end, read
+ * from the threads map: 20 x 10 ms sleeps at -i 0.05.
+ */
+static void test_interval_rows_sum_to_totals(void **state)
+{
+	struct self_report rep[1];
+	json_t *root, *iv, *p, *row;
+	double sum[3] = {0}, total[3] = {0};
+	/* The same times in intervals[].processes[] and in sched[] */
+	const char *keys[3] = {"oncpu_ns", "blocked_ns", "runq_ns"},
+		   *sched_keys[3] = {"oncpu_ns", "blocked_ns", "runq_total_ns"};
+	size_t i, j, with_rows = 0;
+	long pid;
+	char *out;
+
+	(void)state;
+	require_bpf();
+	root = trace_command("sleeper 20 10", out_path("intervals.json"), &out, "-i", "0.05", NULL);
+	assert_int_equal(parse_self_reports(out, "sleeper", rep, 1), 1);
+	pid = (long)num(sched_row(root, rep[0].tid), "pid");
+	json_array_foreach(json_object_get(root, "intervals"), i, iv)
+	{
+		json_array_foreach(json_object_get(iv, "processes"), j, p)
+		{
+			if ((long)num(p, "pid") != pid)
+				continue;
+			with_rows++;
+			for (int k = 0; k < 3; k++)
+				sum[k] += num(p, keys[k]);
+		}
+	}
+	json_array_foreach(json_object_get(root, "sched"), i, row)
+	{
+		if ((long)num(row, "pid") == pid)
+			for (int k = 0; k < 3; k++)
+				total[k] += num(row, sched_keys[k]);
+	}
+	print_message("%zu intervals with the process; blocked %.1f of %.1f ms, on-CPU %.2f of "
+		      "%.2f ms\n",
+		      with_rows, sum[1] / MS, total[1] / MS, sum[0] / MS, total[0] / MS);
+	assert_true(with_rows >= 3);
+	assert_near(total[1], 200 * MS, 0.15, "blocked_ns in sched[]");
+	for (int k = 0; k < 3; k++)
+		if (fabs(sum[k] - total[k]) > 0.02 * total[k] + 0.5 * MS)
+			fail_msg("intervals' %s add up to %.0f ns, the process's total is %.0f ns",
+				 keys[k], sum[k], total[k]);
+	free(out);
+	json_decref(root);
 }
 
 /* Two threads bounce a byte 2000 times: each leaves the CPU about once per round trip. */
@@ -783,6 +836,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_known_sleeps),
 	    cmocka_unit_test(test_user_stacks_without_task_work),
+	    cmocka_unit_test(test_interval_rows_sum_to_totals),
 	    cmocka_unit_test(test_pipe_pingpong_switch_counts),
 	    cmocka_unit_test(test_pingpong_wakers),
 	    cmocka_unit_test(test_raw_tp_fallback),
