@@ -83,12 +83,34 @@ static int procmaps__push(struct procmaps *m, size_t *cap, const struct procmap 
  * Parse one maps line into pm (path points into line). Returns 1 to keep, 2
  * for the executable [vdso], 0 to skip, -EINVAL.
  */
+/*
+ * Whether line starts "START-END PERM " with a permission field that is not executable:
+ * most lines of a process with many threads (each thread's stack and guard page), which
+ * need no further parsing. 20,000 of them took a quarter of snag's time at 10,000 threads.
+ */
+static bool not_executable(const char *line)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strspn(line, hex);
+
+	if (!n || line[n] != '-')
+		return false;
+	line += n + 1;
+	n = strspn(line, hex);
+	if (!n || line[n] != ' ')
+		return false;
+	line += n + 1;
+	return strnlen(line, 5) == 5 && line[4] == ' ' && line[2] == '-';
+}
+
 static int parse_line(char *line, struct procmap *pm)
 {
 	char perms[5];
 	size_t len;
 	int path_at = -1;
 
+	if (not_executable(line))
+		return 0;
 	if (sscanf(line,
 		   "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %" SCNx32 ":%" SCNx32 " %" SCNu64 "%n",
 		   &pm->start, &pm->end, perms, &pm->offset, &pm->dev_major, &pm->dev_minor,
