@@ -53,13 +53,29 @@ struct {
 	__type(value, struct snag_blk_val);
 } blk_io SEC(".maps");
 
-/* Requests in flight. Preallocated: the start path must not allocate. */
+/*
+ * Requests in flight, in a slot chosen by the request's tag (the block layer's
+ * index of it among its queue's requests in flight) and its queue: an array,
+ * so no hashing, locking or allocating on the way. A slot names its request:
+ * one that another request holds is a drop (block_inflight_table_full).
+ */
+#define BLK_SLOTS 8192
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BLK_SLOTS);
+	__type(key, __u32);
 	__type(value, struct snag_blk_start);
 } blk_inflight SEC(".maps");
+
+static __always_inline struct snag_blk_start *rq_slot(struct request *rq)
+{
+	int tag = rq->internal_tag >= 0 ? rq->internal_tag : rq->tag;
+	struct blk_mq_hw_ctx *hctx = rq->mq_hctx;
+	__u32 i = (__u32)tag + (hctx ? hctx->queue_num * 1031 : 0) + (__u32)rq->q->id * 2053;
+
+	i &= BLK_SLOTS - 1;
+	return bpf_map_lookup_elem(&blk_inflight, &i);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -352,27 +368,32 @@ static __always_inline __u32 rq_dev(struct request *rq)
 static __always_inline void on_block_start(struct request *rq)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct snag_blk_start s = {};
-	__u64 key = (__u64)rq;
+	__u32 tgid = t->tgid;
+	struct snag_blk_start *s;
 
-	s.tgid = t->tgid;
-	if (!wanted(t, s.tgid))
+	if (!wanted(t, tgid))
 		return;
-	s.dev = rq_dev(rq);
-	s.op = rq->cmd_flags & REQ_OP_MASK;
-	s.start_bytes = rq->__data_len;
-	leader_comm(t, s.comm);
-	s.ts = bpf_ktime_get_ns();
+	s = rq_slot(rq);
+	if (!s)
+		return;
 	/*
-	 * The request struct is reused after it ends; an entry still there means
-	 * its last use ended without a completion tracepoint: count that loss.
+	 * The request struct is reused after it ends; its own start still there
+	 * means its last use ended without a completion tracepoint: count that loss.
 	 */
-	if (bpf_map_update_elem(&blk_inflight, &key, &s, BPF_NOEXIST)) {
-		if (bpf_map_lookup_elem(&blk_inflight, &key))
-			count_drop(SNAG_IODROP_BLK_END_UNSEEN);
-		if (bpf_map_update_elem(&blk_inflight, &key, &s, BPF_ANY))
-			count_drop(SNAG_IODROP_BLK_INFLIGHT_FULL);
+	if (s->rq == (__u64)rq) {
+		count_drop(SNAG_IODROP_BLK_END_UNSEEN);
+	} else if (s->rq) {
+		count_drop(SNAG_IODROP_BLK_INFLIGHT_FULL);
+		return;
 	}
+	s->rq = (__u64)rq;
+	s->tgid = tgid;
+	s->dev = rq_dev(rq);
+	s->op = rq->cmd_flags & REQ_OP_MASK;
+	s->done_bytes = 0;
+	s->start_bytes = rq->__data_len;
+	leader_comm(t, s->comm);
+	s->ts = bpf_ktime_get_ns();
 }
 
 SEC("tp_btf/block_io_start")
@@ -391,8 +412,7 @@ int BPF_PROG(handle_block_rq_issue, struct request *rq)
 }
 
 /* Finish request rq: one count, its latency and size, into its issuer's row. */
-static __always_inline void finish_request(struct request *rq, __u64 rqk, struct snag_blk_start *s,
-					   __u64 size)
+static __always_inline void finish_request(struct request *rq, struct snag_blk_start *s, __u64 size)
 {
 	struct snag_blk_key key = {};
 	struct snag_blk_val *v;
@@ -403,7 +423,7 @@ static __always_inline void finish_request(struct request *rq, __u64 rqk, struct
 	key.op = s->op;
 	v = get_row(&blk_io, &key, &blk_zero, s->comm, offsetof(struct snag_blk_val, comm),
 		    SNAG_IODROP_BLK_FULL);
-	bpf_map_delete_elem(&blk_inflight, &rqk);
+	s->rq = 0;
 	if (!v)
 		return;
 	v->count++;
@@ -427,11 +447,10 @@ SEC("tp_btf/block_rq_complete")
 int BPF_PROG(handle_block_rq_complete, struct request *rq, blk_status_t error,
 	     unsigned int nr_bytes)
 {
-	__u64 rqk = (__u64)rq;
-	struct snag_blk_start *s = bpf_map_lookup_elem(&blk_inflight, &rqk);
+	struct snag_blk_start *s = rq_slot(rq);
 
 	/* Not started in the trace, or by a process that is not traced. */
-	if (!s)
+	if (!s || s->rq != (__u64)rq)
 		return 0;
 	if (end_on_io_done) {
 		s->done_bytes += nr_bytes;
@@ -441,19 +460,18 @@ int BPF_PROG(handle_block_rq_complete, struct request *rq, blk_status_t error,
 		s->done_bytes += nr_bytes;
 		return 0;
 	}
-	finish_request(rq, rqk, s, (__u64)s->done_bytes + nr_bytes);
+	finish_request(rq, s, (__u64)s->done_bytes + nr_bytes);
 	return 0;
 }
 
 SEC("tp_btf/block_io_done")
 int BPF_PROG(handle_block_io_done, struct request *rq)
 {
-	__u64 rqk = (__u64)rq;
-	struct snag_blk_start *s = bpf_map_lookup_elem(&blk_inflight, &rqk);
+	struct snag_blk_start *s = rq_slot(rq);
 
-	if (!s)
+	if (!s || s->rq != (__u64)rq)
 		return 0;
-	finish_request(rq, rqk, s, s->done_bytes ? s->done_bytes : s->start_bytes);
+	finish_request(rq, s, s->done_bytes ? s->done_bytes : s->start_bytes);
 	return 0;
 }
 

@@ -275,6 +275,7 @@ struct snag_blk_val {
 
 /* A request in flight (key: struct request address), from its start to its completion. */
 struct snag_blk_start {
+	__u64 rq; /* the request whose start this is (0: slot free) */
 	__u64 ts;
 	__u32 tgid;
 	__u32 dev;
@@ -332,7 +333,7 @@ enum snag_io_drop {
 	SNAG_IODROP_SYS_FULL = 0,      /* syscall_io map full: a syscall went uncounted */
 	SNAG_IODROP_SYS_NO_STORAGE,    /* no task storage for a syscall's start time */
 	SNAG_IODROP_BLK_FULL,	       /* block_io map full */
-	SNAG_IODROP_BLK_INFLIGHT_FULL, /* too many requests in flight to remember their start */
+	SNAG_IODROP_BLK_INFLIGHT_FULL, /* a request's in-flight slot was held by another one */
 	SNAG_IODROP_NET_FULL,	       /* net_io map full */
 	SNAG_IODROP_CONN_FULL,	       /* tcp connection map full: its bytes are only in net_io */
 	SNAG_IODROP_BLK_END_UNSEEN,    /* a request's address was reused before its end was seen */

@@ -487,13 +487,13 @@ static int count_unseen_ends(struct io_collector *io, uint64_t *unseen)
 	int fd = bpf_map__fd(io->skel->maps.blk_inflight);
 	uint64_t now = bpfutil__monotonic_ns();
 	struct snag_blk_start s;
-	__u64 key, next, *prev = NULL;
+	__u32 key, next, *prev = NULL;
 
 	*unseen = 0;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &s))
+		if (bpf_map_lookup_elem(fd, &key, &s) || !s.rq)
 			continue;
 		/* A process that has exited has no I/O of its own still in flight. */
 		if (s.ts + 1000000000ull < now || (kill((pid_t)s.tgid, 0) && errno == ESRCH))
