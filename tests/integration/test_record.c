@@ -116,6 +116,40 @@ static void test_spin_function_count_and_p50(void **state)
 	json_decref(root);
 }
 
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * p90 of recurse's 50 calls is the 45th: the 5th shortest of the 10 outermost
+ * calls (1000 us of spinning each). Preemption on a busy machine can stretch
+ * several of them by 10-20%, so the truth is the target's own clock for those
+ * calls ("recurse outer_ns: ..."); the reported value is interpolated within a
+ * bucket 6.25% wide.
+ */
+static void check_outer_p90(const char *out, double p90)
+{
+	const char *line = out ? strstr(out, "recurse outer_ns:") : NULL;
+	long long outer[10];
+	int n = 0, used;
+
+	if (!line)
+		fail_msg("target did not report its outermost calls: %s", out ? out : "");
+	line += strlen("recurse outer_ns:");
+	while (n < 10 && sscanf(line, " %lld%n", &outer[n], &used) == 1) {
+		line += used;
+		n++;
+	}
+	assert_int_equal(n, 10);
+	qsort(outer, 10, sizeof(outer[0]), cmp_ll);
+	print_message("p90 %.0f ns; the 5th shortest outermost call took %lld ns\n", p90, outer[4]);
+	assert_true(outer[4] >= 1000 * US);
+	assert_near(p90, (double)outer[4], 0.10, "p90_ns against the 5th shortest outermost call");
+}
+
 /* recurse(4) ten times: 50 calls lasting 200, 400, 600, 800 and 1000 us, ten of each. */
 static void test_recursive_function(void **state)
 {
@@ -138,7 +172,7 @@ static void test_recursive_function(void **state)
 	assert_int_equal((long long)num(f, "count"), 50);
 	assert_near(num(f, "min_ns"), 200 * US, 0.15, "min_ns");
 	assert_near(num(f, "p50_ns"), 600 * US, 0.15, "p50_ns");
-	assert_near(num(f, "p90_ns"), 1000 * US, 0.15, "p90_ns");
+	check_outer_p90(out, num(f, "p90_ns"));
 	/* The spins alone add up to 30 ms in all calls and 10 ms in the outermost ones; the
 	 * target's own clock also counts any preemption, which snag must count too. */
 	assert_true(wall_total >= 30 * MS && wall_inside >= 10 * MS);

@@ -164,14 +164,25 @@ int main(int argc, char **argv)
 		for (long i = 0; i < (n < 0 ? 200 : n); i++)
 			spin_100us();
 	} else if (!strcmp(mode, "recurse")) {
-		for (long i = 0; i < (n < 0 ? 10 : n); i++) {
-			long long t0 = now_ns();
+		long long outer[64];
+		long calls = n < 0 ? 10 : n;
+
+		for (long i = 0; i < calls; i++) {
+			long long t0 = now_ns(), d;
 
 			recurse(4);
-			recurse_inside_ns += now_ns() - t0;
+			d = now_ns() - t0;
+			recurse_inside_ns += d;
+			if (i < 64)
+				outer[i] = d;
 		}
 		printf("recurse wall: total_ns=%lld inside_ns=%lld\n", recurse_total_ns,
 		       recurse_inside_ns);
+		/* Each outermost call's own wall time: where the slowest calls' quantiles are. */
+		printf("recurse outer_ns:");
+		for (long i = 0; i < calls && i < 64; i++)
+			printf(" %lld", outer[i]);
+		printf("\n");
 	} else if (!strcmp(mode, "nested")) {
 		for (long i = 0; i < (n < 0 ? 100 : n); i++)
 			outer();
