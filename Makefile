@@ -73,8 +73,9 @@ all: $(SNAG)
 deps:
 	tools/install-deps.sh
 
-# The sched programs hand out slots with an atomic fetch-and-add, which needs BPF ISA v3.
-$(BUILD)/bpf/sched.bpf.o: BPF_CFLAGS += -mcpu=v3
+# The sched programs hand out slots with an atomic fetch-and-add, and the I/O programs claim block
+# rows with compare-and-swap: both need BPF ISA v3.
+$(BUILD)/bpf/sched.bpf.o $(BUILD)/bpf/io.bpf.o: BPF_CFLAGS += -mcpu=v3
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c
 	$(call msg,BPF,$@)

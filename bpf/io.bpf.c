@@ -45,13 +45,31 @@ struct {
 	__type(value, struct sys_start);
 } sys_starts SEC(".maps");
 
+/*
+ * Block rows (see snag_abi.h), in arrays that userspace maps: finding a row is
+ * a multiply and a probe or two in blk_ids, and counting into it a few atomic
+ * adds, where a per-CPU hash map cost a helper call, jhash and a bucket walk
+ * on every completion (the most expensive part of it). Shared, not per CPU,
+ * so the memory (11 MiB) does not grow with the CPU count; block completions
+ * are rare enough that the atomics do not contend. Maps of their own rather
+ * than .bss: libbpf fills .bss from a copy in user memory at load, which
+ * would cost snag 11 MiB of RSS.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 4096);
-	__type(key, struct snag_blk_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, SNAG_BLK_ROWS);
+	__type(key, __u32);
+	__type(value, struct snag_blk_id);
+} blk_ids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, SNAG_BLK_ROWS);
+	__type(key, __u32);
 	__type(value, struct snag_blk_val);
-} blk_io SEC(".maps");
+} blk_rows SEC(".maps");
 
 /*
  * Requests in flight, in a slot chosen by the request's tag (the block layer's
@@ -100,13 +118,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct snag_sys_val);
 } sys_zero SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct snag_blk_val);
-} blk_zero SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -164,7 +175,7 @@ static __always_inline void lat_add(__u64 *hist, __u64 v)
 }
 
 /*
- * Rows of sys_io, blk_io and net_io are per CPU, and each row is written by
+ * Rows of sys_io and net_io are per CPU, and each row is written by
  * one program only, which the kernel never runs nested on a CPU: plain adds,
  * no atomics (userspace sums the CPUs).
  */
@@ -362,6 +373,37 @@ static __always_inline __u32 rq_dev(struct request *rq)
 }
 
 /*
+ * Index of the row of (tgid, dev, op), claimed for it if it has none: open
+ * addressing, at most BLK_PROBES rows from where its id hashes to. -1 when
+ * those are all taken (the drop is counted).
+ */
+#define BLK_PROBES 8
+static __always_inline int blk_row(struct task_struct *t, __u32 tgid, __u32 dev, __u32 op)
+{
+	__u64 id = SNAG_BLK_ID(tgid, dev, op), cur;
+	__u32 h = (__u32)((id * 0x9e3779b97f4a7c15ull) >> (64 - SNAG_BLK_ROWS_BITS));
+
+	for (int i = 0; i < BLK_PROBES; i++) {
+		__u32 k = (h + i) & (SNAG_BLK_ROWS - 1);
+		struct snag_blk_id *e = bpf_map_lookup_elem(&blk_ids, &k);
+
+		if (!e)
+			break;
+		cur = *(volatile __u64 *)&e->id;
+		if (!cur) {
+			cur = __sync_val_compare_and_swap(&e->id, 0, id);
+			/* Claimed: name it (its counts come later, at completions). */
+			if (!cur)
+				leader_comm(t, e->comm);
+		}
+		if (!cur || cur == id)
+			return k;
+	}
+	count_drop(SNAG_IODROP_BLK_FULL);
+	return -1;
+}
+
+/*
  * The request starts in the context of the task that submitted it (writeback:
  * the flusher kworker); remember who, since completion runs in an interrupt.
  */
@@ -370,6 +412,7 @@ static __always_inline void on_block_start(struct request *rq)
 	struct task_struct *t = bpf_get_current_task_btf();
 	__u32 tgid = t->tgid;
 	struct snag_blk_start *s;
+	int row;
 
 	if (!wanted(t, tgid))
 		return;
@@ -386,13 +429,16 @@ static __always_inline void on_block_start(struct request *rq)
 		count_drop(SNAG_IODROP_BLK_INFLIGHT_FULL);
 		return;
 	}
+	row = blk_row(t, tgid, rq_dev(rq), rq->cmd_flags & REQ_OP_MASK);
+	if (row < 0) {
+		s->rq = 0;
+		return;
+	}
 	s->rq = (__u64)rq;
+	s->row = (__u32)row;
 	s->tgid = tgid;
-	s->dev = rq_dev(rq);
-	s->op = rq->cmd_flags & REQ_OP_MASK;
 	s->done_bytes = 0;
 	s->start_bytes = rq->__data_len;
-	leader_comm(t, s->comm);
 	s->ts = bpf_ktime_get_ns();
 }
 
@@ -411,27 +457,36 @@ int BPF_PROG(handle_block_rq_issue, struct request *rq)
 	return 0;
 }
 
-/* Finish request rq: one count, its latency and size, into its issuer's row. */
-static __always_inline void finish_request(struct request *rq, struct snag_blk_start *s, __u64 size)
+/* Raise *max to v; completions on other CPUs may race for it. */
+static __always_inline void max_set_shared(__u64 *max, __u64 v)
 {
-	struct snag_blk_key key = {};
-	struct snag_blk_val *v;
-	__u64 d = bpf_ktime_get_ns() - s->ts;
+	for (int i = 0; i < 4; i++) {
+		__u64 old = *(volatile __u64 *)max;
 
-	key.tgid = s->tgid;
-	key.dev = s->dev;
-	key.op = s->op;
-	v = get_row(&blk_io, &key, &blk_zero, s->comm, offsetof(struct snag_blk_val, comm),
-		    SNAG_IODROP_BLK_FULL);
+		if (v <= old || __sync_val_compare_and_swap(max, old, v) == old)
+			return;
+	}
+}
+
+/* Finish the request in slot s: its latency and size, into its issuer's row. */
+static __always_inline void finish_request(struct snag_blk_start *s, __u64 size)
+{
+	struct snag_blk_val *v = bpf_map_lookup_elem(&blk_rows, &s->row);
+	__u64 d = bpf_ktime_get_ns() - s->ts;
+	__u32 lb = snag_sched_hist_bucket(d), sb = snag_size_hist_bucket(size);
+
 	s->rq = 0;
 	if (!v)
 		return;
-	v->count++;
-	v->bytes += size;
-	v->total_ns += d;
-	max_set(&v->max_ns, d);
-	lat_add(v->lat_hist, d);
-	size_add(v->size_hist, size);
+	__sync_fetch_and_add(&v->bytes, size);
+	__sync_fetch_and_add(&v->total_ns, d);
+	max_set_shared(&v->max_ns, d);
+	barrier_var(lb);
+	if (lb < SNAG_SCHED_HIST_BUCKETS)
+		__sync_fetch_and_add(&v->lat_hist[lb], 1);
+	barrier_var(sb);
+	if (sb < SNAG_SIZE_HIST_BUCKETS)
+		__sync_fetch_and_add(&v->size_hist[sb], 1);
 }
 
 /*
@@ -460,7 +515,7 @@ int BPF_PROG(handle_block_rq_complete, struct request *rq, blk_status_t error,
 		s->done_bytes += nr_bytes;
 		return 0;
 	}
-	finish_request(rq, s, (__u64)s->done_bytes + nr_bytes);
+	finish_request(s, (__u64)s->done_bytes + nr_bytes);
 	return 0;
 }
 
@@ -471,7 +526,7 @@ int BPF_PROG(handle_block_io_done, struct request *rq)
 
 	if (!s || s->rq != (__u64)rq)
 		return 0;
-	finish_request(rq, s, s->done_bytes ? s->done_bytes : s->start_bytes);
+	finish_request(s, s->done_bytes ? s->done_bytes : s->start_bytes);
 	return 0;
 }
 

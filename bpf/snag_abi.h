@@ -255,35 +255,47 @@ struct snag_sys_val {
 	__u64 lat_hist[SNAG_SCHED_HIST_BUCKETS];
 };
 
-/* Block requests: one row per issuing process, device and operation. */
-struct snag_blk_key {
-	__u32 tgid;
-	__u32 dev; /* kernel dev_t: major << 20 | minor */
-	__u32 op;  /* REQ_OP_* (cmd_flags & REQ_OP_MASK) */
-	__u32 pad;
+/*
+ * Block requests: one row per issuing process, device and operation, in the
+ * shared arrays blk_ids[] and blk_rows[] of io.bpf.c (mapped by userspace).
+ * The id packs the three in one word, so a row is claimed with one
+ * compare-and-swap: bit 63 set (0 is a free row), the REQ_OP_* in bits 54-61,
+ * the process id (below PID_MAX_LIMIT, 2^22) in bits 32-53, the kernel dev_t
+ * (major << 20 | minor) in bits 0-31.
+ */
+#define SNAG_BLK_ROWS_BITS 12
+#define SNAG_BLK_ROWS	   (1u << SNAG_BLK_ROWS_BITS)
+#define SNAG_BLK_ID(tgid, dev, op)                                                                 \
+	((1ull << 63) | ((__u64)((op)&0xff) << 54) | ((__u64)((tgid)&0x3fffff) << 32) |            \
+	 (__u32)(dev))
+#define SNAG_BLK_ID_TGID(id) ((__u32)((id) >> 32) & 0x3fffff)
+#define SNAG_BLK_ID_DEV(id)  ((__u32)(id))
+#define SNAG_BLK_ID_OP(id)   ((__u32)((id) >> 54) & 0xff)
+
+struct snag_blk_id {
+	__u64 id;      /* SNAG_BLK_ID(); 0: the row is free */
+	char comm[16]; /* the process's (group leader's) name */
 };
 
+/* A row's counters, added to atomically from every CPU: the request count is the sum of
+ * size_hist. */
 struct snag_blk_val {
-	__u64 count;
 	__u64 bytes;
 	__u64 total_ns; /* summed latency, request start to completion */
 	__u64 max_ns;
-	char comm[16];
+	__u64 pad;
 	__u64 size_hist[SNAG_SIZE_HIST_BUCKETS];
 	__u64 lat_hist[SNAG_SCHED_HIST_BUCKETS];
 };
 
-/* A request in flight (key: struct request address), from its start to its completion. */
+/* A request in flight, from its start to its completion (in blk_inflight, at its tag's slot). */
 struct snag_blk_start {
 	__u64 rq; /* the request whose start this is (0: slot free) */
 	__u64 ts;
-	__u32 tgid;
-	__u32 dev;
-	__u32 op;
+	__u32 row;	   /* its process, device and operation's row */
+	__u32 tgid;	   /* its process */
 	__u32 done_bytes;  /* completed so far (block_rq_complete) */
 	__u32 start_bytes; /* its size when it started, for when no completion said */
-	__u32 pad;
-	char comm[16];
 };
 
 enum snag_net_dir {
@@ -332,7 +344,7 @@ struct snag_conn_val {
 enum snag_io_drop {
 	SNAG_IODROP_SYS_FULL = 0,      /* syscall_io map full: a syscall went uncounted */
 	SNAG_IODROP_SYS_NO_STORAGE,    /* no task storage for a syscall's start time */
-	SNAG_IODROP_BLK_FULL,	       /* block_io map full */
+	SNAG_IODROP_BLK_FULL,	       /* no free row for a process, device and op */
 	SNAG_IODROP_BLK_INFLIGHT_FULL, /* a request's in-flight slot was held by another one */
 	SNAG_IODROP_NET_FULL,	       /* net_io map full */
 	SNAG_IODROP_CONN_FULL,	       /* tcp connection map full: its bytes are only in net_io */

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -85,4 +87,22 @@ void bpfutil__comm(char out[17], const char in[16])
 	for (char *c = out; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
+}
+
+const void *bpfutil__map_array(struct bpf_map *map, size_t *size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = (size_t)((bpf_map__value_size(map) + 7) & ~7u) * bpf_map__max_entries(map);
+	void *p;
+
+	*size = (len + page - 1) / page * page;
+	p = mmap(NULL, *size, PROT_READ, MAP_SHARED, bpf_map__fd(map), 0);
+	if (p == MAP_FAILED) {
+		int err = errno;
+
+		snag_set_error("cannot map the BPF map %s: %s", bpf_map__name(map), strerror(err));
+		errno = err;
+		return NULL;
+	}
+	return p;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct bpf_map;
 struct bpf_object;
 struct report;
 
@@ -38,5 +39,12 @@ int bpfutil__fill_targets(int map_fd, const int *pids, size_t n);
  * anything (prctl PR_SET_NAME), and the name reaches a terminal.
  */
 void bpfutil__comm(char out[17], const char in[16]);
+
+/*
+ * Map a loaded BPF_F_MMAPABLE array read-only: its values, each rounded up to
+ * 8 bytes, one after the other. *size gets the length for munmap(). NULL with
+ * snag_set_error() on failure. Only the pages read count in snag's RSS.
+ */
+const void *bpfutil__map_array(struct bpf_map *map, size_t *size);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -15,8 +16,8 @@
 #include "errors.h"
 #include "io.h"
 #include "proc_series.h"
-#include "io.skel.h"
 #include "report.h"
+#include "io.skel.h"
 #include "snag_abi.h"
 
 #define KDEV_MINORBITS 20
@@ -27,6 +28,10 @@ struct io_collector {
 	size_t n_pids;
 	uint64_t small_io_bytes;
 	int ncpus;
+	/* The block rows (blk_ids, blk_rows), mapped read-only. */
+	const struct snag_blk_id *blk_ids;
+	const struct snag_blk_val *blk_rows;
+	size_t blk_ids_size, blk_rows_size;
 };
 
 static const char *const drop_names[SNAG_IODROP__COUNT] = {
@@ -263,6 +268,12 @@ int io__load(struct io_collector *io)
 			       strerror(-err));
 		return err;
 	}
+	io->blk_ids = bpfutil__map_array(io->skel->maps.blk_ids, &io->blk_ids_size);
+	if (!io->blk_ids)
+		return -errno;
+	io->blk_rows = bpfutil__map_array(io->skel->maps.blk_rows, &io->blk_rows_size);
+	if (!io->blk_rows)
+		return -errno;
 	return bpfutil__fill_targets(bpf_map__fd(io->skel->maps.targets), io->pids, io->n_pids);
 }
 
@@ -377,32 +388,56 @@ static int add_sys_row(const struct entry_ctx *ctx, const void *key, const char 
 	return 0;
 }
 
-static int add_blk_row(const struct entry_ctx *ctx, const void *key, const char *vals,
-		       size_t stride)
+/*
+ * A snapshot of block row i: its id (0 when the row is free)
+ * and its counters as they stand (each counter is read whole; the BPF programs
+ * go on adding to them meanwhile). Returns the request count: 0 also for a row
+ * claimed at a request's start whose completion has not come yet.
+ */
+static uint64_t blk_row_read(const struct io_collector *io, size_t i, uint64_t *id, char comm[17],
+			     struct snag_blk_val *v)
 {
-	const struct snag_blk_key *k = key;
-	struct report_block_io *row;
-	uint64_t count = 0, bytes = 0;
+	uint64_t count = 0;
+
+	*id = __atomic_load_n(&io->blk_ids[i].id, __ATOMIC_ACQUIRE);
+	if (!*id)
+		return 0;
+	memcpy(v, &io->blk_rows[i], sizeof(*v));
+	for (size_t b = 0; b < SNAG_SIZE_HIST_BUCKETS; b++)
+		count += v->size_hist[b];
+	if (comm)
+		bpfutil__comm(comm, io->blk_ids[i].comm);
+	return count;
+}
+
+static int add_blk_rows(const struct io_collector *io, struct report *r)
+{
+	struct snag_blk_val v;
+	uint64_t id, count;
 	char comm[17], dev[64];
 
-	SUM(struct snag_blk_val, count, &count);
-	SUM(struct snag_blk_val, bytes, &bytes);
-	if (!count && !bytes)
-		return 0; /* only a partial completion so far */
-	comm_of(vals, stride, ctx->ncpus, offsetof(struct snag_blk_val, comm), comm);
-	row = report__add_block_io(ctx->r, (int)k->tgid, comm,
-				   io__device_name(k->dev, dev, sizeof(dev)),
-				   io__block_op_name(k->op));
-	if (!row)
-		return -ENOMEM;
-	row->major = k->dev >> KDEV_MINORBITS;
-	row->minor = k->dev & ((1u << KDEV_MINORBITS) - 1);
-	row->count = count;
-	row->bytes = bytes;
-	SUM(struct snag_blk_val, total_ns, &row->total_ns);
-	SUM(struct snag_blk_val, size_hist, row->size_hist);
-	SUM(struct snag_blk_val, lat_hist, row->lat_hist);
-	row->max_ns = max_u64(vals, stride, ctx->ncpus, offsetof(struct snag_blk_val, max_ns));
+	for (size_t i = 0; i < SNAG_BLK_ROWS; i++) {
+		struct report_block_io *row;
+		uint32_t devt;
+
+		count = blk_row_read(io, i, &id, comm, &v);
+		if (!count)
+			continue;
+		devt = SNAG_BLK_ID_DEV(id);
+		row = report__add_block_io(r, (int)SNAG_BLK_ID_TGID(id), comm,
+					   io__device_name(devt, dev, sizeof(dev)),
+					   io__block_op_name(SNAG_BLK_ID_OP(id)));
+		if (!row)
+			return -ENOMEM;
+		row->major = devt >> KDEV_MINORBITS;
+		row->minor = devt & ((1u << KDEV_MINORBITS) - 1);
+		row->count = count;
+		row->bytes = v.bytes;
+		row->total_ns = v.total_ns;
+		row->max_ns = v.max_ns;
+		memcpy(row->size_hist, v.size_hist, sizeof(row->size_hist));
+		memcpy(row->lat_hist, v.lat_hist, sizeof(row->lat_hist));
+	}
 	return 0;
 }
 
@@ -513,9 +548,7 @@ static int collect(struct io_collector *io, struct report *r, bool with_stats, b
 	r->small_io_bytes = io->small_io_bytes;
 	err = for_each_entry(bpf_map__fd(io->skel->maps.sys_io), sizeof(struct snag_sys_key),
 			     sizeof(struct snag_sys_val), add_sys_row, &percpu);
-	err = err
-		  ?: for_each_entry(bpf_map__fd(io->skel->maps.blk_io), sizeof(struct snag_blk_key),
-				    sizeof(struct snag_blk_val), add_blk_row, &percpu);
+	err = err ?: add_blk_rows(io, r);
 	err = err
 		  ?: for_each_entry(bpf_map__fd(io->skel->maps.net_io), sizeof(struct snag_net_key),
 				    sizeof(struct snag_net_val), add_net_row, &percpu);
@@ -561,16 +594,23 @@ static int add_sys_totals(const struct entry_ctx *ctx, const void *key, const ch
 	return 0;
 }
 
-static int add_blk_totals(const struct entry_ctx *ctx, const void *key, const char *vals,
-			  size_t stride)
+static int add_blk_totals(const struct io_collector *io, struct proc_table *t)
 {
-	const struct snag_blk_key *k = key;
-	struct report_interval_proc *row = proc_table__row(ctx->t, (int)k->tgid);
+	struct snag_blk_val v;
+	uint64_t id, count;
 
-	if (!row)
-		return -ENOMEM;
-	SUM(struct snag_blk_val, count, &row->block_requests);
-	SUM(struct snag_blk_val, bytes, &row->block_bytes);
+	for (size_t i = 0; i < SNAG_BLK_ROWS; i++) {
+		struct report_interval_proc *row;
+
+		count = blk_row_read(io, i, &id, NULL, &v);
+		if (!count)
+			continue;
+		row = proc_table__row(t, (int)SNAG_BLK_ID_TGID(id));
+		if (!row)
+			return -ENOMEM;
+		row->block_requests += count;
+		row->block_bytes += v.bytes;
+	}
 	return 0;
 }
 
@@ -594,9 +634,7 @@ int io__read_procs(struct io_collector *io, struct proc_table *t)
 
 	err = for_each_entry(bpf_map__fd(io->skel->maps.sys_io), sizeof(struct snag_sys_key),
 			     sizeof(struct snag_sys_val), add_sys_totals, &ctx);
-	err = err
-		  ?: for_each_entry(bpf_map__fd(io->skel->maps.blk_io), sizeof(struct snag_blk_key),
-				    sizeof(struct snag_blk_val), add_blk_totals, &ctx);
+	err = err ?: add_blk_totals(io, t);
 	return err
 		   ?: for_each_entry(bpf_map__fd(io->skel->maps.net_io),
 				     sizeof(struct snag_net_key), sizeof(struct snag_net_val),
@@ -607,6 +645,10 @@ void io__free(struct io_collector *io)
 {
 	if (!io)
 		return;
+	if (io->blk_ids)
+		munmap((void *)io->blk_ids, io->blk_ids_size);
+	if (io->blk_rows)
+		munmap((void *)io->blk_rows, io->blk_rows_size);
 	io_bpf__destroy(io->skel);
 	free(io->pids);
 	free(io);
