@@ -41,13 +41,20 @@ TRACED void wait_for_timer(long ms)
 	nap(ms);
 }
 
+/*
+ * The thread's own switch counts, read with stdout locked: a wait for the lock
+ * while the other thread prints is a voluntary switch, and it must be in the
+ * count, not after it (snag once saw one more than the thread reported).
+ */
 static void print_switches(const char *who)
 {
 	struct rusage ru;
 
+	flockfile(stdout);
 	getrusage(RUSAGE_THREAD, &ru);
 	printf("%s tid=%d voluntary=%ld involuntary=%ld\n", who, gettid(), ru.ru_nvcsw,
 	       ru.ru_nivcsw);
+	funlockfile(stdout);
 }
 
 /* A 150 us sleep DEPTH frames down: a block whose stack is deep and narrow. */
