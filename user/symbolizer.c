@@ -745,6 +745,25 @@ static bool overlaps(const struct snap_map *m, const struct snapshot *snap)
 
 static int refresh(struct symbolizer *s, int pid, uint32_t gen, bool force);
 
+/*
+ * A mapping of now whose file did not open (the process exiting: its maps
+ * still list the files, its root is gone) keeps the file old saw at the same
+ * place. Both are sorted by start.
+ */
+static void keep_files(struct snapshot *now, const struct snapshot *old)
+{
+	for (size_t i = 0, j = 0; i < now->n; i++) {
+		struct snap_map *m = &now->maps[i];
+
+		while (j < old->n && old->maps[j].start < m->start)
+			j++;
+		if (!m->file && j < old->n && old->maps[j].start == m->start &&
+		    old->maps[j].end == m->end && old->maps[j].offset == m->offset &&
+		    old->maps[j].base == m->base)
+			m->file = old->maps[j].file;
+	}
+}
+
 int symbolizer__refresh(struct symbolizer *s, int pid, uint32_t gen)
 {
 	return refresh(s, pid, gen, false);
@@ -787,6 +806,7 @@ static int refresh(struct symbolizer *s, int pid, uint32_t gen, bool force)
 		free(now.maps);
 		return err == -ENOMEM ? err : 0;
 	}
+	keep_files(&now, snap);
 	/* Today's mappings, plus earlier ones since unmapped (a dlclose'd library's stacks). */
 	maps = realloc(now.maps, (now.n + snap->n) * sizeof(*maps));
 	if (!maps) {

@@ -375,7 +375,8 @@ static void test_generations(void **state)
 /*
  * A snapshot taken at exec predates the libraries the loader maps next;
  * refresh adds them and keeps the old mappings. An exiting process's maps
- * file reads empty: refresh keeps what was seen.
+ * file reads empty, or lists files it can no longer open: refresh keeps what
+ * was seen.
  */
 static void test_refresh(void **state)
 {
@@ -402,6 +403,20 @@ static void test_refresh(void **state)
 	assert_user(s, 1050, 1, pie_fn, "fixture_add"); /* unmapped since, still known */
 	fclose(maps_open(1050));			/* exiting: empty maps */
 	assert_int_equal(symbolizer__refresh(s, 1050, 1), 0);
+	assert_user(s, 1050, 1, lib_fn, "libfixture_add");
+	assert_user(s, 1050, 1, pie_fn, "fixture_add");
+	/*
+	 * Exiting a little later: the maps still list the files, but the process's
+	 * root is gone, so none of them opens. The files seen before still name
+	 * the same mappings (CI once drew a flame graph of "offcpu+0x11d4" so).
+	 */
+	f = maps_open(1050);
+	map_elf(f, pie, PIE_BASE);
+	map_elf(f, lib, LIB_BASE);
+	fclose(f);
+	snprintf(pie, sizeof(pie), "%s/1050/root", proc_root);
+	assert_int_equal(unlink(pie), 0);
+	assert_int_equal(symbolizer__refresh_live(s), 0);
 	assert_user(s, 1050, 1, lib_fn, "libfixture_add");
 	assert_user(s, 1050, 1, pie_fn, "fixture_add");
 	/* Seen only while exiting, refreshed while still exiting: nothing to add, no crash. */
