@@ -142,7 +142,7 @@ static __always_inline struct snag_sched_counters *counters(void)
 	return bpf_map_lookup_elem(&sched_counters, &zero);
 }
 
-/* Per-CPU slots, but sched_wakeup may run in an interrupt over another program on this CPU. */
+/* Per-CPU slots, but sched_waking may run in an interrupt over another program on this CPU. */
 static __always_inline void count_drop(enum snag_sched_drop cause)
 {
 	struct snag_sched_counters *c = counters();
@@ -1066,8 +1066,14 @@ int BPF_PROG(handle_rseq_update, struct task_struct *t)
 	return 0;
 }
 
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(handle_sched_wakeup, struct task_struct *p)
+/*
+ * sched_waking, not sched_wakeup: it fires in the waker, at the start of
+ * try_to_wake_up(). sched_wakeup fires where the wakee is put on a run queue,
+ * which for a wakee whose CPU is idle (or still switching it out) the kernel
+ * hands to that CPU: its idle loop or an IPI, with no trace of the waker.
+ */
+SEC("tp_btf/sched_waking")
+int BPF_PROG(handle_sched_waking, struct task_struct *p)
 {
 	on_wakeup(p, true, ctx);
 	return 0;
@@ -1126,8 +1132,8 @@ int BPF_PROG(handle_sched_switch_raw, bool preempt, struct task_struct *prev,
 	return 0;
 }
 
-SEC("raw_tp/sched_wakeup")
-int BPF_PROG(handle_sched_wakeup_raw, struct task_struct *p)
+SEC("raw_tp/sched_waking")
+int BPF_PROG(handle_sched_waking_raw, struct task_struct *p)
 {
 	on_wakeup(p, false, ctx);
 	return 0;

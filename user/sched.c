@@ -61,12 +61,12 @@ static const char *const drop_names[SNAG_SDROP__COUNT] = {
 static void select_programs(struct sched_bpf *skel, bool tp_btf)
 {
 	struct bpf_program *btf_progs[] = {
-	    skel->progs.handle_sched_switch,	   skel->progs.handle_sched_wakeup,
+	    skel->progs.handle_sched_switch,	   skel->progs.handle_sched_waking,
 	    skel->progs.handle_sched_wakeup_new,   skel->progs.handle_sched_process_exit,
 	    skel->progs.handle_sched_process_exec,
 	};
 	struct bpf_program *raw_progs[] = {
-	    skel->progs.handle_sched_switch_raw,       skel->progs.handle_sched_wakeup_raw,
+	    skel->progs.handle_sched_switch_raw,       skel->progs.handle_sched_waking_raw,
 	    skel->progs.handle_sched_wakeup_new_raw,   skel->progs.handle_sched_process_exit_raw,
 	    skel->progs.handle_sched_process_exec_raw,
 	};

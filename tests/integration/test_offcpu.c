@@ -333,6 +333,53 @@ static void test_pingpong_wakers(void **state)
 	json_decref(root);
 }
 
+/*
+ * The ping-pong with its threads on CPUs 0 and 1: each is woken on a CPU left
+ * idle, and the kernel hands such a wakeup to that CPU, where sched_wakeup
+ * then fires in its idle loop or an IPI, not in the waker. The waker must
+ * still be the other thread (it once was missing for 283 of 300 blocks).
+ */
+static void test_wakers_across_idle_cpus(void **state)
+{
+	struct self_report rep[2];
+	json_t *root, *e;
+	char *out;
+	size_t i;
+
+	(void)state;
+	require_bpf();
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		fail_msg("this test needs 2 CPUs");
+	root = trace_command("pingpong 300 1", out_path("wakers-split.json"), &out, "--min-block",
+			     "1us", NULL);
+	assert_int_equal(parse_self_reports(out, "pinger", &rep[0], 1), 1);
+	assert_int_equal(parse_self_reports(out, "ponger", &rep[1], 1), 1);
+	for (int k = 0; k < 2; k++) {
+		double blocks = 0, by_peer = 0;
+
+		json_array_foreach(json_object_get(root, "offcpu"), i, e)
+		{
+			json_t *waker = json_object_get(e, "waker");
+
+			if ((long)num(e, "tid") != rep[k].tid ||
+			    strcmp(json_string_value(json_object_get(e, "reason")), "blocked"))
+				continue;
+			blocks += num(e, "count");
+			if (json_is_object(waker) && (long)num(waker, "tid") == rep[1 - k].tid)
+				by_peer += num(e, "count");
+		}
+		print_message("tid %ld: %.0f of %.0f blocks woken by tid %ld\n", rep[k].tid,
+			      by_peer, blocks, rep[1 - k].tid);
+		/* 300 round trips; the first and last blocks have other wakers. */
+		assert_true(blocks >= 290);
+		if (by_peer < 0.95 * blocks)
+			fail_msg("tid %ld: only %.0f of %.0f blocks woken by its peer", rep[k].tid,
+				 by_peer, blocks);
+	}
+	free(out);
+	json_decref(root);
+}
+
 /* Two CPU hogs pinned to one CPU for 1 s: each waits for the other, preempted. */
 static void test_runqueue_contention(void **state)
 {
@@ -858,6 +905,7 @@ int main(void)
 	    cmocka_unit_test(test_interval_rows_sum_to_totals),
 	    cmocka_unit_test(test_pipe_pingpong_switch_counts),
 	    cmocka_unit_test(test_pingpong_wakers),
+	    cmocka_unit_test(test_wakers_across_idle_cpus),
 	    cmocka_unit_test(test_raw_tp_fallback),
 	    cmocka_unit_test(test_runqueue_contention),
 	    cmocka_unit_test(test_idle_target_keeps_time),

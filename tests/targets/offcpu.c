@@ -85,7 +85,21 @@ struct pingpong {
 	int to_peer[2];
 	int from_peer[2];
 	long rounds;
+	int split; /* pinger on CPU 0, ponger on CPU 1 */
 };
+
+/* Pin the calling thread to cpu; exit 1 when the machine has no such CPU. */
+static void pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set)) {
+		fprintf(stderr, "offcpu: cannot pin to CPU %d\n", cpu);
+		exit(1);
+	}
+}
 
 TRACED void pong_reply(int in, int out)
 {
@@ -99,6 +113,8 @@ static void *ponger(void *arg)
 {
 	struct pingpong *pp = arg;
 
+	if (pp->split)
+		pin_self(1);
 	for (long i = 0; i < pp->rounds; i++)
 		pong_reply(pp->to_peer[0], pp->from_peer[1]);
 	print_switches("ponger");
@@ -113,14 +129,20 @@ TRACED void ping_round(int out, int in)
 		exit(1);
 }
 
-/* pingpong N: two threads bounce one byte N times over two pipes. */
-static int pingpong(long n)
+/*
+ * pingpong N [SPLIT]: two threads bounce one byte N times over two pipes. With
+ * SPLIT 1 they run on CPUs 0 and 1, so each is woken on a CPU left idle, where
+ * the kernel hands the wakeup to that CPU (an IPI, or the idle loop).
+ */
+static int pingpong(long n, int split)
 {
-	struct pingpong pp = {.rounds = n};
+	struct pingpong pp = {.rounds = n, .split = split};
 	pthread_t t;
 
 	if (pipe(pp.to_peer) || pipe(pp.from_peer))
 		return 1;
+	if (split)
+		pin_self(0);
 	pthread_create(&t, NULL, ponger, &pp);
 	for (long i = 0; i < n; i++)
 		ping_round(pp.to_peer[1], pp.from_peer[0]);
@@ -178,9 +200,10 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "sleeper"))
 		return sleeper(a ? a : 20, b ? b : 10, argc > 4 ? strtol(argv[4], NULL, 10) : 0);
 	if (!strcmp(mode, "pingpong"))
-		return pingpong(a ? a : 1000);
+		return pingpong(a ? a : 1000, (int)b);
 	if (!strcmp(mode, "hogs"))
 		return hogs(a ? a : 1000);
-	fprintf(stderr, "usage: offcpu sleeper [N [MS [DEEP]]] | pingpong [N] | hogs [MS]\n");
+	fprintf(stderr,
+		"usage: offcpu sleeper [N [MS [DEEP]]] | pingpong [N [SPLIT]] | hogs [MS]\n");
 	return 2;
 }
