@@ -36,6 +36,7 @@ struct sched_collector {
 	uint64_t
 	    rebuilt_at_end; /* switch-outs rebuilt from /proc when the threads were collected */
 	size_t n_pids;
+	struct bpf_link *irq_links[6]; /* attach_irq_depth() */
 };
 
 /* The report's wait kinds are the kernel's, in the same order. */
@@ -330,6 +331,41 @@ static void prefill_threads(struct sched_collector *sc)
 	free(pf.pending);
 }
 
+/*
+ * The interrupt nesting programs, every exit before any entry. Attached the
+ * other way, an interrupt that entered between an entry's attach and its
+ * exit's left its CPU's depth at 1 for the whole trace, and every wakeup on
+ * that CPU then looked like one from an interrupt, with no waker. An exit
+ * whose entry came before its attach is clamped at 0 (irq_enter_exit).
+ */
+static int attach_irq_depth(struct sched_collector *sc)
+{
+	struct bpf_program *order[] = {
+	    sc->skel->progs.handle_irq_handler_exit,	sc->skel->progs.handle_softirq_exit,
+	    sc->skel->progs.handle_hrtimer_expire_exit, sc->skel->progs.handle_irq_handler_entry,
+	    sc->skel->progs.handle_softirq_entry,	sc->skel->progs.handle_hrtimer_expire_entry,
+	};
+	_Static_assert(sizeof(order) / sizeof(order[0]) ==
+			   sizeof(sc->irq_links) / sizeof(sc->irq_links[0]),
+		       "one link per interrupt nesting program");
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		int err;
+
+		if (!bpf_program__autoload(order[i]))
+			continue;
+		bpf_program__set_autoattach(order[i], false);
+		sc->irq_links[i] = bpf_program__attach(order[i]);
+		if (!sc->irq_links[i]) {
+			err = -errno;
+			snag_set_error("cannot attach %s: %s", bpf_program__name(order[i]),
+				       strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 int sched__attach(struct sched_collector *sc, uint64_t trace_start_ns)
 {
 	int err;
@@ -343,6 +379,9 @@ int sched__attach(struct sched_collector *sc, uint64_t trace_start_ns)
 		snag_set_error("cannot open the sched event ring buffer: %s", strerror(-err));
 		return err;
 	}
+	err = attach_irq_depth(sc);
+	if (err)
+		return err;
 	err = sched_bpf__attach(sc->skel);
 	if (err) {
 		snag_set_error("cannot attach the scheduler tracepoints: %s", strerror(-err));
@@ -813,6 +852,8 @@ void sched__free(struct sched_collector *sc)
 	if (!sc)
 		return;
 	ring_buffer__free(sc->events);
+	for (size_t i = 0; i < sizeof(sc->irq_links) / sizeof(sc->irq_links[0]); i++)
+		bpf_link__destroy(sc->irq_links[i]);
 	sched_bpf__destroy(sc->skel);
 	free(sc->btf_path);
 	free(sc->pids);
