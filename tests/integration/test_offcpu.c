@@ -386,8 +386,12 @@ static void check_split_wakers(const char *report, bool loaded)
 		print_message("%s: tid %ld: %.0f of %.0f blocks woken by tid %ld\n",
 			      loaded ? "loaded" : "quiet", rep[k].tid, by_peer, blocks,
 			      rep[1 - k].tid);
-		/* 300 round trips; the first and last blocks have other wakers. */
-		assert_true(blocks >= 290);
+		/*
+		 * 300 round trips; the first and last blocks have other wakers. Under
+		 * load a thread is sometimes preempted and finds its byte already
+		 * there, so fewer of its switches are blocks.
+		 */
+		assert_true(blocks >= (loaded ? 150 : 290));
 		if (by_peer < 0.95 * blocks)
 			fail_msg("tid %ld: only %.0f of %.0f blocks woken by its peer", rep[k].tid,
 				 by_peer, blocks);
