@@ -55,30 +55,48 @@ size_t *analysis__order(const void *base, size_t n, size_t size, analysis_cmp_fn
 	return order;
 }
 
+/*
+ * Sorted in place, moving the elements along the cycles of the order with one
+ * spare element: a sorted copy of sched[] doubled snag's memory while it
+ * finished the report of 10,000 threads (49 MiB more).
+ */
 int analysis__stable_sort(void **base, size_t n, size_t size, analysis_cmp_fn cmp, size_t *new_pos)
 {
+	char *a = *base, *spare;
 	size_t *order, i;
-	char *sorted;
 
 	if (n < 2) {
 		for (i = 0; new_pos && i < n; i++)
 			new_pos[i] = i;
 		return 0;
 	}
-	order = analysis__order(*base, n, size, cmp);
-	sorted = malloc(n * size);
-	if (!order || !sorted) {
+	order = analysis__order(a, n, size, cmp);
+	spare = malloc(size);
+	if (!order || !spare) {
 		free(order);
-		free(sorted);
+		free(spare);
 		return -ENOMEM;
 	}
+	for (i = 0; new_pos && i < n; i++)
+		new_pos[order[i]] = i;
+	/* Position j takes the element at order[j]; a position done is marked order[j] == j. */
 	for (i = 0; i < n; i++) {
-		memcpy(sorted + i * size, (const char *)*base + order[i] * size, size);
-		if (new_pos)
-			new_pos[order[i]] = i;
+		size_t j = i;
+
+		if (order[i] == i)
+			continue;
+		memcpy(spare, a + i * size, size);
+		while (order[j] != i) {
+			size_t k = order[j];
+
+			memcpy(a + j * size, a + k * size, size);
+			order[j] = j;
+			j = k;
+		}
+		memcpy(a + j * size, spare, size);
+		order[j] = j;
 	}
-	free(*base);
-	*base = sorted;
+	free(spare);
 	free(order);
 	return 0;
 }

@@ -27,10 +27,9 @@ static inline const char *str_or(const char *s, const char *fallback)
 }
 
 /*
- * Stable-sort the n elements (size bytes each) of the array *base by cmp,
- * replacing *base with a new array. If new_pos is not NULL, new_pos[i]
- * receives the new index of element i. Returns 0, or -ENOMEM with *base
- * unchanged.
+ * Stable-sort the n elements (size bytes each) of the array *base by cmp, in
+ * place (with one spare element). If new_pos is not NULL, new_pos[i] receives
+ * the new index of element i. Returns 0, or -ENOMEM with *base unchanged.
  */
 int analysis__stable_sort(void **base, size_t n, size_t size, analysis_cmp_fn cmp, size_t *new_pos);
 

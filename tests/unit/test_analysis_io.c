@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "analysis.h"
+#include "analysis_internal.h"
 #include "report.h"
 
 #define US 1000ULL
@@ -903,12 +904,60 @@ static void test_many_findings(void **state)
 	report__free(r);
 }
 
+struct sort_item {
+	int key;
+	int seq; /* its index before sorting */
+	char pad[300];
+};
+
+static int cmp_sort_item(const void *a, const void *b)
+{
+	const struct sort_item *x = a, *y = b;
+
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+/* The in-place stable sort: ordered by key, equal keys in their first order, new_pos right. */
+static void test_stable_sort_in_place(void **state)
+{
+	enum {
+		N = 1000
+	};
+	struct sort_item *items = calloc(N, sizeof(*items));
+	size_t *new_pos = calloc(N, sizeof(*new_pos));
+	void *base = items;
+
+	(void)state;
+	assert_non_null(items);
+	assert_non_null(new_pos);
+	for (int i = 0; i < N; i++) {
+		items[i].key = (i * 7919) % 13; /* 13 keys, each ~77 times, scattered */
+		items[i].seq = i;
+		memset(items[i].pad, i & 0xff, sizeof(items[i].pad));
+	}
+	assert_int_equal(analysis__stable_sort(&base, N, sizeof(*items), cmp_sort_item, new_pos),
+			 0);
+	assert_ptr_equal(base, items);
+	for (int i = 1; i < N; i++) {
+		assert_true(items[i - 1].key <= items[i].key);
+		if (items[i - 1].key == items[i].key)
+			assert_true(items[i - 1].seq < items[i].seq);
+	}
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(items[new_pos[i]].seq, i);
+		assert_int_equal((unsigned char)items[i].pad[299], items[i].seq & 0xff);
+	}
+	free(new_pos);
+	free(items);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_derive_percentiles),
 	    cmocka_unit_test(test_derive_top_rank_is_max),
 	    cmocka_unit_test(test_sort_io),
+	    cmocka_unit_test(test_stable_sort_in_place),
 	    cmocka_unit_test(test_small_io_16_byte_writes),
 	    cmocka_unit_test(test_small_io_thresholds),
 	    cmocka_unit_test(test_small_io_advice),
