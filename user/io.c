@@ -28,10 +28,14 @@ struct io_collector {
 	size_t n_pids;
 	uint64_t small_io_bytes;
 	int ncpus;
-	/* The block rows (blk_ids, blk_rows), mapped read-only. */
+	/*
+	 * The block rows' ids, mapped read-only: scanned every interval without a
+	 * syscall. Their counters (blk_rows) are read with a lookup per row in use:
+	 * the kernel maps every page of a BPF array at mmap(), and the 11 MiB of
+	 * blk_rows would all count in snag's RSS.
+	 */
 	const struct snag_blk_id *blk_ids;
-	const struct snag_blk_val *blk_rows;
-	size_t blk_ids_size, blk_rows_size;
+	size_t blk_ids_size;
 };
 
 static const char *const drop_names[SNAG_IODROP__COUNT] = {
@@ -271,9 +275,6 @@ int io__load(struct io_collector *io)
 	io->blk_ids = bpfutil__map_array(io->skel->maps.blk_ids, &io->blk_ids_size);
 	if (!io->blk_ids)
 		return -errno;
-	io->blk_rows = bpfutil__map_array(io->skel->maps.blk_rows, &io->blk_rows_size);
-	if (!io->blk_rows)
-		return -errno;
 	return bpfutil__fill_targets(bpf_map__fd(io->skel->maps.targets), io->pids, io->n_pids);
 }
 
@@ -390,8 +391,8 @@ static int add_sys_row(const struct entry_ctx *ctx, const void *key, const char 
 
 /*
  * A snapshot of block row i: its id (0 when the row is free)
- * and its counters as they stand (each counter is read whole; the BPF programs
- * go on adding to them meanwhile). Returns the request count: 0 also for a row
+ * and its counters as they stand (the BPF programs go on adding to them
+ * meanwhile). Returns the request count: 0 also for a row
  * claimed at a request's start whose completion has not come yet.
  */
 static uint64_t blk_row_read(const struct io_collector *io, size_t i, uint64_t *id, char comm[17],
@@ -399,10 +400,11 @@ static uint64_t blk_row_read(const struct io_collector *io, size_t i, uint64_t *
 {
 	uint64_t count = 0;
 
+	__u32 key = (__u32)i;
+
 	*id = __atomic_load_n(&io->blk_ids[i].id, __ATOMIC_ACQUIRE);
-	if (!*id)
+	if (!*id || bpf_map_lookup_elem(bpf_map__fd(io->skel->maps.blk_rows), &key, v))
 		return 0;
-	memcpy(v, &io->blk_rows[i], sizeof(*v));
 	for (size_t b = 0; b < SNAG_SIZE_HIST_BUCKETS; b++)
 		count += v->size_hist[b];
 	if (comm)
@@ -647,8 +649,6 @@ void io__free(struct io_collector *io)
 		return;
 	if (io->blk_ids)
 		munmap((void *)io->blk_ids, io->blk_ids_size);
-	if (io->blk_rows)
-		munmap((void *)io->blk_rows, io->blk_rows_size);
 	io_bpf__destroy(io->skel);
 	free(io->pids);
 	free(io);
