@@ -360,9 +360,14 @@ int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 
 /* ---- Block requests ---- */
 
+/*
+ * The request's device: the partition its bio was for, as the kernel counts
+ * it in iostat. block_io_start fires before the kernel copies that into
+ * rq->part (NULL there until then), so the bio's is read first.
+ */
 static __always_inline __u32 rq_dev(struct request *rq)
 {
-	struct block_device *part = rq->part;
+	struct block_device *part = rq->bio ? rq->bio->bi_bdev : rq->part;
 	struct gendisk *disk;
 
 	if (part)

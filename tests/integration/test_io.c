@@ -11,6 +11,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <linux/bpf.h>
@@ -124,6 +125,7 @@ static void test_direct_io_block_writes(void **state)
 	char args[256];
 	double count = 0, bytes = 0, in_4k = 0, unseen;
 	json_t *root, *row, *sys;
+	struct stat st;
 	long pid;
 	size_t i;
 
@@ -131,11 +133,18 @@ static void test_direct_io_block_writes(void **state)
 	require_bpf();
 	/* /var/tmp is on disk on Debian; O_DIRECT needs a real block device under the file. */
 	snprintf(args, sizeof(args), "direct /var/tmp/snag-io-direct-%d.dat 300", getpid());
+	assert_int_equal(stat("/var/tmp", &st), 0);
 	root = trace_io(args, out_path("direct.json"), &pid, "--no-offcpu", NULL);
 	json_array_foreach(json_object_get(root, "block_io"), i, row)
 	{
 		if ((long)num(row, "pid") != pid || strcmp(str(row, "op"), "write"))
 			continue;
+		/* The file system's own device: the partition, on a disk that has them. */
+		if ((unsigned)num(row, "major") != major(st.st_dev) ||
+		    (unsigned)num(row, "minor") != minor(st.st_dev))
+			fail_msg("block writes on %.0f:%.0f (%s), the file is on %u:%u",
+				 num(row, "major"), num(row, "minor"), str(row, "device"),
+				 major(st.st_dev), minor(st.st_dev));
 		count += num(row, "count");
 		bytes += num(row, "bytes");
 		in_4k += size_bucket(row, 4096);
