@@ -28,7 +28,7 @@ static char *render_json(const struct report *r)
 /* Render and parse r; the caller json_decref()s the result. */
 static json_t *render_and_parse(const struct report *r)
 {
-	char *text = render_json(r);
+	char *text = render_json(r), *again;
 	json_error_t jerr;
 	json_t *root;
 	size_t len = strlen(text);
@@ -39,6 +39,15 @@ static json_t *render_and_parse(const struct report *r)
 	root = json_loads(text, 0, &jerr);
 	if (!root)
 		fail_msg("invalid JSON at line %d: %s", jerr.line, jerr.text);
+	/*
+	 * The report is written a piece at a time: its text must be what jansson
+	 * writes of the whole tree with the same flags, byte for byte.
+	 */
+	again = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+	assert_non_null(again);
+	text[len - 1] = '\0';
+	assert_string_equal(text, again);
+	free(again);
 	free(text);
 	return root;
 }
