@@ -80,9 +80,29 @@ static json_t *page_data(const char *page)
 	json_error_t err;
 	json_t *root = json_loads(text, 0, &err);
 
+	char *again, *escaped, *q;
+
 	if (!root)
 		fail_msg("embedded JSON does not parse: %s at %d: %.60s", err.text, err.position,
 			 text + (err.position > 20 ? err.position - 20 : 0));
+	/*
+	 * Written a stack at a time, it must still be what jansson writes of the
+	 * whole tree, with '<', '>' and '&' escaped as the page does.
+	 */
+	again = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH |
+				     JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+	assert_non_null(again);
+	escaped = calloc(strlen(again) * 6 + 1, 1);
+	assert_non_null(escaped);
+	q = escaped;
+	for (const char *p = again; *p; p++)
+		q += *p == '<'	 ? sprintf(q, "\\u003c")
+		     : *p == '>' ? sprintf(q, "\\u003e")
+		     : *p == '&' ? sprintf(q, "\\u0026")
+				 : sprintf(q, "%c", *p);
+	assert_string_equal(text, escaped);
+	free(escaped);
+	free(again);
 	free(text);
 	return root;
 }
@@ -483,6 +503,51 @@ static void test_histogram_bars(void **state)
 	report__free(r);
 }
 
+/* The on-CPU flame graph (--cpu): each stack valued in sampled time, task frame first. */
+static void test_oncpu_flamegraph_data(void **state)
+{
+	static const char *const kernel[] = {"copy_user"};
+	static const char *const user[] = {"write_all", "main"};
+	static const char *const spin[] = {"spin"};
+	struct report *r = report__new();
+	struct report_cpu *c;
+	json_t *data, *g, *stacks;
+	char *page;
+
+	(void)state;
+	assert_non_null(r);
+	r->duration_ns = 1000000000;
+	r->cpu_enabled = true;
+	r->cpu_frequency_hz = 49;
+	r->cpu_period_ns = 20408163;
+	c = report__add_cpu(r, 7, 8, "app");
+	c->samples = 30;
+	assert_int_equal(report_stack__set(&c->kernel_stack, kernel, 1, false), 0);
+	assert_int_equal(report_stack__set(&c->user_stack, user, 2, false), 0);
+	c = report__add_cpu(r, 7, 9, "app");
+	c->samples = 10;
+	c->user_incomplete = true;
+	assert_int_equal(report_stack__set(&c->user_stack, spin, 1, true), 0);
+	c = report__add_cpu(r, 7, 10, "app"); /* no samples: no stack */
+	report__finish(r);
+	page = render_html(r);
+	assert_contains(page, "<div class=\"flame\" id=\"flame-oncpu\" data-graph=\"oncpu\">");
+	data = page_data(page);
+	g = flamegraph(data, "oncpu");
+	assert_int_equal(json_integer_value(json_object_get(g, "total")), 40 * 20408163LL);
+	stacks = json_object_get(g, "stacks");
+	assert_int_equal(json_array_size(stacks), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(stacks, 0), "value")),
+			 30 * 20408163LL);
+	assert_true(graph_has_frame(g, "app (pid 7)", "task"));
+	assert_true(graph_has_frame(g, "write_all", "user"));
+	assert_true(graph_has_frame(g, "copy_user", "kernel"));
+	assert_true(graph_has_frame(g, "[callers unknown: no frame pointers]", "missing"));
+	json_decref(data);
+	free(page);
+	report__free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +557,7 @@ int main(void)
 	    cmocka_unit_test(test_sections),
 	    cmocka_unit_test(test_time_breakdown),
 	    cmocka_unit_test(test_flamegraph_data),
+	    cmocka_unit_test(test_oncpu_flamegraph_data),
 	    cmocka_unit_test(test_empty_reports),
 	    cmocka_unit_test(test_histogram_bars),
 	};
