@@ -469,8 +469,33 @@ static double dropped(const struct workload_run *wr)
 	return sum;
 }
 
+/*
+ * Name the causes on stderr when any event was lost, so that a failed check
+ * says which table or path lost them (overhead.dropped of the report).
+ */
+static void say_dropped(const struct workload_run *wr, const char *group)
+{
+	json_t *dropped = json_object_get(json_object_get(wr->report, "overhead"), "dropped"), *v;
+	const char *cause;
+	bool any = false;
+
+	json_object_foreach(dropped, cause, v)
+	{
+		if (json_number_value(v) <= 0)
+			continue;
+		if (!any)
+			fprintf(stderr,
+				"snag selftest: the %s workload's report dropped events:", group);
+		fprintf(stderr, "%s %s %.0f", any ? "," : "", cause, json_number_value(v));
+		any = true;
+	}
+	if (any)
+		fputc('\n', stderr);
+}
+
 static int add_dropped_check(struct selftest *st, const struct workload_run *wr, const char *group)
 {
+	say_dropped(wr, group);
 	return add_check(st, wr,
 			 &(struct selftest_check){.group = group,
 						  .name = "events dropped",
