@@ -108,7 +108,11 @@ static int add_totals(struct fn_table *t, const struct report_stack *st, bool ke
 		      const struct report_cpu *e, size_t idx)
 {
 	for (size_t i = 0; st->frames && i < st->n_frames; i++) {
-		long f = fn_get(t, st->frames[i] ? st->frames[i] : "[unknown]", kernel, e->pid);
+		char buf[REPORT_FRAME_FUNCTION_MAX];
+		long f = fn_get(t,
+				report__frame_function(st->frames[i] ? st->frames[i] : "[unknown]",
+						       buf, sizeof(buf)),
+				kernel, e->pid);
 
 		if (f < 0)
 			return (int)f;
@@ -179,12 +183,14 @@ static int build_functions(struct report *r)
 	r->n_cpu_functions = 0;
 	for (size_t i = 0; !err && r->cpu && i < r->n_cpu; i++) {
 		const struct report_cpu *e = &r->cpu[i];
+		char buf[REPORT_FRAME_FUNCTION_MAX];
 		const char *name;
 		bool kernel;
 		long f;
 
 		name = innermost(e, &kernel);
-		f = fn_get(&t, name ? name : "[no stack]", kernel, e->pid);
+		f = fn_get(&t, name ? report__frame_function(name, buf, sizeof(buf)) : "[no stack]",
+			   kernel, e->pid);
 		if (f < 0) {
 			err = (int)f;
 			break;

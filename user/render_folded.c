@@ -33,14 +33,16 @@ static void put_frame(const char *name, const char *suffix, FILE *out)
 	fputs(suffix, out);
 }
 
-/* The frames of st, outermost first, each after a ';'. */
+/* The frames of st, outermost first, each after a ';'; unnamed ones one per module. */
 static void put_stack(const struct report_stack *st, const char *suffix, FILE *out)
 {
 	size_t i;
 
 	for (i = st->frames ? st->n_frames : 0; i > 0; i--) {
+		char buf[REPORT_FRAME_FUNCTION_MAX];
+
 		fputc(';', out);
-		put_frame(st->frames[i - 1], suffix, out);
+		put_frame(report__frame_function(st->frames[i - 1], buf, sizeof(buf)), suffix, out);
 	}
 }
 

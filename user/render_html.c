@@ -605,15 +605,22 @@ static void push_frame(json_t **frames, const char *name, const char *type)
 	*frames = NULL;
 }
 
-/* st's frames outermost first; a truncated stack starts with a marker for what is missing. */
+/*
+ * st's frames outermost first, unnamed ones one per module; a truncated stack
+ * starts with a marker for what is missing.
+ */
 static void push_stack(json_t **frames, const struct report_stack *st, const char *type)
 {
 	size_t i;
 
 	if (st->truncated)
 		push_frame(frames, "[outer frames not captured]", "missing");
-	for (i = st->frames ? st->n_frames : 0; *frames && i > 0; i--)
-		push_frame(frames, st->frames[i - 1], type);
+	for (i = st->frames ? st->n_frames : 0; *frames && i > 0; i--) {
+		char buf[REPORT_FRAME_FUNCTION_MAX];
+
+		push_frame(frames, report__frame_function(st->frames[i - 1], buf, sizeof(buf)),
+			   type);
+	}
 }
 
 static json_t *offcpu_stack_json(const struct report_offcpu *o)

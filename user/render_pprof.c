@@ -242,12 +242,15 @@ static int64_t intern(struct builder *b, const char *prefix, const char *s)
 /*
  * The id of the frame named name (UNKNOWN_FRAME when NULL or empty), with
  * KERNEL_PREFIX for a kernel frame, adding its function and location when
- * new: frames are deduplicated by name. Returns the id (> 0), or 0 when out
- * of memory.
+ * new: frames are deduplicated by name, and unnamed ones by module. Returns the id (> 0), or 0 when
+ * out of memory.
  */
 static uint64_t frame(struct builder *b, const char *name, bool kernel)
 {
-	int64_t idx = intern(b, kernel ? KERNEL_PREFIX : "", name && *name ? name : UNKNOWN_FRAME);
+	char buf[REPORT_FRAME_FUNCTION_MAX];
+	int64_t idx =
+	    intern(b, kernel ? KERNEL_PREFIX : "",
+		   name && *name ? report__frame_function(name, buf, sizeof(buf)) : UNKNOWN_FRAME);
 	struct frame_rec *f;
 
 	if (idx < 0)

@@ -1,6 +1,8 @@
 /* The report model: allocation, filling, severity/format helpers and histogram percentiles. */
+#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -828,6 +830,25 @@ const char *wait_kind__name(enum wait_kind w)
 const char *net_direction__name(enum net_direction d)
 {
 	return d == NET_RECV ? "recv" : "send";
+}
+
+/* As documented in report.h. */
+const char *report__frame_function(const char *frame, char *buf, size_t len)
+{
+	const char *plus = frame ? strrchr(frame, '+') : NULL, *p;
+	size_t mod;
+
+	if (!plus || plus == frame || plus[1] != '0' || plus[2] != 'x' || !plus[3])
+		return frame;
+	for (p = plus + 3; *p; p++)
+		if (!isxdigit((unsigned char)*p))
+			return frame;
+	mod = (size_t)(plus - frame);
+	if (frame[0] == '[' && frame[mod - 1] == ']')
+		snprintf(buf, len, "%.*s", (int)mod, frame); /* [vdso], [unknown], [heap] ... */
+	else
+		snprintf(buf, len, "[unknown] in %.*s", (int)mod, frame);
+	return buf;
 }
 
 /* As documented in report.h; a NULL name is stored as "[unknown]". On failure st is unchanged. */

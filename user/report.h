@@ -567,6 +567,18 @@ int report__merge_cpu(struct report *r);
 /* Copy n frame names (innermost first) into st, replacing what it held. Returns 0 or -ENOMEM. */
 int report_stack__set(struct report_stack *st, const char *const *frames, size_t n, bool truncated);
 
+/*
+ * The function a stack frame counts under where frames are grouped by name
+ * (function tables, flame graphs, pprof functions). The symbolizer writes a
+ * frame it cannot name as MODULE+0xOFFSET; such frames group as one row per
+ * module, as perf and pprof show them: "[vdso]+0x7bd" as "[vdso]",
+ * "libfoo.so+0x1234" as "[unknown] in libfoo.so", "[unknown]+0x7f00.." as
+ * "[unknown]". Any other frame is returned as it is. Returns frame, or buf
+ * (len bytes, truncated to fit) holding the module's row name.
+ */
+const char *report__frame_function(const char *frame, char *buf, size_t len);
+#define REPORT_FRAME_FUNCTION_MAX 512 /* a buffer for report__frame_function() */
+
 /* "blocked" or "preempted". */
 const char *offcpu_reason__name(enum offcpu_reason r);
 

@@ -189,9 +189,49 @@ static void test_off(void **state)
 	report__free(r);
 }
 
+/*
+ * Code without a symbol is one row per module: samples at two addresses of
+ * the vdso's unnamed clock code are one [vdso] function, and two addresses in
+ * a stripped library are one "[unknown] in libfoo.so"; the entries keep their
+ * addresses.
+ */
+static void test_unnamed_code_one_row_per_module(void **state)
+{
+	static const char *const a[] = {"[vdso]+0x7bb", "clock_gettime", "main"};
+	static const char *const b[] = {"[vdso]+0x7fc", "clock_gettime", "main"};
+	static const char *const c[] = {"libfoo.so+0x1200", "libfoo.so+0x3400", "main"};
+	static const char *const d[] = {"libfoo.so+0x1280", "main"};
+	struct report *r = report__new();
+
+	(void)state;
+	assert_non_null(r);
+	r->cpu_enabled = true;
+	r->cpu_frequency_hz = 1000;
+	r->cpu_period_ns = PERIOD_NS;
+	r->duration_ns = 100 * PERIOD_NS;
+	add(r, 100, 7, NULL, 0, a, 3);
+	add(r, 100, 5, NULL, 0, b, 3);
+	add(r, 100, 3, NULL, 0, c, 3);
+	add(r, 100, 2, NULL, 0, d, 2);
+	report__finish(r);
+	assert_int_equal(fn(r, "[vdso]", false)->self_samples, 12);
+	assert_int_equal(fn(r, "[vdso]", false)->total_samples, 12);
+	assert_int_equal(fn(r, "[unknown] in libfoo.so", false)->self_samples, 5);
+	/* Two frames of one module in one stack count once in its total. */
+	assert_int_equal(fn(r, "[unknown] in libfoo.so", false)->total_samples, 5);
+	for (size_t i = 0; i < r->n_cpu_functions; i++)
+		assert_null(strstr(r->cpu_functions[i].name, "+0x"));
+	/* The entries keep the addresses: a single stack shows where it was. */
+	assert_int_equal(r->n_cpu, 4);
+	for (size_t i = 0; i < r->n_cpu; i++)
+		assert_non_null(strstr(r->cpu[i].user_stack.frames[0], "+0x"));
+	report__free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_unnamed_code_one_row_per_module),
 	    cmocka_unit_test(test_self_and_total),
 	    cmocka_unit_test(test_impact_scale),
 	    cmocka_unit_test(test_hotspot_rule),

@@ -885,11 +885,43 @@ static void test_mixed_bottlenecks_sorted(void **state)
 	report__free(r);
 }
 
+/* Unnamed frames group one row per module; named frames and near misses stay as they are. */
+static void test_frame_function(void **state)
+{
+	static const char *const cases[][2] = {
+	    {"[vdso]+0x7bd", "[vdso]"},
+	    {"[vdso]+0x7c1", "[vdso]"},
+	    {"[unknown]+0x7fafd0a45008", "[unknown]"},
+	    {"[kernel]+0xffffffff81000000", "[kernel]"},
+	    {"libfoo.so.1+0x1234", "[unknown] in libfoo.so.1"},
+	    {"main", "main"},
+	    {"__vdso_clock_gettime", "__vdso_clock_gettime"},
+	    {"operator+", "operator+"},
+	    {"f+0x", "f+0x"},
+	    {"f+0x12g", "f+0x12g"},
+	    {"+0x10", "+0x10"},
+	    {"x+1", "x+1"},
+	};
+	char buf[REPORT_FRAME_FUNCTION_MAX], small[12];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(report__frame_function(cases[i][0], buf, sizeof(buf)),
+				    cases[i][1]);
+	/* A name that is not an unnamed frame is the caller's own string, not a copy. */
+	assert_ptr_equal(report__frame_function(cases[5][0], buf, sizeof(buf)), cases[5][0]);
+	assert_null(report__frame_function(NULL, buf, sizeof(buf)));
+	/* A long module name is cut to the buffer, never overrun. */
+	assert_string_equal(report__frame_function("libverylong.so+0x1", small, sizeof(small)),
+			    "[unknown] i");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_new_and_free),
 	    cmocka_unit_test(test_severity),
+	    cmocka_unit_test(test_frame_function),
 	    cmocka_unit_test(test_format_parse),
 	    cmocka_unit_test(test_format_units),
 	    cmocka_unit_test(test_format_evidence),
