@@ -28,6 +28,45 @@ const char *test_build_path(const char *rel)
 	return buf;
 }
 
+/* What test_keep() holds: a few dozen entries per test at most. */
+static struct {
+	void *p;
+	void (*release)(void *);
+} kept[4096];
+static size_t n_kept;
+
+void *test_keep(void *p, void (*release)(void *))
+{
+	if (p && n_kept < sizeof(kept) / sizeof(kept[0])) {
+		kept[n_kept].p = p;
+		kept[n_kept++].release = release ? release : free;
+	}
+	return p;
+}
+
+void test_drop(void *p)
+{
+	if (!p)
+		return;
+	for (size_t i = n_kept; i-- > 0;)
+		if (kept[i].p == p) {
+			void (*release)(void *) = kept[i].release;
+
+			kept[i] = kept[--n_kept];
+			release(p);
+			return;
+		}
+	free(p);
+}
+
+void test_release(void)
+{
+	while (n_kept > 0) {
+		n_kept--;
+		kept[n_kept].release(kept[n_kept].p);
+	}
+}
+
 static int append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
 {
 	if (*len + n + 1 > *cap) {
@@ -114,13 +153,15 @@ int test_run(char *const argv[], int timeout_s, struct test_run *out)
 	}
 	waitpid(pid, &status, 0);
 	out->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	test_keep(out->out, free);
+	test_keep(out->err, free);
 	return 0;
 }
 
 void test_run__free(struct test_run *r)
 {
-	free(r->out);
-	free(r->err);
+	test_drop(r->out);
+	test_drop(r->err);
 	r->out = r->err = NULL;
 }
 
@@ -149,7 +190,7 @@ char *test_read_file(const char *path, size_t *len)
 		buf = calloc(1, 1);
 	if (len)
 		*len = n;
-	return buf;
+	return test_keep(buf, free);
 }
 
 int test_spawn(char *const argv[], struct test_proc *p)
@@ -227,7 +268,7 @@ char *test_read_for(int fd, int timeout_ms)
 			break;
 		append(&buf, &len, &cap, chunk, r);
 	}
-	return buf;
+	return test_keep(buf, free);
 }
 
 /* Say where a process that overran its time is stuck, before it is killed. */

@@ -12,10 +12,26 @@ const char *test_build_dir(void);
 /* "<build dir>/<rel>" in a static buffer (valid until the next call). */
 const char *test_build_path(const char *rel);
 
+/*
+ * Failure-safe ownership. A cmocka failure jumps out of the test, past its own
+ * frees, and under ASan the leak would be reported as a second failure. What a
+ * test hands to test_keep() is released by test_release(), which the
+ * integration suites run after each test (itest_case()), unless the test
+ * freed it before with test_drop(). test_keep() returns p; a NULL p or a full
+ * registry keeps nothing.
+ */
+void *test_keep(void *p, void (*release)(void *));
+
+/* Free p now: through the release function it was kept with, else free(). NULL is a no-op. */
+void test_drop(void *p);
+
+/* Release everything still kept. */
+void test_release(void);
+
 struct test_run {
 	int status; /* exit status, or 128+signal */
-	char *out;  /* captured stdout (NUL-terminated, owned) */
-	char *err;  /* captured stderr (NUL-terminated, owned) */
+	char *out;  /* captured stdout (NUL-terminated, owned, kept: see test_keep()) */
+	char *err;  /* captured stderr (NUL-terminated, owned, kept) */
 };
 
 /*
@@ -45,7 +61,10 @@ bool test_wait_line(int fd, const char *needle, int timeout_ms);
 /* Wait up to timeout_s for p to exit (SIGKILL after that); returns exit status or 128+signal. */
 int test_proc_wait(struct test_proc *p, int timeout_s);
 
-/* Read fd for up to timeout_ms (stops at EOF); returns a malloc'd NUL-terminated string. */
+/*
+ * Read fd for up to timeout_ms (stops at EOF); returns a malloc'd NUL-terminated string, kept
+ * (free it with test_drop()).
+ */
 char *test_read_for(int fd, int timeout_ms);
 
 struct test_http {
@@ -65,7 +84,7 @@ int test_http(const char *host, int port, const char *method, const char *path, 
 	      struct test_http *out);
 void test_http__free(struct test_http *r);
 
-/* Read a whole file; returns a malloc'd NUL-terminated buffer or NULL. */
+/* Read a whole file; returns a malloc'd NUL-terminated buffer, kept (test_drop()), or NULL. */
 char *test_read_file(const char *path, size_t *len);
 
 #endif

@@ -71,10 +71,35 @@ json_t *run_snag_jsonv(const char *report, char **out, char *const args[])
 		r.out = NULL;
 	}
 	test_run__free(&r);
-	root = json_load_file(report, 0, &jerr);
+	root = itest_load_json(report, &jerr);
 	if (!root)
 		fail_msg("report %s is not JSON: %s (line %d)", report, jerr.text, jerr.line);
 	return root;
+}
+
+static void json_release(void *p)
+{
+	json_decref(p);
+}
+
+json_t *itest_keep_json(json_t *root)
+{
+	/* The registry holds a reference of its own: the test's json_decref() stays right. */
+	if (root)
+		test_keep(json_incref(root), json_release);
+	return root;
+}
+
+json_t *itest_load_json(const char *path, json_error_t *err)
+{
+	return itest_keep_json(json_load_file(path, 0, err));
+}
+
+int itest_case_teardown(void **state)
+{
+	(void)state;
+	test_release();
+	return 0;
 }
 
 json_t *run_snag_json(const char *report, ...)
@@ -136,7 +161,7 @@ void assert_no_drops(json_t *root)
 void wait_tracing(struct test_proc *snag)
 {
 	if (!test_wait_line(snag->err_fd, "snag: tracing", 20000)) {
-		char *err = test_read_for(snag->err_fd, 200);
+		char *err = test_read_for(snag->err_fd, 200); /* kept: released after the test */
 
 		kill(snag->pid, SIGKILL);
 		fail_msg("snag did not start tracing: %s", err);
@@ -162,6 +187,7 @@ int itest_teardown(void)
 {
 	char cmd[4200];
 
+	test_release();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", workdir);
 	return system(cmd) == 0 ? 0 : -1;
 }

@@ -21,6 +21,19 @@ extern char target_path[4096]; /* tests/targets/<name> given to itest_setup() */
 int itest_setup(const char *target);
 int itest_teardown(void);
 
+/*
+ * A test case whose kept allocations (test_keep()) are released after it, failed or not:
+ * use it in place of cmocka_unit_test() in the suites' tables.
+ */
+#define itest_case(f) cmocka_unit_test_teardown(f, itest_case_teardown)
+int itest_case_teardown(void **state);
+
+/* json_load_file() of a report, kept until the test ends (json_decref() it as usual). */
+json_t *itest_load_json(const char *path, json_error_t *err);
+
+/* Keep root (may be NULL) until the test ends, and return it; json_decref() it as usual. */
+json_t *itest_keep_json(json_t *root);
+
 /* Skip when BPF is unavailable, or fail instead when SNAG_REQUIRE_BPF=1 (CI). */
 void require_bpf(void);
 
@@ -30,7 +43,10 @@ const char *out_path(const char *name);
 /* Run snag with the NULL-terminated arguments plus -o report --format=json; expects exit 0. */
 json_t *run_snag_json(const char *report, ...);
 
-/* The same with an argument array; *out (if out) gets snag's stdout, which the caller frees. */
+/*
+ * The same with an argument array; *out (if out) gets snag's stdout, which the
+ * caller frees with test_drop(). The report is kept until the test ends.
+ */
 json_t *run_snag_jsonv(const char *report, char **out, char *const args[]);
 
 /* Wait until a background snag says it is tracing; fails with its stderr otherwise. */

@@ -214,10 +214,10 @@ static void test_latency_trend(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_breakdown_by_wait),
-	    cmocka_unit_test(test_known_mix_ranking),
-	    cmocka_unit_test(test_latency_trend),
-	    cmocka_unit_test(test_idle_has_no_findings),
+	    itest_case(test_breakdown_by_wait),
+	    itest_case(test_known_mix_ranking),
+	    itest_case(test_latency_trend),
+	    itest_case(test_idle_has_no_findings),
 	};
 
 	return cmocka_run_group_tests_name("analysis", tests, setup, teardown);

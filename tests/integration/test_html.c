@@ -116,7 +116,7 @@ static void png_variety(const char *path, double *off_share, size_t *colours)
 		top = bins[i] > top ? bins[i] : top;
 	}
 	*off_share = (double)(n - top) / (double)n;
-	free(px);
+	test_drop(px);
 }
 
 /*
@@ -155,7 +155,7 @@ static void test_html_report_in_browser(void **state)
 	if (!frames || atoi(frames) <= 0)
 		fail_msg("the script drew no flame graph frames (data-frames=%s)",
 			 frames ? frames : "missing");
-	free(frames);
+	test_drop(frames);
 	svg = strstr(dom, "<svg class=\"flame-svg\"");
 	assert_non_null(svg);
 	svg_end = strstr(svg, "</svg>");
@@ -203,7 +203,7 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_html_report_in_browser),
+	    itest_case(test_html_report_in_browser),
 	};
 
 	return cmocka_run_group_tests_name("html", tests, setup, teardown);

@@ -270,7 +270,7 @@ static json_t *trace_pair(struct test_proc *a, struct test_proc *b, const char *
 	assert_int_equal(test_proc_wait(b, 20), 0);
 	/* snag stops by itself when every -p target has exited. */
 	assert_int_equal(test_proc_wait(&snag, 20), 0);
-	root = json_load_file(report, 0, &jerr);
+	root = itest_load_json(report, &jerr);
 	if (!root)
 		fail_msg("report %s is not JSON: %s", report, jerr.text);
 	return root;
@@ -532,12 +532,9 @@ static void test_two_targets_attribution(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_direct_io_block_writes),
-	    cmocka_unit_test(test_small_writes_finding),
-	    cmocka_unit_test(test_tcp_small_messages),
-	    cmocka_unit_test(test_tcp_retransmits),
-	    cmocka_unit_test(test_udp_datagrams),
-	    cmocka_unit_test(test_two_targets_attribution),
+	    itest_case(test_direct_io_block_writes), itest_case(test_small_writes_finding),
+	    itest_case(test_tcp_small_messages),     itest_case(test_tcp_retransmits),
+	    itest_case(test_udp_datagrams),	     itest_case(test_two_targets_attribution),
 	};
 
 	return cmocka_run_group_tests_name("io", tests, setup, teardown);

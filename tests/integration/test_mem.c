@@ -241,7 +241,7 @@ static void test_leak_suspect(void **state)
 	assert_int_equal(test_proc_wait(&target, 5), 0);
 	if (!strstr(out, "leak blocks=700 bytes=716800"))
 		fail_msg("the leak target said: %s", out);
-	free(out);
+	test_drop(out);
 }
 
 /* 300,000 malloc+free pairs from churn_once: allocation_churn, and no leak. */
@@ -367,8 +367,8 @@ static void test_safety(void **state)
 	out = test_read_for(target.out_fd, 60000);
 	assert_int_equal(test_proc_wait(&target, 5), 0);
 	assert_string_equal(checksum_line(out), want);
-	free(out);
-	free(want);
+	test_drop(out);
+	test_drop(want);
 }
 
 static void expect_usage_error(const char *needle, char *const extra[])
@@ -404,14 +404,14 @@ static void test_usage_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_usage_errors),
-	    cmocka_unit_test(test_exact_counts),
-	    cmocka_unit_test(test_exact_counts_return_probes),
-	    cmocka_unit_test(test_leak_suspect),
-	    cmocka_unit_test(test_churn),
-	    cmocka_unit_test(test_sampling),
-	    cmocka_unit_test(test_mmap),
-	    cmocka_unit_test(test_safety),
+	    itest_case(test_usage_errors),
+	    itest_case(test_exact_counts),
+	    itest_case(test_exact_counts_return_probes),
+	    itest_case(test_leak_suspect),
+	    itest_case(test_churn),
+	    itest_case(test_sampling),
+	    itest_case(test_mmap),
+	    itest_case(test_safety),
 	};
 
 	return cmocka_run_group_tests_name("mem", tests, setup, teardown);

@@ -161,7 +161,7 @@ static void check_known_sleeps(const char *report, const char *want_mode)
 		fail_msg("a timer wakeup has a waker: %s",
 			 json_dumps(json_object_get(e, "waker"), JSON_COMPACT));
 	assert_no_drops(root);
-	free(out);
+	test_drop(out);
 	json_decref(root);
 }
 
@@ -234,7 +234,7 @@ static void check_interval_rows(const char *report)
 		if (fabs(sum[k] - total[k]) > 0.02 * total[k] + 0.5 * MS)
 			fail_msg("intervals' %s add up to %.0f ns, the process's total is %.0f ns",
 				 keys[k], sum[k], total[k]);
-	free(out);
+	test_drop(out);
 	json_decref(root);
 }
 
@@ -275,7 +275,7 @@ static void test_pipe_pingpong_switch_counts(void **state)
 			fail_msg("tid %ld: snag counted %.0f voluntary switches, the kernel %ld",
 				 rep[i].tid, vol, rep[i].voluntary);
 	}
-	free(out);
+	test_drop(out);
 	json_decref(root);
 }
 
@@ -298,8 +298,8 @@ static void test_raw_tp_fallback(void **state)
 	assert_int_equal(json_array_size(json_object_get(root, "offcpu")), 0);
 	overhead = json_dumps(json_object_get(root, "overhead"), JSON_COMPACT);
 	assert_non_null(strstr(overhead, "handle_sched_switch_raw"));
-	free(overhead);
-	free(out);
+	test_drop(overhead);
+	test_drop(out);
 	json_decref(root);
 }
 
@@ -329,7 +329,7 @@ static void test_pingpong_wakers(void **state)
 	if (!stack_has(json_object_get(e, "kernel_stack"), "pipe_read"))
 		fail_msg("pinger's kernel stack lacks pipe_read: %s",
 			 json_dumps(json_object_get(e, "kernel_stack"), JSON_COMPACT));
-	free(out);
+	test_drop(out);
 	json_decref(root);
 }
 
@@ -396,7 +396,7 @@ static void check_split_wakers(const char *report, bool loaded)
 			fail_msg("tid %ld: only %.0f of %.0f blocks woken by its peer", rep[k].tid,
 				 by_peer, blocks);
 	}
-	free(out);
+	test_drop(out);
 	json_decref(root);
 }
 
@@ -430,7 +430,7 @@ static void test_runqueue_contention(void **state)
 			fail_msg("preempted user stack lacks burn_cpu: %s",
 				 json_dumps(json_object_get(e, "user_stack"), 0));
 	}
-	free(out);
+	test_drop(out);
 	json_decref(root);
 }
 
@@ -473,7 +473,7 @@ static void test_idle_target_keeps_time(void **state)
 	test_proc_wait(&target, 5);
 	if (elapsed > 3.5)
 		fail_msg("snag -d 2 took %.1f s", elapsed);
-	root = json_load_file(out_path("idle.json"), 0, &jerr);
+	root = itest_load_json(out_path("idle.json"), &jerr);
 	assert_non_null(root);
 	iv = json_object_get(root, "intervals");
 	assert_int_equal(json_array_size(iv), 4);
@@ -505,7 +505,7 @@ static void test_short_lived_process_keeps_stacks(void **state)
 	assert_int_equal(parse_self_reports(r.out, "sleeper", rep, 1), 1);
 	test_run__free(&r);
 	assert_int_equal(test_proc_wait(&snag, 30), 0);
-	root = json_load_file(out_path("system.json"), 0, &jerr);
+	root = itest_load_json(out_path("system.json"), &jerr);
 	assert_non_null(root);
 	total = offcpu_total(root, rep[0].tid, "blocked", &e);
 	if (total < 85 * MS || total > 115 * MS) {
@@ -660,7 +660,7 @@ static void test_pprof_output(void **state)
 	assert_near(pprof_total(top), 200 * MS, 0.15, "off-CPU total");
 	if (!strstr(top, "[k] ") || !strstr(top, "nanosleep"))
 		fail_msg("no kernel nanosleep frame in go tool pprof's output:\n%s", top);
-	free(top);
+	test_drop(top);
 	/*
 	 * Labels survive: the 20 blocks are found through reason=blocked. Under
 	 * ASan one block in a run occasionally lands outside wait_for_timer's
@@ -671,7 +671,7 @@ static void test_pprof_output(void **state)
 	if (pprof_cum(top, "wait_for_timer") < 19 || pprof_cum(top, "wait_for_timer") > 20)
 		fail_msg("%.0f blocks under wait_for_timer, want 20:\n%s",
 			 pprof_cum(top, "wait_for_timer"), top);
-	free(top);
+	test_drop(top);
 }
 
 static bool has_pid(json_t *root, long pid)
@@ -722,7 +722,7 @@ static void test_cgroup_filter(void **state)
 	test_proc_wait(&inside, 5);
 	test_proc_wait(&outside, 5);
 	rmdir(cg);
-	root = json_load_file(out_path("cgroup.json"), 0, &jerr);
+	root = itest_load_json(out_path("cgroup.json"), &jerr);
 	assert_non_null(root);
 	out = json_dumps(json_object_get(root, "sched"), JSON_COMPACT);
 	if (!has_pid(root, inside.pid) || has_pid(root, outside.pid))
@@ -730,7 +730,7 @@ static void test_cgroup_filter(void **state)
 			 outside.pid, out);
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(root, "target"), "cgroup")), cg);
-	free(out);
+	test_drop(out);
 	json_decref(root);
 }
 
@@ -832,7 +832,7 @@ static void test_oncpu_matches_kernel_runtime(void **state)
 	kill(sleeper.pid, SIGKILL);
 	test_proc_wait(&hogs, 5);
 	test_proc_wait(&sleeper, 5);
-	root = json_load_file(out_path("runtime.json"), 0, &jerr);
+	root = itest_load_json(out_path("runtime.json"), &jerr);
 	assert_non_null(root);
 	rows = json_object_get(root, "sched");
 	json_array_foreach(rows, i, row)
@@ -899,7 +899,7 @@ static void test_attach_to_many_threads(void **state)
 		fail_msg("snag exited %d: %s", status, err);
 	}
 	test_run__free(&r);
-	root = json_load_file(out_path("many.json"), 0, &jerr);
+	root = itest_load_json(out_path("many.json"), &jerr);
 	assert_non_null(root);
 	rows = json_object_get(root, "sched");
 	json_array_foreach(rows, i, row)
@@ -928,21 +928,21 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_known_sleeps),
-	    cmocka_unit_test(test_user_stacks_without_task_work),
-	    cmocka_unit_test(test_interval_rows_sum_to_totals),
-	    cmocka_unit_test(test_pipe_pingpong_switch_counts),
-	    cmocka_unit_test(test_pingpong_wakers),
-	    cmocka_unit_test(test_wakers_across_idle_cpus),
-	    cmocka_unit_test(test_raw_tp_fallback),
-	    cmocka_unit_test(test_runqueue_contention),
-	    cmocka_unit_test(test_idle_target_keeps_time),
-	    cmocka_unit_test(test_short_lived_process_keeps_stacks),
-	    cmocka_unit_test(test_folded_output),
-	    cmocka_unit_test(test_pprof_output),
-	    cmocka_unit_test(test_cgroup_filter),
-	    cmocka_unit_test(test_oncpu_matches_kernel_runtime),
-	    cmocka_unit_test(test_attach_to_many_threads),
+	    itest_case(test_known_sleeps),
+	    itest_case(test_user_stacks_without_task_work),
+	    itest_case(test_interval_rows_sum_to_totals),
+	    itest_case(test_pipe_pingpong_switch_counts),
+	    itest_case(test_pingpong_wakers),
+	    itest_case(test_wakers_across_idle_cpus),
+	    itest_case(test_raw_tp_fallback),
+	    itest_case(test_runqueue_contention),
+	    itest_case(test_idle_target_keeps_time),
+	    itest_case(test_short_lived_process_keeps_stacks),
+	    itest_case(test_folded_output),
+	    itest_case(test_pprof_output),
+	    itest_case(test_cgroup_filter),
+	    itest_case(test_oncpu_matches_kernel_runtime),
+	    itest_case(test_attach_to_many_threads),
 	};
 
 	return cmocka_run_group_tests_name("offcpu", tests, setup, teardown);

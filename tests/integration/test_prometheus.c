@@ -116,7 +116,7 @@ static char *query(int port, const char *promql)
 	err = test_http("127.0.0.1", port, "GET", path, 5000, &r);
 	if (err)
 		fail_msg("query %s: %s", promql, strerror(-err));
-	root = json_loads(r.body, 0, &jerr);
+	root = itest_keep_json(json_loads(r.body, 0, &jerr));
 	if (r.status != 200 || !root)
 		fail_msg("query %s: HTTP %d: %s", promql, r.status, r.body);
 	assert_string_equal(json_string_value(json_object_get(root, "status")), "success");
@@ -146,7 +146,7 @@ static char *query_until(int port, const char *promql, const char *want, int tim
 		char *v = query(port, promql);
 
 		if (v) {
-			free(last);
+			test_drop(last);
 			last = v;
 		}
 		if ((last && !strcmp(last, want)) || now_ms() > deadline)
@@ -161,7 +161,7 @@ static void expect_query(int port, const char *promql, const char *want)
 
 	if (!v || strcmp(v, want))
 		fail_msg("%s = %s, want %s", promql, v ? v : "(no series)", want);
-	free(v);
+	test_drop(v);
 }
 
 static char *read_log(const char *path)
@@ -246,7 +246,7 @@ static void test_prometheus_scrapes_known_counts(void **state)
 	if (!v || strcmp(v, "50"))
 		fail_msg("Prometheus has snag_function_calls_total = %s, want 50; its log: %s",
 			 v ? v : "(no series)", read_log(log));
-	free(v);
+	test_drop(v);
 	expect_query(prom_port, "up{job=\"snag\"}", "1");
 	expect_query(prom_port, "snag_function_latency_seconds_count{function=\"sleep_2ms\"}",
 		     "50");
@@ -278,11 +278,11 @@ static void test_prometheus_scrapes_known_counts(void **state)
 	snag.pid = -1;
 	if (status != 0)
 		fail_msg("snag exited %d", status);
-	root = json_load_file(report, 0, NULL);
+	root = itest_load_json(report, NULL);
 	assert_non_null(root);
 	text = json_dumps(json_object_get(root, "functions"), JSON_COMPACT);
 	assert_non_null(strstr(text, "\"count\":50"));
-	free(text);
+	test_drop(text);
 	json_decref(root);
 }
 
@@ -331,7 +331,6 @@ static void test_prometheus_bad_addresses(void **state)
 
 static int stop_processes(void **state)
 {
-	(void)state;
 	if (snag.pid > 0) {
 		kill(snag.pid, SIGKILL);
 		test_proc_wait(&snag, 10);
@@ -342,7 +341,7 @@ static int stop_processes(void **state)
 		waitpid(prometheus_pid, NULL, 0);
 		prometheus_pid = -1;
 	}
-	return 0;
+	return itest_case_teardown(state);
 }
 
 static int setup(void **state)
@@ -361,7 +360,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_prometheus_scrapes_known_counts, stop_processes),
-	    cmocka_unit_test(test_prometheus_bad_addresses),
+	    itest_case(test_prometheus_bad_addresses),
 	};
 
 	return cmocka_run_group_tests_name("prometheus", tests, setup, teardown);

@@ -185,7 +185,7 @@ static void test_recursive_function(void **state)
 		assert_true(
 		    hist_count_between(f, level * 200 * US * 0.85, level * 200 * US * 1.15) >= 8);
 	assert_no_drops(root);
-	free(out);
+	test_drop(out);
 	json_decref(root);
 }
 
@@ -246,17 +246,17 @@ static void test_pid_attach_leaves_target_running(void **state)
 	assert_int_equal(test_spawn(sargv, &snag), 0);
 	status = test_proc_wait(&snag, 30);
 	assert_int_equal(status, 0);
-	root = json_load_file(out_path("pid.json"), 0, &jerr);
+	root = itest_load_json(out_path("pid.json"), &jerr);
 	assert_non_null(root);
 	f = find_function(root, "tick");
 	/* tick() runs about once a millisecond. */
 	assert_true(num(f, "count") > 300);
 	json_decref(root);
 	/* The target is alive and still ticking after snag has gone. */
-	free(test_read_for(target.out_fd, 100));
+	test_drop(test_read_for(target.out_fd, 100));
 	dots = test_read_for(target.out_fd, 1500);
 	assert_true(strlen(dots) >= 3);
-	free(dots);
+	test_drop(dots);
 	assert_int_equal(kill(target.pid, 0), 0);
 	kill(target.pid, SIGTERM);
 	status = test_proc_wait(&target, 5);
@@ -286,7 +286,7 @@ static void test_pid_target_exits_mid_trace(void **state)
 	assert_int_equal(test_proc_wait(&target, 10), 0);
 	/* No -d: snag stops by itself once its only target has exited, keeping its data. */
 	assert_int_equal(test_proc_wait(&snag, 10), 0);
-	root = json_load_file(out_path("exit.json"), 0, &jerr);
+	root = itest_load_json(out_path("exit.json"), &jerr);
 	assert_non_null(root);
 	f = find_function(root, "sleep_2ms");
 	assert_int_equal((long long)num(f, "count"), 20);
@@ -315,7 +315,7 @@ static void test_system_wide_binary(void **state)
 	assert_int_equal(r.status, 0);
 	test_run__free(&r);
 	assert_int_equal(test_proc_wait(&snag, 20), 0);
-	root = json_load_file(out_path("system.json"), 0, &jerr);
+	root = itest_load_json(out_path("system.json"), &jerr);
 	assert_non_null(root);
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(root, "target"), "mode")), "system");
@@ -339,7 +339,7 @@ static void stop_with_signal(int sig, const char *name)
 	usleep(500000);
 	kill(snag.pid, sig);
 	assert_int_equal(test_proc_wait(&snag, 20), 0);
-	root = json_load_file(out_path(name), 0, &jerr);
+	root = itest_load_json(out_path(name), &jerr);
 	if (!root)
 		fail_msg("report after signal %d is incomplete: %s", sig, jerr.text);
 	f = find_function(root, "tick");
@@ -670,24 +670,24 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sleep_function_count_and_p50),
-	    cmocka_unit_test(test_spin_function_count_and_p50),
-	    cmocka_unit_test(test_recursive_function),
-	    cmocka_unit_test(test_nested_functions),
-	    cmocka_unit_test(test_library_function),
-	    cmocka_unit_test(test_pid_attach_leaves_target_running),
-	    cmocka_unit_test(test_pid_target_exits_mid_trace),
-	    cmocka_unit_test(test_system_wide_binary),
-	    cmocka_unit_test(test_sigint_writes_complete_report),
-	    cmocka_unit_test(test_sigterm_writes_complete_report),
-	    cmocka_unit_test(test_text_report),
-	    cmocka_unit_test(test_list_binary),
-	    cmocka_unit_test(test_bad_inputs),
-	    cmocka_unit_test(test_go_functions_refused),
-	    cmocka_unit_test(test_cxx_needs_exceptions_ok),
-	    cmocka_unit_test(test_output_to_device),
-	    cmocka_unit_test(test_unwritable_output),
-	    cmocka_unit_test(test_without_privileges),
+	    itest_case(test_sleep_function_count_and_p50),
+	    itest_case(test_spin_function_count_and_p50),
+	    itest_case(test_recursive_function),
+	    itest_case(test_nested_functions),
+	    itest_case(test_library_function),
+	    itest_case(test_pid_attach_leaves_target_running),
+	    itest_case(test_pid_target_exits_mid_trace),
+	    itest_case(test_system_wide_binary),
+	    itest_case(test_sigint_writes_complete_report),
+	    itest_case(test_sigterm_writes_complete_report),
+	    itest_case(test_text_report),
+	    itest_case(test_list_binary),
+	    itest_case(test_bad_inputs),
+	    itest_case(test_go_functions_refused),
+	    itest_case(test_cxx_needs_exceptions_ok),
+	    itest_case(test_output_to_device),
+	    itest_case(test_unwritable_output),
+	    itest_case(test_without_privileges),
 	};
 
 	return cmocka_run_group_tests_name("record", tests, setup, teardown);

@@ -118,10 +118,10 @@ static void test_report_rerenders_a_recording(void **state)
 	run_snag(&r, "report", path, "--histogram", "-o", txt, NULL);
 	expect_status(&r, 0);
 	assert_string_equal(r.out, "");
-	free(saved);
+	test_drop(saved);
 	saved = test_read_file(txt, NULL);
 	assert_string_equal(saved, text.out);
-	free(saved);
+	test_drop(saved);
 	test_run__free(&r);
 	test_run__free(&text);
 	/* No off-CPU stacks were recorded: folded output is empty, and fine. */
@@ -178,7 +178,7 @@ static void test_report_refuses_bad_files(void **state)
 	run_snag(&r, "report", NULL);
 	expect_one_line_error(&r, "needs a report file", NULL);
 	test_run__free(&r);
-	free(json);
+	test_drop(json);
 }
 
 /* ---- snag diff ---- */
@@ -203,7 +203,7 @@ static void test_diff_same_run_twice(void **state)
 	test_run__free(&r);
 	run_snag(&r, "diff", a, b, "--format", "json", NULL);
 	expect_status(&r, 0);
-	root = json_loads(r.out, 0, NULL);
+	root = itest_keep_json(json_loads(r.out, 0, NULL));
 	assert_non_null(root);
 	assert_int_equal(json_array_size(json_object_get(root, "regressions")), 0);
 	json_decref(root);
@@ -238,7 +238,7 @@ static void test_diff_doubled_latency(void **state)
 	test_run__free(&r);
 	saved = test_read_file(out, NULL);
 	assert_non_null(saved);
-	root = json_loads(saved, 0, NULL);
+	root = itest_keep_json(json_loads(saved, 0, NULL));
 	assert_non_null(root);
 	assert_string_equal(json_string_value(json_object_get(root, "schema")), "snag-diff/1");
 	regs = json_object_get(root, "regressions");
@@ -269,7 +269,7 @@ static void test_diff_doubled_latency(void **state)
 	assert_int_equal(json_integer_value(json_object_get(root, "regression_count")),
 			 json_array_size(regs));
 	json_decref(root);
-	free(saved);
+	test_drop(saved);
 }
 
 static void test_diff_refuses_bad_input(void **state)
@@ -328,11 +328,11 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_report_rerenders_a_recording),
-	    cmocka_unit_test(test_report_refuses_bad_files),
-	    cmocka_unit_test(test_diff_same_run_twice),
-	    cmocka_unit_test(test_diff_doubled_latency),
-	    cmocka_unit_test(test_diff_refuses_bad_input),
+	    itest_case(test_report_rerenders_a_recording),
+	    itest_case(test_report_refuses_bad_files),
+	    itest_case(test_diff_same_run_twice),
+	    itest_case(test_diff_doubled_latency),
+	    itest_case(test_diff_refuses_bad_input),
 	};
 
 	return cmocka_run_group_tests_name("report and diff", tests, setup, teardown);

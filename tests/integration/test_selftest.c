@@ -79,7 +79,7 @@ static int check_lines(const char *out, char **lines, int max)
 static void free_lines(char **lines, int n)
 {
 	for (int i = 0; i < n; i++)
-		free(lines[i]);
+		test_drop(lines[i]);
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -245,7 +245,7 @@ static void test_selftest_json(void **state)
 	(void)state;
 	require_bpf();
 	run_selftest(&r, NULL, "--format", "json", NULL);
-	root = json_loads(r.out, 0, &jerr);
+	root = itest_keep_json(json_loads(r.out, 0, &jerr));
 	if (!root) {
 		show(&r);
 		fail_msg("not JSON: %s", jerr.text);
@@ -364,12 +364,12 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_selftest_passes),
-	    cmocka_unit_test(test_selftest_catches_skew),
-	    cmocka_unit_test(test_selftest_json),
-	    cmocka_unit_test(test_selftest_tmpfs_dir),
-	    cmocka_unit_test(test_selftest_without_privileges),
-	    cmocka_unit_test(test_selftest_usage),
+	    itest_case(test_selftest_passes),
+	    itest_case(test_selftest_catches_skew),
+	    itest_case(test_selftest_json),
+	    itest_case(test_selftest_tmpfs_dir),
+	    itest_case(test_selftest_without_privileges),
+	    itest_case(test_selftest_usage),
 	};
 
 	return cmocka_run_group_tests_name("selftest", tests, setup, teardown);
