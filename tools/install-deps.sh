@@ -25,6 +25,8 @@ packages=(
   prometheus
   # benchmarks: peers and load generators
   libbpf-tools bpftrace linux-perf
+  # tests/stress-check.sh: the integration suite with half of one core busy in the background
+  stress-ng
 )
 
 missing=()

@@ -7,6 +7,10 @@
  * Usage: mix SECONDS WORKERS HOLD_MS WRITES PATH
  *        mix idle SECONDS: threads with nothing to do (epoll_wait, a condition
  *        variable, long sleeps) for the no-findings-on-an-idle-system test.
+ *        mix sleepy-holder SECONDS WORKERS HOLD_MS: WORKERS threads take one
+ *        mutex in turn and sleep HOLD_MS while holding it, so contention is
+ *        certain whatever the CPUs and their load; prints the time the
+ *        workers spent in pthread_mutex_lock, measured by their own clock.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -121,6 +125,44 @@ static void *pool_worker(void *arg)
 	return NULL;
 }
 
+static atomic_llong lock_wait_ns;
+
+/* Waits for the lock, then sleeps holding it: the other workers can only wait. */
+static void *sleepy_holder(void *arg)
+{
+	struct timespec hold = {hold_ms / 1000, (hold_ms % 1000) * 1000000};
+
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		long long t0 = now_ns();
+
+		pthread_mutex_lock(&lock);
+		atomic_fetch_add(&lock_wait_ns, now_ns() - t0);
+		nanosleep(&hold, NULL);
+		pthread_mutex_unlock(&lock);
+	}
+	return NULL;
+}
+
+static int sleepy(double seconds, int n, long ms)
+{
+	long long end = now_ns() + (long long)(seconds * 1e9);
+	pthread_t w[64];
+
+	if (n < 2 || n > 64 || ms < 1)
+		return 2;
+	hold_ms = ms;
+	for (int i = 0; i < n; i++)
+		pthread_create(&w[i], NULL, sleepy_holder, NULL);
+	while (now_ns() < end)
+		usleep(10000);
+	atomic_store(&stop, 1);
+	for (int i = 0; i < n; i++)
+		pthread_join(w[i], NULL);
+	printf("sleepy-holder pid=%d lock_wait_ns=%lld\n", getpid(), atomic_load(&lock_wait_ns));
+	return 0;
+}
+
 static int idle(double seconds)
 {
 	pthread_t a, b;
@@ -145,6 +187,8 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !strcmp(argv[1], "idle"))
 		return idle(atof(argv[2]));
+	if (argc == 5 && !strcmp(argv[1], "sleepy-holder"))
+		return sleepy(atof(argv[2]), atoi(argv[3]), atol(argv[4]));
 	if (argc != 6) {
 		fprintf(stderr, "usage: mix SECONDS WORKERS HOLD_MS WRITES PATH\n");
 		return 2;
