@@ -66,7 +66,7 @@ ELF_FIXTURES := $(BUILD)/tests/elf/fixture-pie $(BUILD)/tests/elf/libfixture.so 
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS) $(TEST_COMMON) $(INTEG_COMMON) $(PROTO_SRCS) $(PROTO_HDRS)
-.PHONY: all deps run test test-unit test-integration test-asan bench format format-check clean
+.PHONY: all deps run test test-unit test-integration integration-bins stress-check test-asan bench format format-check clean
 
 all: $(SNAG)
 
@@ -180,8 +180,15 @@ $(BUILD)/tests/elf/not-elf.txt:
 test-unit: $(UNIT_BINS) $(ELF_FIXTURES) $(TARGET_BINS)
 	$(Q)tests/run-tests.sh unit $(BUILD) $(UNIT_BINS)
 
-test-integration: $(SNAG) $(INTEG_BINS) $(TARGET_BINS) $(ELF_FIXTURES)
+# What the integration suite runs, built without running it (tests/stress-check.sh builds first).
+integration-bins: $(SNAG) $(INTEG_BINS) $(TARGET_BINS) $(ELF_FIXTURES)
+
+test-integration: integration-bins
 	$(Q)tests/run-tests.sh integration $(BUILD) $(INTEG_BINS)
+
+# The integration suite N times with half of one core busy (tests/stress-check.sh N).
+stress-check: deps
+	$(Q)tests/stress-check.sh $(or $(N),3)
 
 test-asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 test-unit test-integration

@@ -63,19 +63,28 @@ TRACED void spin_100us(void)
  * is not a tail call the compiler could turn into a loop): a call with depth d
  * lasts (d + 1) * 200 us. A loaded machine may preempt the target between a
  * spin's last clock read and the return, so the target also measures the wall
- * time of its calls: all of them, and the outermost ones.
+ * time of its calls: all of them, and the outermost ones. It times each call
+ * twice: from inside (total_ns, a lower bound on what a probe can see) and
+ * from its caller, around the call (around_ns, an upper bound: it also holds
+ * the probes' own time, and any preemption while they run). For the
+ * outermost calls, inside_ns is the upper bound and outer_own_ns the lower.
  */
-static long long recurse_total_ns, recurse_inside_ns;
+static long long recurse_total_ns, recurse_inside_ns, recurse_around_ns, recurse_last_ns;
 
 TRACED void recurse(int depth)
 {
 	long long t0 = now_ns();
 
 	spin_ns(100000);
-	if (depth > 0)
+	if (depth > 0) {
+		long long c0 = now_ns();
+
 		recurse(depth - 1);
+		recurse_around_ns += now_ns() - c0;
+	}
 	spin_ns(100000);
-	recurse_total_ns += now_ns() - t0;
+	recurse_last_ns = now_ns() - t0; /* the outermost call stores last */
+	recurse_total_ns += recurse_last_ns;
 }
 
 TRACED void inner(void)
@@ -164,7 +173,7 @@ int main(int argc, char **argv)
 		for (long i = 0; i < (n < 0 ? 200 : n); i++)
 			spin_100us();
 	} else if (!strcmp(mode, "recurse")) {
-		long long outer[64];
+		long long outer[64], outer_own = 0;
 		long calls = n < 0 ? 10 : n;
 
 		for (long i = 0; i < calls; i++) {
@@ -173,11 +182,14 @@ int main(int argc, char **argv)
 			recurse(4);
 			d = now_ns() - t0;
 			recurse_inside_ns += d;
+			outer_own += recurse_last_ns;
 			if (i < 64)
 				outer[i] = d;
 		}
-		printf("recurse wall: total_ns=%lld inside_ns=%lld\n", recurse_total_ns,
-		       recurse_inside_ns);
+		printf(
+		    "recurse wall: total_ns=%lld inside_ns=%lld around_ns=%lld outer_own_ns=%lld\n",
+		    recurse_total_ns, recurse_inside_ns, recurse_around_ns + recurse_inside_ns,
+		    outer_own);
 		/* Each outermost call's own wall time: where the slowest calls' quantiles are. */
 		printf("recurse outer_ns:");
 		for (long i = 0; i < calls && i < 64; i++)
