@@ -135,6 +135,29 @@ void assert_near(double got, double want, double tolerance, const char *what)
 			 tolerance * 100, err * 100);
 }
 
+void target_timing(const char *out, const char *name, struct target_timing *t)
+{
+	char key[256];
+	const char *p;
+
+	snprintf(key, sizeof(key), "timed %s: ", name);
+	p = out ? strstr(out, key) : NULL;
+	if (!p || sscanf(p + strlen(key), "n=%ld min_ns=%lf p50_ns=%lf avg_ns=%lf", &t->n,
+			 &t->min_ns, &t->p50_ns, &t->avg_ns) != 4)
+		fail_msg("the target printed no timing of %s: %s", name, out ? out : "(nothing)");
+}
+
+void assert_matches_timing(json_t *f, const struct target_timing *t, double p50_tol)
+{
+	const char *name = json_string_value(json_object_get(f, "name"));
+
+	print_message("%s: snag p50 %.0f avg %.0f ns; the target timed p50 %.0f avg %.0f ns\n",
+		      name, num(f, "p50_ns"), num(f, "avg_ns"), t->p50_ns, t->avg_ns);
+	assert_int_equal((long)num(f, "count"), t->n);
+	assert_near(num(f, "p50_ns"), t->p50_ns, p50_tol, "p50_ns against the target's own");
+	assert_near(num(f, "avg_ns"), t->avg_ns, 0.05, "avg_ns against the target's own");
+}
+
 /*
  * Nothing may be dropped or mismatched in a clean run, with one exception:
  * the kernel sometimes runs a thread without a sched_switch event (ftrace's

@@ -58,6 +58,22 @@ double num(json_t *obj, const char *key);
 /* Fails unless got is within tolerance (a fraction) of want. */
 void assert_near(double got, double want, double tolerance, const char *what);
 
+/* What a target measured of its own calls to one function ("timed NAME: ..." on its stdout). */
+struct target_timing {
+	long n;
+	double min_ns, p50_ns, avg_ns;
+};
+
+/* Parse the target's timing of name from its stdout; fails the test when it is missing. */
+void target_timing(const char *out, const char *name, struct target_timing *t);
+
+/*
+ * Fails unless function row f agrees with the target's own timing: the same
+ * count, p50 within p50_tol (histogram buckets are 6.25% wide) and avg within
+ * 5% (the target's clock runs around the call, probes included).
+ */
+void assert_matches_timing(json_t *f, const struct target_timing *t, double p50_tol);
+
 /* Fails if any cause in overhead.dropped is non-zero. */
 void assert_no_drops(json_t *root);
 

@@ -62,6 +62,25 @@ static int parse_self_reports(const char *out, const char *who, struct self_repo
 	return n;
 }
 
+/*
+ * Fails unless a sleeper's blocked time fits its sleeps: at least what it
+ * asked for (nanosleep never returns early), at most the wall time the sleeper
+ * measured around them (the timers' lateness depends on the machine and load).
+ */
+static void assert_slept(double blocked, const char *out, double asked, const char *what)
+{
+	const char *p = out ? strstr(out, "slept wall_ns=") : NULL;
+	double wall;
+
+	if (!p || sscanf(p, "slept wall_ns=%lf", &wall) != 1)
+		fail_msg("the sleeper did not print its wall time: %s", out ? out : "");
+	print_message("%s: %.0f ns blocked; asked %.0f ns, the sleeper measured %.0f ns\n", what,
+		      blocked, asked, wall);
+	if (blocked < 0.98 * asked || blocked > 1.01 * wall)
+		fail_msg("%s = %.0f ns, want between %.0f ns asked and %.0f ns measured", what,
+			 blocked, asked, wall);
+}
+
 /* Run snag -c 'offcpu ARGS' [extra args] to a JSON report; *out gets the target's stdout. */
 static json_t *trace_command(const char *args, const char *report, char **out, ...)
 {
@@ -124,8 +143,8 @@ static void check_known_sleeps(const char *report, const char *want_mode)
 			 want_mode ? want_mode : "task_work or rseq");
 	row = sched_row(root, rep[0].tid);
 	assert_true(num(row, "voluntary_switches") >= 20);
-	assert_near(offcpu_total(root, rep[0].tid, "blocked", &e), 200 * MS, 0.15,
-		    "blocked off-CPU total");
+	assert_slept(offcpu_total(root, rep[0].tid, "blocked", &e), out, 200 * MS,
+		     "blocked off-CPU total");
 	assert_non_null(e);
 	if (!stack_has(json_object_get(e, "user_stack"), "wait_for_timer"))
 		fail_msg("user stack lacks wait_for_timer: %s",
@@ -145,7 +164,11 @@ static void check_known_sleeps(const char *report, const char *want_mode)
 
 		json_array_foreach(json_object_get(root, "offcpu"), i, x)
 		{
-			if ((long)num(x, "tid") == rep[0].tid &&
+			const char *reason = json_string_value(json_object_get(x, "reason"));
+
+			/* On a busy machine the sleeper is also preempted in wait_for_timer. */
+			if ((long)num(x, "tid") == rep[0].tid && reason &&
+			    !strcmp(reason, "blocked") &&
 			    stack_has(json_object_get(x, "user_stack"), "wait_for_timer"))
 				sleeps += num(x, "count");
 		}
@@ -229,7 +252,7 @@ static void check_interval_rows(const char *report)
 		      "%.2f ms\n",
 		      with_rows, sum[1] / MS, total[1] / MS, sum[0] / MS, total[0] / MS);
 	assert_true(with_rows >= 3);
-	assert_near(total[1], 200 * MS, 0.15, "blocked_ns in sched[]");
+	assert_slept(total[1], out, 200 * MS, "blocked_ns in sched[]");
 	for (int k = 0; k < 3; k++)
 		if (fabs(sum[k] - total[k]) > 0.02 * total[k] + 0.5 * MS)
 			fail_msg("intervals' %s add up to %.0f ns, the process's total is %.0f ns",
@@ -294,7 +317,7 @@ static void test_raw_tp_fallback(void **state)
 	assert_int_equal(parse_self_reports(out, "sleeper", rep, 1), 1);
 	row = sched_row(root, rep[0].tid);
 	assert_true(num(row, "voluntary_switches") >= 20);
-	assert_near(num(row, "blocked_ns"), 200 * MS, 0.15, "blocked_ns");
+	assert_slept(num(row, "blocked_ns"), out, 200 * MS, "blocked_ns");
 	assert_int_equal(json_array_size(json_object_get(root, "offcpu")), 0);
 	overhead = json_dumps(json_object_get(root, "overhead"), JSON_COMPACT);
 	assert_non_null(strstr(overhead, "handle_sched_switch_raw"));

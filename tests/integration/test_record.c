@@ -61,6 +61,8 @@ static int hist_count_between(json_t *f, double lo, double hi)
 
 static void test_sleep_function_count_and_p50(void **state)
 {
+	struct target_timing truth;
+	char *out = NULL;
 	json_t *root, *f, *intervals, *iv, *fn;
 	double interval_calls = 0;
 	size_t i, j;
@@ -69,15 +71,16 @@ static void test_sleep_function_count_and_p50(void **state)
 	require_bpf();
 	char cmd[8300];
 	snprintf(cmd, sizeof(cmd), "%s sleep 50", target_path);
-	root =
-	    run_snag_json(out_path("sleep.json"), "-c", cmd, "-u", "sleep_2ms", "-i", "0.05", NULL);
+	root = run_snag_jsonv(out_path("sleep.json"), &out,
+			      (char *[]){"-c", cmd, "-u", "sleep_2ms", "-i", "0.05", NULL});
 	assert_string_equal(json_string_value(json_object_get(root, "schema")), "snag-report/1");
 	f = find_function(root, "sleep_2ms");
 	assert_int_equal((long long)num(f, "count"), 50);
 	/* nanosleep never returns early: every call lasts at least 2 ms. */
 	assert_true(num(f, "min_ns") >= 2 * MS);
-	assert_near(num(f, "p50_ns"), 2 * MS, 0.15, "p50_ns");
-	assert_near(num(f, "avg_ns"), 2 * MS, 0.15, "avg_ns");
+	/* How much longer depends on the machine's timers and load: the target times it. */
+	target_timing(out, "sleep_2ms", &truth);
+	assert_matches_timing(f, &truth, 0.10);
 	assert_true(num(f, "p50_ns") <= num(f, "p90_ns") && num(f, "p90_ns") <= num(f, "p99_ns"));
 	assert_true(num(f, "p99_ns") <= num(f, "max_ns"));
 	assert_histogram_sums_to_count(f);
@@ -95,24 +98,29 @@ static void test_sleep_function_count_and_p50(void **state)
 	}
 	assert_int_equal((long long)interval_calls, 50);
 	assert_no_drops(root);
+	test_drop(out);
 	json_decref(root);
 }
 
 static void test_spin_function_count_and_p50(void **state)
 {
-	char cmd[8300];
+	char cmd[8300], *out = NULL;
+	struct target_timing truth;
 	json_t *root, *f;
 
 	(void)state;
 	require_bpf();
 	snprintf(cmd, sizeof(cmd), "%s spin 200", target_path);
-	root = run_snag_json(out_path("spin.json"), "-c", cmd, "-u", "spin_100us", NULL);
+	root = run_snag_jsonv(out_path("spin.json"), &out,
+			      (char *[]){"-c", cmd, "-u", "spin_100us", NULL});
 	f = find_function(root, "spin_100us");
 	assert_int_equal((long long)num(f, "count"), 200);
 	assert_true(num(f, "min_ns") >= 100 * US);
-	assert_near(num(f, "p50_ns"), 100 * US, 0.15, "p50_ns");
+	target_timing(out, "spin_100us", &truth);
+	assert_matches_timing(f, &truth, 0.10);
 	assert_histogram_sums_to_count(f);
 	assert_no_drops(root);
+	test_drop(out);
 	json_decref(root);
 }
 
@@ -213,20 +221,25 @@ static void test_recursive_function(void **state)
 /* outer() spins 300 us and calls inner(), which spins 200 us; 100 calls each. */
 static void test_nested_functions(void **state)
 {
-	char cmd[8300];
+	char cmd[8300], *out = NULL;
+	struct target_timing outer_truth, inner_truth;
 	json_t *root, *outer, *inner;
 
 	(void)state;
 	require_bpf();
 	snprintf(cmd, sizeof(cmd), "%s nested 100", target_path);
-	root =
-	    run_snag_json(out_path("nested.json"), "-c", cmd, "-u", "outer", "-u", "inner", NULL);
+	root = run_snag_jsonv(out_path("nested.json"), &out,
+			      (char *[]){"-c", cmd, "-u", "outer", "-u", "inner", NULL});
 	outer = find_function(root, "outer");
 	inner = find_function(root, "inner");
 	assert_int_equal((long long)num(outer, "count"), 100);
 	assert_int_equal((long long)num(inner, "count"), 100);
-	assert_near(num(outer, "p50_ns"), 500 * US, 0.15, "outer p50_ns");
-	assert_near(num(inner, "p50_ns"), 200 * US, 0.15, "inner p50_ns");
+	assert_true(num(outer, "min_ns") >= 500 * US && num(inner, "min_ns") >= 200 * US);
+	target_timing(out, "outer", &outer_truth);
+	target_timing(out, "inner", &inner_truth);
+	assert_matches_timing(outer, &outer_truth, 0.10);
+	assert_matches_timing(inner, &inner_truth, 0.10);
+	test_drop(out);
 	/* Ranked by impact: the outer function includes the inner one. */
 	assert_true(num(outer, "impact") > num(inner, "impact"));
 	assert_no_drops(root);
@@ -287,7 +300,8 @@ static void test_pid_attach_leaves_target_running(void **state)
 
 static void test_pid_target_exits_mid_trace(void **state)
 {
-	char pidbuf[16];
+	struct target_timing truth;
+	char pidbuf[16], *out;
 	struct test_proc target, snag;
 	json_t *root, *f;
 	json_error_t jerr;
@@ -304,14 +318,16 @@ static void test_pid_target_exits_mid_trace(void **state)
 	assert_int_equal(test_spawn(sargv, &snag), 0);
 	wait_tracing(&snag);
 	kill(target.pid, SIGUSR1);
+	out = test_read_for(target.out_fd, 10000); /* to its exit: the pipe ends there */
 	assert_int_equal(test_proc_wait(&target, 10), 0);
 	/* No -d: snag stops by itself once its only target has exited, keeping its data. */
 	assert_int_equal(test_proc_wait(&snag, 10), 0);
 	root = itest_load_json(out_path("exit.json"), &jerr);
 	assert_non_null(root);
 	f = find_function(root, "sleep_2ms");
-	assert_int_equal((long long)num(f, "count"), 20);
-	assert_near(num(f, "p50_ns"), 2 * MS, 0.15, "p50_ns");
+	target_timing(out, "sleep_2ms", &truth);
+	assert_matches_timing(f, &truth, 0.10);
+	test_drop(out);
 	json_decref(root);
 }
 

@@ -252,11 +252,13 @@ static void test_selftest_json(void **state)
 	}
 	json_array_foreach(json_object_get(root, "checks"), i, c)
 	{
-		if (strcmp(json_string_value(json_object_get(c, "result")), "PASS"))
+		if (strcmp(json_string_value(json_object_get(c, "result")), "PASS")) {
+			show(&r); /* every check, and the drop causes on stderr */
 			fail_msg("%s check '%s' failed: expected %.0f, measured %.0f",
 				 json_string_value(json_object_get(c, "group")),
 				 json_string_value(json_object_get(c, "name")), num(c, "expected"),
 				 json_number_value(json_object_get(c, "measured")));
+		}
 		assert_true(json_is_integer(json_object_get(c, "measured")));
 	}
 	assert_int_equal(r.status, 0);

@@ -42,6 +42,53 @@ static void sleep_ns(long long ns)
 		;
 }
 
+/*
+ * Each call's wall time as its caller measured it, around the call: the truth
+ * the tests hold snag's percentiles to, on machines whose timers and load
+ * differ (a 2 ms nanosleep lasts 2.06 ms on one machine and longer on a busy
+ * one). Printed as "timed NAME: n=.. min_ns=.. p50_ns=.. avg_ns=..".
+ */
+struct timings {
+	long long ns[4096];
+	long n;
+};
+
+static struct timings timed_main, timed_inner;
+
+static void timings_add(struct timings *t, long long ns)
+{
+	if (t->n < (long)(sizeof(t->ns) / sizeof(t->ns[0])))
+		t->ns[t->n++] = ns;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void timings_print(struct timings *t, const char *name)
+{
+	long long sum = 0;
+
+	if (!t->n)
+		return;
+	qsort(t->ns, t->n, sizeof(t->ns[0]), cmp_ll);
+	for (long i = 0; i < t->n; i++)
+		sum += t->ns[i];
+	printf("timed %s: n=%ld min_ns=%lld p50_ns=%lld avg_ns=%lld\n", name, t->n, t->ns[0],
+	       t->ns[t->n / 2], sum / t->n);
+}
+
+/* Call fn n times, each timed by the caller. */
+#define TIMED_LOOP(n, call)                                                                        \
+	for (long i_ = 0; i_ < (n); i_++) {                                                        \
+		long long t0_ = now_ns();                                                          \
+		call;                                                                              \
+		timings_add(&timed_main, now_ns() - t0_);                                          \
+	}
+
 TRACED void sleep_2ms(void)
 {
 	sleep_ns(2000000);
@@ -95,8 +142,12 @@ TRACED void inner(void)
 /* 300 us of its own plus inner's 200 us. */
 TRACED void outer(void)
 {
+	long long t0;
+
 	spin_ns(300000);
+	t0 = now_ns();
 	inner();
+	timings_add(&timed_inner, now_ns() - t0);
 }
 
 static volatile unsigned long ticks;
@@ -164,14 +215,14 @@ int main(int argc, char **argv)
 
 		if (n < 0 || ms <= 0)
 			return usage();
-		for (long i = 0; i < n; i++)
-			nap(ms);
+		TIMED_LOOP(n, nap(ms));
+		timings_print(&timed_main, "nap");
 	} else if (!strcmp(mode, "sleep")) {
-		for (long i = 0; i < (n < 0 ? 50 : n); i++)
-			sleep_2ms();
+		TIMED_LOOP(n < 0 ? 50 : n, sleep_2ms());
+		timings_print(&timed_main, "sleep_2ms");
 	} else if (!strcmp(mode, "spin")) {
-		for (long i = 0; i < (n < 0 ? 200 : n); i++)
-			spin_100us();
+		TIMED_LOOP(n < 0 ? 200 : n, spin_100us());
+		timings_print(&timed_main, "spin_100us");
 	} else if (!strcmp(mode, "recurse")) {
 		long long outer[64], outer_own = 0;
 		long calls = n < 0 ? 10 : n;
@@ -196,8 +247,9 @@ int main(int argc, char **argv)
 			printf(" %lld", outer[i]);
 		printf("\n");
 	} else if (!strcmp(mode, "nested")) {
-		for (long i = 0; i < (n < 0 ? 100 : n); i++)
-			outer();
+		TIMED_LOOP(n < 0 ? 100 : n, outer());
+		timings_print(&timed_main, "outer");
+		timings_print(&timed_inner, "inner");
 	} else if (!strcmp(mode, "libcall")) {
 		for (long i = 0; i < (n < 0 ? 100 : n); i++)
 			getppid();

@@ -70,11 +70,18 @@ TRACED void nap_deep(long depth)
 		;
 }
 
-/* sleeper N MS [DEEP]: wait_for_timer(MS) N times, then (DEEP > 0) nap_deep(DEEP) once. */
+/*
+ * sleeper N MS [DEEP]: wait_for_timer(MS) N times, then (DEEP > 0) nap_deep(DEEP) once.
+ * Prints the wall time of the N waits ("slept wall_ns=..."): how long past N x MS the
+ * timers fired depends on the machine and its load.
+ */
 static int sleeper(long n, long ms, long deep)
 {
+	long long t0 = now_ns();
+
 	for (long i = 0; i < n; i++)
 		wait_for_timer(ms);
+	printf("slept wall_ns=%lld\n", now_ns() - t0);
 	if (deep > 0)
 		nap_deep(deep);
 	print_switches("sleeper");
