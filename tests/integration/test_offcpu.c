@@ -410,12 +410,17 @@ static void check_split_wakers(const char *report, bool loaded)
 			      loaded ? "loaded" : "quiet", rep[k].tid, by_peer, blocks,
 			      rep[1 - k].tid);
 		/*
-		 * 300 round trips; the first and last blocks have other wakers. Under
-		 * load a thread is sometimes preempted and finds its byte already
-		 * there, so fewer of its switches are blocks.
+		 * 300 round trips. Under load a thread is sometimes preempted and
+		 * finds its byte already there, so fewer of its switches are blocks
+		 * (28 of 300 was seen): its own count of voluntary switches says how
+		 * many. The first and last blocks have other wakers.
 		 */
-		assert_true(blocks >= (loaded ? 150 : 290));
-		if (by_peer < 0.95 * blocks)
+		if (!loaded)
+			assert_true(blocks >= 290);
+		if (blocks < 0.95 * rep[k].voluntary - 2 || blocks > rep[k].voluntary)
+			fail_msg("tid %ld: %.0f blocks, the thread counted %ld voluntary switches",
+				 rep[k].tid, blocks, rep[k].voluntary);
+		if (by_peer < 0.95 * blocks && by_peer < blocks - 2)
 			fail_msg("tid %ld: only %.0f of %.0f blocks woken by its peer", rep[k].tid,
 				 by_peer, blocks);
 	}
@@ -676,11 +681,15 @@ static void test_pprof_output(void **state)
 	assert_int_equal(test_run(argv, 60, &r), 0);
 	if (r.status != 0)
 		fail_msg("snag exited %d: %s", r.status, r.err);
-	test_run__free(&r);
 
+	/* Off-CPU time (blocked and preempted) within the sleeps, and a little outside them. */
 	top = go_pprof_top(profile, "-sample_index=offcpu", NULL);
-	assert_near(pprof_cum(top, "wait_for_timer"), 200 * MS, 0.15, "wait_for_timer off-CPU");
-	assert_near(pprof_total(top), 200 * MS, 0.15, "off-CPU total");
+	assert_slept(pprof_cum(top, "wait_for_timer"), r.out, 200 * MS, "wait_for_timer off-CPU");
+	if (pprof_total(top) < pprof_cum(top, "wait_for_timer") ||
+	    pprof_total(top) > 1.15 * pprof_cum(top, "wait_for_timer"))
+		fail_msg("off-CPU total %.0f ns, wait_for_timer's %.0f ns", pprof_total(top),
+			 pprof_cum(top, "wait_for_timer"));
+	test_run__free(&r);
 	if (!strstr(top, "[k] ") || !strstr(top, "nanosleep"))
 		fail_msg("no kernel nanosleep frame in go tool pprof's output:\n%s", top);
 	test_drop(top);
