@@ -15,6 +15,25 @@
 #include "unit/model_fixture.h"
 
 /* Record `latency nap N MS` with -u nap into name (JSON); checks the calls were all seen. */
+/* The p50_ns of function nap in the report at path. */
+static double nap_p50(const char *path)
+{
+	json_t *root = itest_load_json(path, NULL), *f;
+	double p50 = -1;
+	size_t i;
+
+	assert_non_null(root);
+	json_array_foreach(json_object_get(root, "functions"), i, f)
+	{
+		if (!strcmp(json_string_value(json_object_get(f, "name")), "nap"))
+			p50 = num(f, "p50_ns");
+	}
+	json_decref(root);
+	if (p50 < 0)
+		fail_msg("no function nap in %s", path);
+	return p50;
+}
+
 static void record_nap(const char *name, const char *ms)
 {
 	char cmd[8300];
@@ -254,8 +273,12 @@ static void test_diff_doubled_latency(void **state)
 		assert_string_equal(json_string_value(json_object_get(e, "kind")), "function");
 		assert_string_equal(json_string_value(json_object_get(e, "key")), "latency:nap");
 		if (!strcmp(metric, "p50_ns")) {
-			assert_near(num((json_t *)e, "base"), 2 * MS, 0.15, "base p50");
-			assert_near(num((json_t *)e, "new"), 4 * MS, 0.15, "new p50");
+			/* The p50s of the two recordings, whatever this machine's timers made
+			 * of 2 and 4 ms: at least those, and as each report has it. */
+			assert_true(num((json_t *)e, "base") >= 2 * MS);
+			assert_true(num((json_t *)e, "new") >= 4 * MS);
+			assert_true(num((json_t *)e, "base") == nap_p50(a));
+			assert_true(num((json_t *)e, "new") == nap_p50(b));
 			p50 = true;
 		} else if (!strcmp(metric, "avg_ns")) {
 			/* nanosleep never returns early; one late wake-up moves an average of
