@@ -193,9 +193,10 @@ stress-check: deps
 test-asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 test-unit test-integration
 
-# The README's test command: format check, unit and integration tests, then both
-# again under ASan+UBSan; ends with one "N passed, N failed" line for everything.
-test: format-check
+# The README's test command: missing packages (make deps, as for make run), format check, unit
+# and integration tests, then both again under ASan+UBSan; ends with one "N passed, N failed"
+# line for everything.
+test: deps format-check
 	$(Q)tests/run-all.sh
 
 run: deps all $(TARGET_BINS)
