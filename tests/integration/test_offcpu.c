@@ -413,11 +413,12 @@ static void check_split_wakers(const char *report, bool loaded)
 		 * 300 round trips. Under load a thread is sometimes preempted and
 		 * finds its byte already there, so fewer of its switches are blocks
 		 * (28 of 300 was seen): its own count of voluntary switches says how
-		 * many. The first and last blocks have other wakers.
+		 * many, up to the one or two blocks of a thread's exit after it
+		 * counted. The first and last blocks have other wakers.
 		 */
 		if (!loaded)
 			assert_true(blocks >= 290);
-		if (blocks < 0.95 * rep[k].voluntary - 2 || blocks > rep[k].voluntary)
+		if (blocks < 0.95 * rep[k].voluntary - 2 || blocks > rep[k].voluntary + 2)
 			fail_msg("tid %ld: %.0f blocks, the thread counted %ld voluntary switches",
 				 rep[k].tid, blocks, rep[k].voluntary);
 		if (by_peer < 0.95 * blocks && by_peer < blocks - 2)
