@@ -25,6 +25,9 @@ packages=(
   prometheus
   # benchmarks: peers and load generators
   libbpf-tools bpftrace linux-perf
+  # stack unwinding (docs/unwinding.md): Debian's redis-server and its libjemalloc, built without
+  # frame pointers, are the real binaries whose CFI tables are measured and walked
+  redis-server redis-tools
 )
 
 missing=()
