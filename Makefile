@@ -143,7 +143,17 @@ $(BUILD)/tests/obj/%.o: tests/%.c | $(SKELS)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBSNAG) $(TEST_COMMON) | $(SKELS) $(PROTO_HDRS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(TEST_COMMON) $(LIBSNAG) $(LDLIBS) -lcmocka -ldl -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(TEST_EXTRA_OBJS) $(TEST_COMMON) $(LIBSNAG) $(LDLIBS) -lcmocka -ldl -o $@
+
+# The unwinder's known call chain, built without frame pointers and without sanitizers in every
+# build: what Debian's binaries look like, walked by the test that links it.
+UNWIND_CHAIN := $(BUILD)/tests/obj/unwind_chain.o
+$(UNWIND_CHAIN): tests/fixtures/unwind/chain.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -g -O2 -fomit-frame-pointer -Wall -Wextra -Werror -MMD -MP -c $< -o $@
+$(BUILD)/tests/unit/test_unwind_step: $(UNWIND_CHAIN)
+$(BUILD)/tests/unit/test_unwind_step: TEST_EXTRA_OBJS := $(UNWIND_CHAIN)
 
 $(BUILD)/tests/integration/%: tests/integration/%.c $(LIBSNAG) $(TEST_COMMON) $(INTEG_COMMON) | $(SKELS)
 	$(call msg,CC,$@)
