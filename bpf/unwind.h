@@ -64,9 +64,30 @@ struct snag_unwind_tab {
 	__u32 count; /* its number of rows, at most SNAG_UNWIND_MAX_TAB_ROWS */
 };
 
-/* A binary search takes at most this many probes: a file has at most 2^24 rows. */
+/* A binary search halves at most this many times: a file has at most 2^24 rows. */
 #define SNAG_UNWIND_SEARCH_STEPS 24
 #define SNAG_UNWIND_MAX_TAB_ROWS (1u << SNAG_UNWIND_SEARCH_STEPS)
+
+/* Executable mappings kept per process (a power of two: the search masks its index). */
+#define SNAG_UNWIND_MAP_BITS 8
+#define SNAG_UNWIND_MAX_MAPS (1u << SNAG_UNWIND_MAP_BITS)
+/* Frames a walk records at most. */
+#define SNAG_UNWIND_MAX_FRAMES 32
+
+/* One executable mapping of a process and the table of its file. */
+struct snag_unwind_mapping {
+	__u64 start;		    /* first address */
+	__u64 end;		    /* one past the last */
+	__u64 bias;		    /* runtime address minus the file's link-time address */
+	struct snag_unwind_tab tab; /* count 0: the file has no table (no CFI, over the cap) */
+};
+
+/* A process's executable mappings, sorted by start (the value of the per-process map). */
+struct snag_unwind_proc {
+	__u32 n;
+	__u32 pad;
+	struct snag_unwind_mapping maps[SNAG_UNWIND_MAX_MAPS];
+};
 
 /*
  * The signal frame the kernel builds (arch/x86/kernel/signal_64.c): when the
@@ -155,34 +176,45 @@ SNAG_UNWIND_INLINE __u32 snag_unwind_row_rbp(const struct snag_unwind_row *row)
 }
 
 /*
+ * Hide x from the optimizer: arithmetic on it stays arithmetic. Were it known
+ * to be 0 or 1, the compiler would turn "base += half & -x" back into a
+ * branch, and the verifier does not prune the paths of a branch per probe: on
+ * 6.18 either search alone then exceeded its 1,000,000 instructions.
+ */
+#define SNAG_UNWIND_OPAQUE(x) __asm__ volatile("" : "+r"(x))
+
+/*
  * The row of tab covering vaddr: the last one whose pc <= vaddr, found by a
- * binary search of at most SNAG_UNWIND_SEARCH_STEPS probes. NULL when vaddr is
- * below the first row, the table is empty or larger than the search can cover,
- * or a row cannot be read.
+ * branch-free binary search of at most SNAG_UNWIND_SEARCH_STEPS halvings.
+ * NULL when vaddr is below the first row, the table is empty or larger than
+ * SNAG_UNWIND_MAX_TAB_ROWS, or a row cannot be read.
  */
 SNAG_UNWIND_INLINE const struct snag_unwind_row *
 snag_unwind_find(snag_unwind_rows_t rows, const struct snag_unwind_tab *tab, __u32 vaddr)
 {
 	const struct snag_unwind_row *row;
-	__u32 lo = 0, hi = tab->count, mid;
+	__u32 first = tab->first, base = 0, n = tab->count, half;
+	__u64 take;
 	int i;
 
-	if (hi > SNAG_UNWIND_MAX_TAB_ROWS)
+	if (n == 0 || n > SNAG_UNWIND_MAX_TAB_ROWS)
 		return (const struct snag_unwind_row *)0;
-	/* Invariant: rows below lo start at or before vaddr, rows from hi on after it. */
-	for (i = 0; i < SNAG_UNWIND_SEARCH_STEPS + 1 && lo < hi; i++) {
-		mid = lo + (hi - lo) / 2;
-		row = SNAG_UNWIND_ROW(rows, tab->first + mid);
+	/* Invariant: the row sought, if any, is in [base, base + n). */
+	for (i = 0; i < SNAG_UNWIND_SEARCH_STEPS && n > 1; i++) {
+		half = n / 2;
+		row = SNAG_UNWIND_ROW(rows, first + base + half);
 		if (!row)
 			return (const struct snag_unwind_row *)0;
-		if (row->pc <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
+		/* 1 when row->pc <= vaddr: both are below 2^32, the difference's sign says it. */
+		take = ((__u64)row->pc - (__u64)vaddr - 1) >> 63;
+		SNAG_UNWIND_OPAQUE(take);
+		base += half & (__u32)-take;
+		n -= half;
 	}
-	if (lo == 0 || lo < hi)
+	row = SNAG_UNWIND_ROW(rows, first + base);
+	if (!row || row->pc > vaddr)
 		return (const struct snag_unwind_row *)0;
-	return SNAG_UNWIND_ROW(rows, tab->first + lo - 1);
+	return row;
 }
 
 /*
@@ -297,6 +329,113 @@ SNAG_UNWIND_INLINE int snag_unwind_step_fp(struct snag_unwind_regs *r, snag_unwi
 	r->rbp = rbp;
 	r->flags &= ~SNAG_UNWIND_F_PC_EXACT;
 	return SNAG_UNWIND_STEPPED;
+}
+
+/*
+ * The mapping of p holding pc, by a branch-free binary search of at most
+ * SNAG_UNWIND_MAP_BITS halvings, or NULL. Addresses are user addresses, below
+ * 2^63.
+ */
+SNAG_UNWIND_INLINE const struct snag_unwind_mapping *
+snag_unwind_find_mapping(const struct snag_unwind_proc *p, __u64 pc)
+{
+	const struct snag_unwind_mapping *m;
+	__u32 base = 0, n = p->n, half;
+	__u64 take;
+	int i;
+
+	if (n > SNAG_UNWIND_MAX_MAPS)
+		n = SNAG_UNWIND_MAX_MAPS;
+	if (n == 0)
+		return (const struct snag_unwind_mapping *)0;
+	for (i = 0; i < SNAG_UNWIND_MAP_BITS && n > 1; i++) {
+		half = n / 2;
+		/* 1 when start <= pc. The mask lets the verifier see the index in bounds. */
+		take = (p->maps[(base + half) & (SNAG_UNWIND_MAX_MAPS - 1)].start - pc - 1) >> 63;
+		SNAG_UNWIND_OPAQUE(take);
+		base += half & (__u32)-take;
+		n -= half;
+	}
+	m = &p->maps[base & (SNAG_UNWIND_MAX_MAPS - 1)];
+	return m->start <= pc && pc < m->end ? m : (const struct snag_unwind_mapping *)0;
+}
+
+/* Walk flags. */
+#define SNAG_UNWIND_WALK_FP 0x1 /* where no table covers pc, step by frame pointer */
+
+/* One walk: the current frame's registers, the frames so far and why it ended. */
+struct snag_unwind_walk {
+	struct snag_unwind_regs regs;
+	__u64 pcs[SNAG_UNWIND_MAX_FRAMES]; /* innermost first */
+	__u32 n;			   /* frames in pcs */
+	__u32 stop; /* enum snag_unwind_stop; SNAG_UNWIND_STOP_DEPTH until it ends */
+	/* Bit i set: pcs[i] is exact, not a return address (frame 0, and a frame a signal
+	 * interrupted): name it as is, not at pc - 1. */
+	__u32 exact;
+	__u32 fp_steps; /* frames stepped by frame pointer */
+	__u32 flags;	/* SNAG_UNWIND_WALK_* */
+	__u32 pad;
+};
+
+/* Start a walk from a frame's registers (its pc exact). */
+SNAG_UNWIND_INLINE void snag_unwind_walk_init(struct snag_unwind_walk *w, __u64 pc, __u64 rsp,
+					      __u64 rbp, __u32 flags)
+{
+	w->regs.pc = pc;
+	w->regs.rsp = rsp;
+	w->regs.rbp = rbp;
+	w->regs.flags = SNAG_UNWIND_F_PC_EXACT;
+	w->regs.pad = 0;
+	w->n = 0;
+	w->stop = SNAG_UNWIND_STOP_DEPTH;
+	w->exact = 0;
+	w->fp_steps = 0;
+	w->flags = flags;
+	w->pad = 0;
+}
+
+/*
+ * One frame of a walk of process p: record the current pc, then step to the
+ * caller. A pc in no mapping of p is not recorded (it is no frame: a bad
+ * return address, or code snag has no mapping of). Returns 0 to go on, 1 when
+ * the walk is over with w->stop set: the callback convention of bpf_loop(),
+ * which runs it at most SNAG_UNWIND_MAX_FRAMES times.
+ */
+SNAG_UNWIND_INLINE int snag_unwind_walk_frame(struct snag_unwind_walk *w, snag_unwind_rows_t rows,
+					      const struct snag_unwind_proc *p,
+					      snag_unwind_mem_t mem)
+{
+	const struct snag_unwind_mapping *m;
+	struct snag_unwind_tab tab;
+	__u32 n = w->n;
+	int stop;
+
+	if (n >= SNAG_UNWIND_MAX_FRAMES) {
+		w->stop = SNAG_UNWIND_STOP_DEPTH;
+		return 1;
+	}
+	m = snag_unwind_find_mapping(p, w->regs.pc);
+	if (!m) {
+		w->stop = SNAG_UNWIND_STOP_NO_MAPPING;
+		return 1;
+	}
+	w->pcs[n] = w->regs.pc;
+	if (w->regs.flags & SNAG_UNWIND_F_PC_EXACT)
+		w->exact |= 1u << n;
+	w->n = n + 1;
+	tab = m->tab;
+	stop = tab.count ? snag_unwind_step(rows, &tab, m->bias, &w->regs, mem)
+			 : SNAG_UNWIND_STOP_NO_CFI;
+	if (stop == SNAG_UNWIND_STOP_NO_CFI && (w->flags & SNAG_UNWIND_WALK_FP)) {
+		stop = snag_unwind_step_fp(&w->regs, mem);
+		if (stop == SNAG_UNWIND_STEPPED)
+			w->fp_steps++;
+	}
+	if (stop != SNAG_UNWIND_STEPPED) {
+		w->stop = stop;
+		return 1;
+	}
+	return 0;
 }
 
 #endif /* SNAG_UNWIND_H */

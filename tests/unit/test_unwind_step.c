@@ -15,6 +15,7 @@
 #include "fixtures/unwind/chain.h"
 #include "procmaps.h"
 #include "testutil.h"
+#include "unwind_store.h"
 #include "unwind_table.h"
 
 /* Made-up memory: a stack of words starting at base. */
@@ -285,7 +286,7 @@ static void test_step_fp(void **state)
 
 /* End to end ------------------------------------------------------------------ */
 
-#define MAX_FRAMES 64
+#define BT_MAX 64
 
 /* What the hook saw at the bottom of the chain. */
 struct capture {
@@ -293,7 +294,7 @@ struct capture {
 	uint64_t stack_end; /* top of the main thread's stack */
 	uint8_t *stack;	    /* a copy of [rsp, stack_end) */
 	size_t len;
-	void *bt[MAX_FRAMES]; /* glibc's backtrace() from the hook */
+	void *bt[BT_MAX]; /* glibc's backtrace() from the hook */
 	int n_bt;
 };
 
@@ -301,7 +302,7 @@ static void capture_hook(void *arg, uint64_t pc, uint64_t rsp, uint64_t rbp)
 {
 	struct capture *c = arg;
 
-	c->n_bt = backtrace(c->bt, MAX_FRAMES);
+	c->n_bt = backtrace(c->bt, BT_MAX);
 	c->pc = pc;
 	c->rsp = rsp;
 	c->rbp = rbp;
@@ -336,179 +337,139 @@ static uint64_t main_stack_end(void)
 	return end;
 }
 
-/* The tables of this process's executable mappings, built on first use, by path. */
-struct walker {
+/* Function names in this process's files, for the checks and the printout. */
+struct namer {
 	struct procmaps maps;
-	struct unwind_table tabs[32];
 	const char *paths[32];
 	struct elfsym_tab *syms[32];
 	size_t n;
-	struct unwind_table vdso;
-	bool vdso_built;
 };
 
-/* The table and bias for pc, and its mapping's path; NULL when no mapping has a table. */
-static const struct unwind_table *walker__table(struct walker *w, uint64_t pc, uint64_t *bias,
-						size_t *file)
+/* The function holding pc (pc - 1 unless exact: a return address), or "?". */
+static const char *namer__name(struct namer *nm, uint64_t pc, bool is_exact)
 {
-	if (pc >= w->maps.vdso_start && pc < w->maps.vdso_end) {
-		if (!w->vdso_built && unwind_table__build_vdso(&w->vdso))
-			return NULL;
-		w->vdso_built = true;
-		*bias = w->maps.vdso_start;
-		*file = SIZE_MAX;
-		return &w->vdso;
-	}
-	for (size_t i = 0; i < w->maps.n; i++) {
-		const struct procmap *m = &w->maps.maps[i];
+	uint64_t at = pc - (is_exact ? 0 : 1), addr;
+
+	for (size_t i = 0; i < nm->maps.n; i++) {
+		const struct procmap *m = &nm->maps.maps[i];
+		const struct elfsym *sym;
 		size_t k;
 
-		if (pc < m->start || pc >= m->end)
+		if (at < m->start || at >= m->end)
 			continue;
-		for (k = 0; k < w->n && strcmp(w->paths[k], m->path); k++)
+		for (k = 0; k < nm->n && strcmp(nm->paths[k], m->path); k++)
 			;
-		if (k == w->n) {
-			if (w->n == 32 || unwind_table__build(m->path, &w->tabs[k]))
-				return NULL;
-			w->paths[k] = m->path;
-			w->syms[k] = NULL;
-			w->n++;
+		if (k == nm->n) {
+			if (k == 32)
+				return "?";
+			nm->paths[k] = m->path;
+			nm->syms[k] = elfsym__load(m->path, NULL);
+			nm->n++;
 		}
-		if (unwind_table__bias(&w->tabs[k], m->start, m->offset, bias))
-			return NULL;
-		*file = k;
-		return &w->tabs[k];
+		if (!nm->syms[k] ||
+		    elfsym__offset_to_addr(nm->syms[k], at - m->start + m->offset, &addr))
+			return "?";
+		sym = elfsym__lookup(nm->syms[k], addr);
+		return sym ? sym->name : "?";
 	}
-	return NULL;
+	return "?";
 }
 
-/* The name of the function holding pc (a return address unless exact), or "?". */
-static const char *walker__name(struct walker *w, uint64_t pc, bool is_exact)
+static void namer__free(struct namer *nm)
 {
-	uint64_t bias;
-	size_t k;
-	const struct elfsym *s;
-
-	if (!walker__table(w, pc, &bias, &k) || k == SIZE_MAX)
-		return "?";
-	if (!w->syms[k])
-		w->syms[k] = elfsym__load(w->paths[k], NULL);
-	if (!w->syms[k])
-		return "?";
-	s = elfsym__lookup(w->syms[k], pc - bias - (is_exact ? 0 : 1));
-	return s ? s->name : "?";
+	for (size_t i = 0; i < nm->n; i++)
+		elfsym__free(nm->syms[i]);
+	procmaps__free(&nm->maps);
 }
 
-static void walker__free(struct walker *w)
+/* Walk c's copy of the stack with the shared walker and the tables of this process's mappings,
+ * put in one row array as the BPF maps hold them (user/unwind_store.c). */
+static void walk(const struct capture *c, struct snag_unwind_walk *w, struct unwind_store *s)
 {
-	for (size_t i = 0; i < w->n; i++) {
-		unwind_table__free(&w->tabs[i]);
-		elfsym__free(w->syms[i]);
-	}
-	unwind_table__free(&w->vdso);
-	procmaps__free(&w->maps);
-}
-
-/* Walk c's copy of the stack with the tables; returns the frames, *stop says why it ended. */
-static int walk(struct walker *w, const struct capture *c, uint64_t *pcs, bool *exact, int *stop)
-{
-	struct snag_unwind_regs r = {c->pc, c->rsp, c->rbp, SNAG_UNWIND_F_PC_EXACT, 0};
+	struct snag_unwind_proc *proc = calloc(1, sizeof(*proc));
 	struct snag_unwind_mem m = {copy_read, (void *)c};
-	int n = 0;
 
-	*stop = SNAG_UNWIND_STOP_DEPTH;
-	while (n < MAX_FRAMES) {
-		const struct unwind_table *t;
-		struct snag_unwind_tab tb;
-		uint64_t bias;
-		size_t file;
-
-		pcs[n] = r.pc;
-		exact[n++] = r.flags & SNAG_UNWIND_F_PC_EXACT;
-		t = walker__table(w, r.pc, &bias, &file);
-		if (!t) {
-			*stop = SNAG_UNWIND_STOP_NO_MAPPING;
+	assert_non_null(proc);
+	unwind_store__init(s, SNAG_UNWIND_MAX_TAB_ROWS);
+	assert_int_equal(unwind_store__process(s, getpid(), proc), 0);
+	assert_true(proc->n > 3);
+	for (__u32 i = 1; i < proc->n; i++)
+		assert_true(proc->maps[i - 1].end <= proc->maps[i].start);
+	snag_unwind_walk_init(w, c->pc, c->rsp, c->rbp, 0);
+	for (int i = 0; i < SNAG_UNWIND_MAX_FRAMES; i++)
+		if (snag_unwind_walk_frame(w, s->rows, proc, &m))
 			break;
-		}
-		tb = (struct snag_unwind_tab){0, (__u32)t->n};
-		*stop = snag_unwind_step(t->rows, &tb, bias, &r, &m);
-		if (*stop != SNAG_UNWIND_STEPPED)
-			break;
-	}
-	return n;
+	free(proc);
 }
+
+#define EXACT(w, i) (((w)->exact >> (i)) & 1)
 
 /*
- * Run the chain (in a signal handler with in_signal), walk the stack it saw
- * with the tables of this process's files, and hold every frame against
- * glibc's backtrace() taken at the same place (libgcc's CFI unwinder): the
- * same return addresses, frame by frame, to the end of the stack. noipa: the
- * frame above chain_a is this function's, by name.
+ * Run the chain (in a signal handler with in_signal), walk the stack it saw,
+ * and hold every frame against glibc's backtrace() taken at the same place
+ * (libgcc's CFI unwinder): the same return addresses, frame by frame, to the
+ * end of the stack. noipa: the frame above chain_a is this function's, by name.
  */
 __attribute__((noipa)) static void check_chain(int in_signal)
 {
 	struct capture c = {.stack_end = main_stack_end()};
-	struct walker w = {0};
-	uint64_t pcs[MAX_FRAMES];
-	bool exact[MAX_FRAMES];
-	int n, stop, off, first_chain = -1, main_at = -1;
+	struct namer nm = {0};
+	struct unwind_store s;
+	struct snag_unwind_walk w;
+	int n, off, first_chain = -1, main_at = -1;
 
-	assert_int_equal(procmaps__load_pid(getpid(), &w.maps), 0);
+	assert_int_equal(procmaps__load_pid(getpid(), &nm.maps), 0);
 	assert_int_equal(chain_a(capture_hook, &c, 1, in_signal), 38);
 	assert_non_null(c.stack);
-	n = walk(&w, &c, pcs, exact, &stop);
+	walk(&c, &w, &s);
+	n = (int)w.n;
 
 	for (int i = 0; i < n; i++)
-		print_message("  #%-2d %#14lx %s\n", i, (unsigned long)pcs[i],
-			      walker__name(&w, pcs[i], exact[i]));
-	print_message("  stop: %s; backtrace(): %d frames\n",
-		      unwind_table__stop_name((unsigned)stop), c.n_bt);
+		print_message("  #%-2d %#14lx %s\n", i, (unsigned long)w.pcs[i],
+			      namer__name(&nm, w.pcs[i], EXACT(&w, i)));
+	print_message("  stop: %s; backtrace(): %d frames; tables: %zu files, %zu rows\n",
+		      unwind_table__stop_name(w.stop), c.n_bt, s.n_files, s.n_rows);
 
 	/* backtrace()'s first frames are the hook's (and under ASan its interceptor's): it meets
 	 * the walk at the return address into frame 0's function. */
 	for (off = 1; off < c.n_bt; off++)
-		if (!strcmp(walker__name(&w, (uint64_t)(uintptr_t)c.bt[off], false),
-			    walker__name(&w, pcs[0], true)))
+		if (!strcmp(namer__name(&nm, (uint64_t)(uintptr_t)c.bt[off], false),
+			    namer__name(&nm, w.pcs[0], true)))
 			break;
 	assert_true(off < c.n_bt);
-	assert_string_equal(walker__name(&w, pcs[0], true),
+	assert_string_equal(namer__name(&nm, w.pcs[0], true),
 			    in_signal ? "chain_signal_handler" : "chain_c");
 	/* The walk ends where the stack does, with the frames backtrace() found, to the last. */
-	assert_int_equal(stop, SNAG_UNWIND_STOP_END);
+	assert_int_equal(w.stop, SNAG_UNWIND_STOP_END);
 	assert_int_equal(n, c.n_bt - off);
 	for (int i = 1; i < n; i++)
-		if (pcs[i] != (uint64_t)(uintptr_t)c.bt[i + off])
-			fail_msg("frame %d: %#lx, backtrace() says %p", i, (unsigned long)pcs[i],
+		if (w.pcs[i] != (uint64_t)(uintptr_t)c.bt[i + off])
+			fail_msg("frame %d: %#lx, backtrace() says %p", i, (unsigned long)w.pcs[i],
 				 c.bt[i + off]);
 
-	/* The chain, in order, then this test, ..., main and libc's start. */
-	for (int i = 0; i < n; i++)
-		if (!strcmp(walker__name(&w, pcs[i], exact[i]), "chain_c")) {
+	/* The chain, in order, then this function, ..., main and libc's start. */
+	for (int i = 0; i < n && first_chain < 0; i++)
+		if (!strcmp(namer__name(&nm, w.pcs[i], EXACT(&w, i)), "chain_c"))
 			first_chain = i;
-			break;
-		}
 	assert_true(first_chain >= 0);
 	assert_true(first_chain + 3 < n);
-	assert_string_equal(walker__name(&w, pcs[first_chain + 1], false), "chain_b");
-	assert_string_equal(walker__name(&w, pcs[first_chain + 2], false), "chain_a");
-	assert_string_equal(walker__name(&w, pcs[first_chain + 3], false), "check_chain");
+	assert_string_equal(namer__name(&nm, w.pcs[first_chain + 1], false), "chain_b");
+	assert_string_equal(namer__name(&nm, w.pcs[first_chain + 2], false), "chain_a");
+	assert_string_equal(namer__name(&nm, w.pcs[first_chain + 3], false), "check_chain");
 	for (int i = 0; i < n; i++)
-		if (!strcmp(walker__name(&w, pcs[i], exact[i]), "main"))
+		if (!strcmp(namer__name(&nm, w.pcs[i], EXACT(&w, i)), "main"))
 			main_at = i;
 	assert_true(main_at > first_chain);
 	assert_true(main_at + 1 < n);
 	/* libc's local symbols come from its debug file (libc6-dbg), when installed. */
-	if (strcmp(walker__name(&w, pcs[main_at + 1], false), "?"))
-		assert_string_equal(walker__name(&w, pcs[main_at + 1], false),
+	if (strcmp(namer__name(&nm, w.pcs[main_at + 1], false), "?"))
+		assert_string_equal(namer__name(&nm, w.pcs[main_at + 1], false),
 				    "__libc_start_call_main");
-	if (in_signal) {
-		/* handler <- __restore_rt (the signal frame) <- the interrupted libc code, exact.
-		 */
-		assert_true(exact[2]);
-		assert_false(exact[1]);
-	}
+	/* Frame 0 is exact; so is, after a signal, the interrupted frame below __restore_rt. */
+	assert_int_equal(w.exact, in_signal ? 0x5 : 0x1);
 	free(c.stack);
-	walker__free(&w);
+	unwind_store__free(&s);
+	namer__free(&nm);
 }
 
 static void test_chain(void **state)

@@ -17,6 +17,7 @@
 #include "elfsym.h"
 #include "procmaps.h"
 #include "testutil.h"
+#include "unwind_store.h"
 #include "unwind_table.h"
 
 /* A row as the tests expect it: off is from the function's start. */
@@ -409,6 +410,70 @@ static void test_names(void **state)
 	assert_string_equal(unwind_table__stop_name(SNAG_UNWIND_STOP__COUNT), "?");
 }
 
+/* The tables of a process in one row array: each file once, shared; a cap that refuses files. */
+static void test_store(void **state)
+{
+	struct snag_unwind_proc *p = calloc(1, sizeof(*p)), *q = calloc(1, sizeof(*q));
+	uint64_t pc = (uint64_t)(uintptr_t)&getpid; /* libc's */
+	const struct snag_unwind_mapping *m;
+	const struct snag_unwind_row *row;
+	struct procmaps pm = {0};
+	struct unwind_store s;
+	size_t files, rows;
+	bool vdso = false;
+
+	(void)state;
+	assert_non_null(p);
+	assert_non_null(q);
+	unwind_store__init(&s, SNAG_UNWIND_MAX_TAB_ROWS);
+	assert_int_equal(unwind_store__process(&s, getpid(), p), 0);
+	files = s.n_files;
+	rows = s.n_rows;
+	assert_true(files >= 3); /* the test, libc, ld.so, ... */
+	assert_int_equal(s.files_over_cap, 0);
+	/* Seen again (as another process mapping the same files would be): nothing new. */
+	assert_int_equal(unwind_store__process(&s, getpid(), q), 0);
+	assert_int_equal(s.n_files, files);
+	assert_int_equal(s.n_rows, rows);
+	assert_memory_equal(p, q, sizeof(*p));
+
+	assert_int_equal(procmaps__load_pid(getpid(), &pm), 0);
+	for (__u32 i = 0; i < p->n; i++) {
+		const struct snag_unwind_mapping *x = &p->maps[i];
+
+		assert_true(i == 0 || p->maps[i - 1].end <= x->start);
+		assert_true(x->tab.first + x->tab.count <= s.n_rows);
+		if (x->start == pm.vdso_start) {
+			vdso = true;
+			assert_int_equal(x->bias, x->start);
+			assert_true(x->tab.count > 0);
+		}
+	}
+	assert_true(vdso || !pm.vdso_start);
+	m = snag_unwind_find_mapping(p, pc);
+	assert_non_null(m);
+	row = snag_unwind_find(s.rows, &m->tab, (__u32)(pc - m->bias));
+	assert_non_null(row);
+	assert_int_equal(snag_unwind_row_cfa(row), SNAG_UNWIND_CFA_RSP);
+	assert_null(snag_unwind_find_mapping(p, 0x1000));
+	assert_int_equal(unwind_store__process(&s, 0x7ffffff0, q), -ESRCH);
+	unwind_store__free(&s);
+
+	/* A cap of 1,000 rows: small files fit, libc does not and gets no table. */
+	unwind_store__init(&s, 1000);
+	assert_int_equal(unwind_store__process(&s, getpid(), p), 0);
+	assert_true(s.files_over_cap > 0);
+	assert_true(s.n_rows <= 1000);
+	m = snag_unwind_find_mapping(p, pc);
+	assert_non_null(m);
+	assert_int_equal(m->tab.count, 0);
+	unwind_store__free(&s);
+	unwind_store__free(&s); /* a second free is a no-op */
+	procmaps__free(&pm);
+	free(p);
+	free(q);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -475,15 +540,11 @@ static void test_debian_binaries(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fixture_rows),
-	    cmocka_unit_test(test_plt),
-	    cmocka_unit_test(test_debug_frame),
-	    cmocka_unit_test(test_libc_signal_frame),
-	    cmocka_unit_test(test_vdso),
-	    cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_bias),
-	    cmocka_unit_test(test_names),
-	    cmocka_unit_test(test_debian_binaries),
+	    cmocka_unit_test(test_fixture_rows), cmocka_unit_test(test_plt),
+	    cmocka_unit_test(test_debug_frame),	 cmocka_unit_test(test_libc_signal_frame),
+	    cmocka_unit_test(test_vdso),	 cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_bias),	 cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_store),	 cmocka_unit_test(test_debian_binaries),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
