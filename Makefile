@@ -152,13 +152,13 @@ $(UNWIND_CHAIN): tests/fixtures/unwind/chain.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -g -O2 -fomit-frame-pointer -Wall -Wextra -Werror -MMD -MP -c $< -o $@
-$(BUILD)/tests/unit/test_unwind_step: $(UNWIND_CHAIN)
-$(BUILD)/tests/unit/test_unwind_step: TEST_EXTRA_OBJS := $(UNWIND_CHAIN)
+$(BUILD)/tests/unit/test_unwind_step $(BUILD)/tests/integration/test_unwind: $(UNWIND_CHAIN)
+$(BUILD)/tests/unit/test_unwind_step $(BUILD)/tests/integration/test_unwind: TEST_EXTRA_OBJS := $(UNWIND_CHAIN)
 
 $(BUILD)/tests/integration/%: tests/integration/%.c $(LIBSNAG) $(TEST_COMMON) $(INTEG_COMMON) | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests -Itests/integration $(LDFLAGS) $< $(TEST_COMMON) $(INTEG_COMMON) $(LIBSNAG) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests -Itests/integration $(LDFLAGS) $< $(TEST_EXTRA_OBJS) $(TEST_COMMON) $(INTEG_COMMON) $(LIBSNAG) $(LDLIBS) -lcmocka -o $@
 
 # The HTML report's browser test reads its screenshot back with libpng.
 $(BUILD)/tests/integration/test_html: LDLIBS += -lpng
