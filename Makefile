@@ -63,6 +63,10 @@ TARGET_BINS := $(patsubst tests/targets/%.c,$(BUILD)/tests/targets/%,$(TARGET_SR
 ELF_FIXTURES := $(BUILD)/tests/elf/fixture-pie $(BUILD)/tests/elf/libfixture.so \
 	$(BUILD)/tests/elf/fixture-pie-stripped $(BUILD)/tests/elf/not-elf.txt \
 	$(BUILD)/tests/elf/fixture-nopie
+# Test ELFs for the unwind tables (docs/unwinding.md): hand-written CFI, .debug_frame only, a PLT
+# call into libfixture.so, and no CFI at all.
+ELF_FIXTURES += $(BUILD)/tests/elf/libframes.so $(BUILD)/tests/elf/libdframe.so \
+	$(BUILD)/tests/elf/fixture-plt $(BUILD)/tests/elf/libnocfi.so
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS) $(TEST_COMMON) $(INTEG_COMMON) $(PROTO_SRCS) $(PROTO_HDRS)
@@ -139,12 +143,22 @@ $(BUILD)/tests/obj/%.o: tests/%.c | $(SKELS)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBSNAG) $(TEST_COMMON) | $(SKELS) $(PROTO_HDRS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(TEST_COMMON) $(LIBSNAG) $(LDLIBS) -lcmocka -ldl -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(TEST_EXTRA_OBJS) $(TEST_COMMON) $(LIBSNAG) $(LDLIBS) -lcmocka -ldl -o $@
+
+# The unwinder's known call chain, built without frame pointers and without sanitizers in every
+# build: what Debian's binaries look like, walked by the test that links it.
+UNWIND_CHAIN := $(BUILD)/tests/obj/unwind_chain.o
+$(UNWIND_CHAIN): tests/fixtures/unwind/chain.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -g -O2 -fomit-frame-pointer -Wall -Wextra -Werror -MMD -MP -c $< -o $@
+$(BUILD)/tests/unit/test_unwind_step $(BUILD)/tests/integration/test_unwind: $(UNWIND_CHAIN)
+$(BUILD)/tests/unit/test_unwind_step $(BUILD)/tests/integration/test_unwind: TEST_EXTRA_OBJS := $(UNWIND_CHAIN)
 
 $(BUILD)/tests/integration/%: tests/integration/%.c $(LIBSNAG) $(TEST_COMMON) $(INTEG_COMMON) | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests -Itests/integration $(LDFLAGS) $< $(TEST_COMMON) $(INTEG_COMMON) $(LIBSNAG) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests -Itests/integration $(LDFLAGS) $< $(TEST_EXTRA_OBJS) $(TEST_COMMON) $(INTEG_COMMON) $(LIBSNAG) $(LDLIBS) -lcmocka -o $@
 
 # The HTML report's browser test reads its screenshot back with libpng.
 $(BUILD)/tests/integration/test_html: LDLIBS += -lpng
@@ -176,6 +190,20 @@ $(BUILD)/tests/elf/fixture-pie-stripped: $(BUILD)/tests/elf/fixture-pie
 $(BUILD)/tests/elf/not-elf.txt:
 	$(Q)mkdir -p $(@D)
 	$(Q)echo "this is not an ELF file" > $@
+$(BUILD)/tests/elf/libframes.so: tests/fixtures/unwind/frames.S
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -shared -nostdlib $< -o $@
+# .debug_frame only (-fno-asynchronous-unwind-tables -g), plus one function in both sections.
+$(BUILD)/tests/elf/libdframe.so: tests/fixtures/unwind/dframe.c tests/fixtures/unwind/both.S
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -g -O2 -fPIC -shared -nostdlib -fno-asynchronous-unwind-tables -fno-exceptions $^ -o $@
+$(BUILD)/tests/elf/libnocfi.so: tests/fixtures/unwind/dframe.c
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -fPIC -shared -nostdlib -fno-asynchronous-unwind-tables -fno-exceptions $< -o $@
+# Calls libfixture.so through a lazy-binding PLT (never run).
+$(BUILD)/tests/elf/fixture-plt: tests/fixtures/unwind/plt.c $(BUILD)/tests/elf/libfixture.so
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -g -O2 $< -L$(@D) -lfixture -Wl,-z,lazy -o $@
 
 test-unit: $(UNIT_BINS) $(ELF_FIXTURES) $(TARGET_BINS)
 	$(Q)tests/run-tests.sh unit $(BUILD) $(UNIT_BINS)

@@ -27,6 +27,9 @@ packages=(
   libbpf-tools bpftrace linux-perf
   # tests/stress-check.sh: the integration suite with half of one core busy in the background
   stress-ng
+  # stack unwinding (docs/unwinding.md): Debian's redis-server and its libjemalloc, built without
+  # frame pointers, are the real binaries whose CFI tables are measured and walked
+  redis-server redis-tools
 )
 
 missing=()
