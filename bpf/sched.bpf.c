@@ -197,12 +197,24 @@ static __always_inline __u32 generation(__u32 tgid)
 /*
  * A wakeup from a timer or device interrupt runs on top of whatever task the
  * interrupt hit: that task is not the waker, and its stacks are noise. The
- * per-CPU preempt count would tell, but it is not in kallsyms here (so BPF
- * cannot take its address), and BPF programs may run on a private stack (so
- * comparing stack addresses does not work either). Instead the interrupt,
- * softirq and hrtimer tracepoints keep a per-CPU nesting depth: a few dozen
- * ns per interrupt.
+ * per-CPU preempt count tells. It is not in kallsyms here, so BPF cannot take
+ * its address as a ksym (and BPF programs may run on a private stack, so
+ * comparing stack addresses does not work either). But the current task's
+ * run queue is this CPU's, and the run queue and the preempt count are both
+ * per-CPU variables: the loader reads the distance between them from the
+ * kernel's BTF (bpfutil__preempt_count_from_rq), and the count is one read
+ * away. That costs nothing on interrupts; the fallback, where the BTF lacks
+ * the variables, is the interrupt, softirq and hrtimer tracepoints keeping a
+ * per-CPU nesting depth (two program runs per interrupt).
  */
+const volatile bool preempt_count_known = false;
+const volatile __s64 preempt_count_from_rq = 0;
+
+#define SOFTIRQ_OFFSET                                                                             \
+	0x00000100 /* serving a softirq (counts of disabled bottom halves are above) */
+#define HARDIRQ_MASK 0x000f0000
+#define NMI_MASK     0x00f00000
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -225,8 +237,22 @@ static __always_inline void irq_enter_exit(__s64 delta)
 static __always_inline bool in_interrupt(void)
 {
 	__u32 zero = 0;
-	__s64 *d = bpf_map_lookup_elem(&irq_depth, &zero);
+	__s64 *d;
 
+	if (preempt_count_known) {
+		struct task_struct *t = bpf_get_current_task_btf();
+		__u32 pc = 0;
+		void *rq;
+
+		/* The run queue through the task's CFS queue: the field needs group scheduling. */
+		if (!bpf_core_field_exists(t->se.cfs_rq))
+			return false;
+		rq = BPF_CORE_READ(t, se.cfs_rq, rq);
+		if (!rq || bpf_probe_read_kernel(&pc, sizeof(pc), rq + preempt_count_from_rq))
+			return false;
+		return pc & (SOFTIRQ_OFFSET | HARDIRQ_MASK | NMI_MASK);
+	}
+	d = bpf_map_lookup_elem(&irq_depth, &zero);
 	return d && *d > 0;
 }
 

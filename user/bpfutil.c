@@ -34,6 +34,68 @@ bool bpfutil__btf_has_tracepoint(const char *btf_path, const char *tp)
 	return found;
 }
 
+/* Offset of member name in struct/union type id of btf, in bytes; -1 when absent. */
+static long member_offset(const struct btf *btf, __u32 id, const char *name)
+{
+	const struct btf_type *t = btf__type_by_id(btf, btf__resolve_type(btf, id));
+	const struct btf_member *m;
+
+	if (!t || !btf_is_composite(t))
+		return -1;
+	m = btf_members(t);
+	for (__u16 i = 0; i < btf_vlen(t); i++, m++) {
+		const char *n = btf__name_by_offset(btf, m->name_off);
+
+		if (n && !strcmp(n, name))
+			return (long)(btf_member_bit_offset(t, i) / 8);
+	}
+	return -1;
+}
+
+int bpfutil__preempt_count_from_rq_btf(const struct btf *btf, int64_t *delta)
+{
+	long rq = -1, pc = -1;
+	__s32 id = btf__find_by_name_kind(btf, ".data..percpu", BTF_KIND_DATASEC);
+	const struct btf_var_secinfo *v;
+	const struct btf_type *sec;
+
+	if (id <= 0)
+		return -ENOENT;
+	sec = btf__type_by_id(btf, id);
+	v = btf_var_secinfos(sec);
+	for (__u16 i = 0; i < btf_vlen(sec); i++, v++) {
+		const struct btf_type *var = btf__type_by_id(btf, v->type);
+		const char *name = var ? btf__name_by_offset(btf, var->name_off) : NULL;
+		long off;
+
+		if (!name)
+			continue;
+		if (!strcmp(name, "runqueues"))
+			rq = v->offset;
+		else if (!strcmp(name, "__preempt_count"))
+			pc = v->offset;
+		else if (pc < 0 && !strcmp(name, "pcpu_hot") &&
+			 (off = member_offset(btf, var->type, "preempt_count")) >= 0)
+			pc = v->offset + off;
+	}
+	if (rq < 0 || pc < 0)
+		return -ENOENT;
+	*delta = (int64_t)pc - rq;
+	return 0;
+}
+
+int bpfutil__preempt_count_from_rq(const char *btf_path, int64_t *delta)
+{
+	struct btf *btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
+	int err;
+
+	if (!btf)
+		return -errno;
+	err = bpfutil__preempt_count_from_rq_btf(btf, delta);
+	btf__free(btf);
+	return err;
+}
+
 int bpfutil__add_prog_stats(struct bpf_object *obj, struct report *r)
 {
 	struct bpf_program *prog;

@@ -21,6 +21,22 @@ uint64_t bpfutil__monotonic_ns(void);
 bool bpfutil__btf_has_tracepoint(const char *btf_path, const char *tp);
 
 /*
+ * The distance in bytes from a CPU's run queue (per-CPU variable runqueues)
+ * to its preempt count (per-CPU __preempt_count, or the preempt_count member
+ * of per-CPU pcpu_hot on kernels 6.2 to 6.14), read from the .data..percpu
+ * section of the kernel BTF at btf_path (the running kernel's when NULL).
+ * Both are per-CPU variables, so the distance is the same on every CPU, and a
+ * BPF program that finds its CPU's run queue finds its preempt count without
+ * the kallsyms entry a ksym would need. Returns 0 with *delta set, -ENOENT
+ * when the BTF lacks one of them, or another -errno.
+ */
+int bpfutil__preempt_count_from_rq(const char *btf_path, int64_t *delta);
+
+/* The same from an already parsed BTF (for tests). */
+struct btf;
+int bpfutil__preempt_count_from_rq_btf(const struct btf *btf, int64_t *delta);
+
+/*
  * Append the run count and run time of every loaded program of obj to the
  * report's overhead section (BPF stats must be enabled for non-zero times).
  * Returns 0 or -errno.

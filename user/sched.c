@@ -58,9 +58,13 @@ static const char *const drop_names[SNAG_SDROP__COUNT] = {
     [SNAG_SDROP_MISSED_SWITCH_IN] = "sched_missed_switch_in",
 };
 
-/* The tp_btf programs and their raw_tp twins, in the same order. */
+/*
+ * The tp_btf programs and their raw_tp twins, in the same order. The interrupt
+ * nesting programs are needed only where the preempt count cannot be found.
+ */
 static void select_programs(struct sched_bpf *skel, bool tp_btf)
 {
+	bool irq_hooks = tp_btf && !skel->rodata->preempt_count_known;
 	struct bpf_program *btf_progs[] = {
 	    skel->progs.handle_sched_switch,	   skel->progs.handle_sched_waking,
 	    skel->progs.handle_sched_wakeup_new,   skel->progs.handle_sched_process_exit,
@@ -85,7 +89,7 @@ static void select_programs(struct sched_bpf *skel, bool tp_btf)
 		bpf_program__set_autoload(raw_progs[i], !tp_btf);
 	}
 	for (size_t i = 0; i < sizeof(irq_progs) / sizeof(irq_progs[0]); i++)
-		bpf_program__set_autoload(irq_progs[i], tp_btf);
+		bpf_program__set_autoload(irq_progs[i], irq_hooks);
 }
 
 static struct sched_bpf *open_skel(const char *btf_path)
@@ -174,6 +178,18 @@ struct sched_collector *sched__new(const struct sched_opts *o)
 	}
 	sc->prefill_all = !o->n_pids && !o->cgroup_id;
 	sc->kernel_threads = o->kernel_threads;
+	/*
+	 * Interrupt wakeups told from the preempt count where the BTF says where it is;
+	 * SNAG_FORCE_IRQ_HOOKS=1 exercises the tracepoint fallback (for tests).
+	 */
+	if (!getenv("SNAG_FORCE_IRQ_HOOKS")) {
+		int64_t delta;
+
+		if (!bpfutil__preempt_count_from_rq(o->btf_path, &delta)) {
+			sc->skel->rodata->preempt_count_known = true;
+			sc->skel->rodata->preempt_count_from_rq = delta;
+		}
+	}
 	/* SNAG_FORCE_RAW_TP=1 exercises the fallback on kernels that have tp_btf (for tests). */
 	sc->tp_btf = !getenv("SNAG_FORCE_RAW_TP") &&
 		     bpfutil__btf_has_tracepoint(o->btf_path, "sched_switch");

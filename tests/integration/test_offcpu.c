@@ -195,6 +195,52 @@ static void test_known_sleeps(void **state)
 	check_known_sleeps("sleeps.json", NULL);
 }
 
+static void check_split_wakers(const char *report, bool loaded);
+
+/* Whether the report's overhead lists a BPF program of that name (loaded and attached). */
+static bool has_program(json_t *root, const char *name)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(root, "overhead"), "programs"), i, p)
+	{
+		if (!strcmp(json_string_value(json_object_get(p, "name")), name))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Wakeups from interrupts are told from the preempt count, which the loader
+ * locates through the kernel's BTF: no program runs on interrupts. Where the
+ * BTF does not say (SNAG_FORCE_IRQ_HOOKS=1 here), the interrupt, softirq and
+ * hrtimer tracepoints keep a nesting depth instead. Either way a timer wakeup
+ * has no waker, and a ping-pong thread's waker is its peer, under a loopback
+ * stream's interrupts too.
+ */
+static void test_interrupt_wakeups_both_ways(void **state)
+{
+	json_t *root;
+
+	(void)state;
+	require_bpf();
+	root = trace_command("sleeper 2 1", out_path("irq-default.json"), NULL, NULL);
+	if (has_program(root, "handle_softirq_entry") ||
+	    has_program(root, "handle_irq_handler_entry"))
+		fail_msg("interrupt programs attached though the BTF locates the preempt count");
+	json_decref(root);
+	setenv("SNAG_FORCE_IRQ_HOOKS", "1", 1);
+	root = trace_command("sleeper 2 1", out_path("irq-hooks.json"), NULL, NULL);
+	if (!has_program(root, "handle_softirq_entry") ||
+	    !has_program(root, "handle_irq_handler_entry"))
+		fail_msg("SNAG_FORCE_IRQ_HOOKS=1: the interrupt programs are not attached");
+	json_decref(root);
+	check_known_sleeps("sleeps-irq-hooks.json", NULL);
+	check_split_wakers("wakers-irq-hooks.json", true);
+	unsetenv("SNAG_FORCE_IRQ_HOOKS");
+}
+
 /*
  * Where the kernel refuses task work: user stacks from rseq_update, and, for a thread
  * that did not register rseq (glibc's tunable turns it off), from its switch-outs.
@@ -973,6 +1019,7 @@ int main(void)
 	    itest_case(test_pipe_pingpong_switch_counts),
 	    itest_case(test_pingpong_wakers),
 	    itest_case(test_wakers_across_idle_cpus),
+	    itest_case(test_interrupt_wakeups_both_ways),
 	    itest_case(test_raw_tp_fallback),
 	    itest_case(test_runqueue_contention),
 	    itest_case(test_idle_target_keeps_time),
