@@ -61,7 +61,7 @@ void assert_near(double got, double want, double tolerance, const char *what);
 /* What a target measured of its own calls to one function ("timed NAME: ..." on its stdout). */
 struct target_timing {
 	long n;
-	double min_ns, p50_ns, avg_ns;
+	double min_ns, p50_ns, avg_ns, p90_ns;
 };
 
 /* Parse the target's timing of name from its stdout; fails the test when it is missing. */

@@ -392,6 +392,10 @@ static void check_split_wakers(const char *report, bool loaded)
 	}
 	assert_int_equal(parse_self_reports(out, "pinger", &rep[0], 1), 1);
 	assert_int_equal(parse_self_reports(out, "ponger", &rep[1], 1), 1);
+	/* Each round trip makes at least one of the two wait for the other's byte. */
+	if (rep[0].voluntary + rep[1].voluntary < 300)
+		fail_msg("%ld and %ld voluntary switches for 300 round trips", rep[0].voluntary,
+			 rep[1].voluntary);
 	for (int k = 0; k < 2; k++) {
 		double blocks = 0, by_peer = 0;
 
@@ -410,14 +414,13 @@ static void check_split_wakers(const char *report, bool loaded)
 			      loaded ? "loaded" : "quiet", rep[k].tid, by_peer, blocks,
 			      rep[1 - k].tid);
 		/*
-		 * 300 round trips. Under load a thread is sometimes preempted and
-		 * finds its byte already there, so fewer of its switches are blocks
-		 * (28 of 300 was seen): its own count of voluntary switches says how
-		 * many, up to the one or two blocks of a thread's exit after it
-		 * counted. The first and last blocks have other wakers.
+		 * 300 round trips. On a busy machine a thread is sometimes preempted
+		 * and finds its byte already there, so fewer of its switches are
+		 * blocks (28 of 300 was seen, and 87 with no load of the test's
+		 * own): its own count of voluntary switches says how many, up to the
+		 * one or two blocks of a thread's exit after it counted. The first
+		 * and last blocks have other wakers.
 		 */
-		if (!loaded)
-			assert_true(blocks >= 290);
 		if (blocks < 0.95 * rep[k].voluntary - 2 || blocks > rep[k].voluntary + 2)
 			fail_msg("tid %ld: %.0f blocks, the thread counted %ld voluntary switches",
 				 rep[k].tid, blocks, rep[k].voluntary);
