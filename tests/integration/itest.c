@@ -82,6 +82,11 @@ static void json_release(void *p)
 	json_decref(p);
 }
 
+char *itest_dump(const json_t *v, size_t flags)
+{
+	return test_keep(json_dumps(v, flags), free);
+}
+
 json_t *itest_keep_json(json_t *root)
 {
 	/* The registry holds a reference of its own: the test's json_decref() stays right. */

@@ -187,7 +187,7 @@ static void test_known_mix_ranking(void **state)
 	if (lock != 0 || sleep < 0 || small < 0 || !(lock < sleep && sleep < small))
 		fail_msg("want lock_contention first, then sleep_loop, then small_io; got indices "
 			 "%ld %ld %ld in %s",
-			 lock, sleep, small, json_dumps(json_object_get(root, "bottlenecks"), 0));
+			 lock, sleep, small, itest_dump(json_object_get(root, "bottlenecks"), 0));
 	breakdown(root);
 	json_decref(root);
 }
@@ -204,7 +204,7 @@ static void test_idle_has_no_findings(void **state)
 	root = trace(cmd, out_path("idle.json"), NULL);
 	if (json_array_size(json_object_get(root, "bottlenecks")))
 		fail_msg("an idle process got findings: %s",
-			 json_dumps(json_object_get(root, "bottlenecks"), 0));
+			 itest_dump(json_object_get(root, "bottlenecks"), 0));
 	breakdown(root);
 	json_decref(root);
 }
@@ -236,7 +236,7 @@ static void test_latency_trend(void **state)
 	b = finding_of(root, "trend");
 	if (!b)
 		fail_msg("no trend finding: %s",
-			 json_dumps(json_object_get(root, "bottlenecks"), 0));
+			 itest_dump(json_object_get(root, "bottlenecks"), 0));
 	assert_non_null(strstr(json_string_value(json_object_get(b, "target")), "handle_request"));
 	/*
 	 * The plan is +2 ms a second; a busy machine adds its own growth (4 ms a
@@ -258,7 +258,7 @@ static void test_latency_trend(void **state)
 		     NULL);
 	if (finding_of(root, "trend"))
 		fail_msg("steady latency flagged as a trend: %s",
-			 json_dumps(json_object_get(root, "bottlenecks"), 0));
+			 itest_dump(json_object_get(root, "bottlenecks"), 0));
 	json_decref(root);
 }
 
