@@ -82,6 +82,11 @@ static void json_release(void *p)
 	json_decref(p);
 }
 
+char *itest_dump(const json_t *v, size_t flags)
+{
+	return test_keep(json_dumps(v, flags), free);
+}
+
 json_t *itest_keep_json(json_t *root)
 {
 	/* The registry holds a reference of its own: the test's json_decref() stays right. */
@@ -142,8 +147,8 @@ void target_timing(const char *out, const char *name, struct target_timing *t)
 
 	snprintf(key, sizeof(key), "timed %s: ", name);
 	p = out ? strstr(out, key) : NULL;
-	if (!p || sscanf(p + strlen(key), "n=%ld min_ns=%lf p50_ns=%lf avg_ns=%lf", &t->n,
-			 &t->min_ns, &t->p50_ns, &t->avg_ns) != 4)
+	if (!p || sscanf(p + strlen(key), "n=%ld min_ns=%lf p50_ns=%lf avg_ns=%lf p90_ns=%lf",
+			 &t->n, &t->min_ns, &t->p50_ns, &t->avg_ns, &t->p90_ns) != 5)
 		fail_msg("the target printed no timing of %s: %s", name, out ? out : "(nothing)");
 }
 

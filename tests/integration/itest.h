@@ -31,6 +31,9 @@ int itest_case_teardown(void **state);
 /* json_load_file() of a report, kept until the test ends (json_decref() it as usual). */
 json_t *itest_load_json(const char *path, json_error_t *err);
 
+/* json_dumps(v, flags), kept until the test ends (test_drop() frees it sooner); NULL on failure. */
+char *itest_dump(const json_t *v, size_t flags);
+
 /* Keep root (may be NULL) until the test ends, and return it; json_decref() it as usual. */
 json_t *itest_keep_json(json_t *root);
 
@@ -61,7 +64,7 @@ void assert_near(double got, double want, double tolerance, const char *what);
 /* What a target measured of its own calls to one function ("timed NAME: ..." on its stdout). */
 struct target_timing {
 	long n;
-	double min_ns, p50_ns, avg_ns;
+	double min_ns, p50_ns, avg_ns, p90_ns;
 };
 
 /* Parse the target's timing of name from its stdout; fails the test when it is missing. */

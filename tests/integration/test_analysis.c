@@ -187,7 +187,7 @@ static void test_known_mix_ranking(void **state)
 	if (lock != 0 || sleep < 0 || small < 0 || !(lock < sleep && sleep < small))
 		fail_msg("want lock_contention first, then sleep_loop, then small_io; got indices "
 			 "%ld %ld %ld in %s",
-			 lock, sleep, small, json_dumps(json_object_get(root, "bottlenecks"), 0));
+			 lock, sleep, small, itest_dump(json_object_get(root, "bottlenecks"), 0));
 	breakdown(root);
 	json_decref(root);
 }
@@ -204,7 +204,7 @@ static void test_idle_has_no_findings(void **state)
 	root = trace(cmd, out_path("idle.json"), NULL);
 	if (json_array_size(json_object_get(root, "bottlenecks")))
 		fail_msg("an idle process got findings: %s",
-			 json_dumps(json_object_get(root, "bottlenecks"), 0));
+			 itest_dump(json_object_get(root, "bottlenecks"), 0));
 	breakdown(root);
 	json_decref(root);
 }
@@ -219,21 +219,37 @@ static json_t *finding_of(json_t *root, const char *kind)
 /* Latency rising 2 ms per second is a trend with that slope; a steady one is not. */
 static void test_latency_trend(void **state)
 {
-	char cmd[8300];
+	char cmd[8300], *out = NULL;
+	const char *p;
+	double own;
 	json_t *root, *b;
 
 	(void)state;
 	require_bpf();
 	snprintf(cmd, sizeof(cmd), "%s growing 2", trend_path);
-	root = trace(cmd, out_path("growing.json"), "-u", "handle_request", "-i", "0.2", "--no-io",
-		     NULL);
+	root = run_snag_jsonv(
+	    out_path("growing.json"), &out,
+	    (char *[]){"-c", cmd, "-u", "handle_request", "-i", "0.2", "--no-io", NULL});
+	p = out ? strstr(out, "slope_ns_per_s=") : NULL;
+	if (!p || sscanf(p, "slope_ns_per_s=%lf", &own) != 1)
+		fail_msg("the target printed no slope: %s", out ? out : "");
 	b = finding_of(root, "trend");
 	if (!b)
 		fail_msg("no trend finding: %s",
-			 json_dumps(json_object_get(root, "bottlenecks"), 0));
+			 itest_dump(json_object_get(root, "bottlenecks"), 0));
 	assert_non_null(strstr(json_string_value(json_object_get(b, "target")), "handle_request"));
-	assert_near(num(json_object_get(b, "evidence"), "slope_ns_per_s"), 2 * MS, 0.2,
-		    "latency slope (ns per second)");
+	/*
+	 * The plan is +2 ms a second; a busy machine adds its own growth (4 ms a
+	 * second was seen beside three compile jobs). The truth is the slope the
+	 * target fitted to its own timings, in the same 0.2 s spans (snag's start
+	 * a little before the target's shifts them: 25%).
+	 */
+	print_message("slope: snag %.0f ns/s, the target's own %.0f ns/s\n",
+		      num(json_object_get(b, "evidence"), "slope_ns_per_s"), own);
+	assert_true(own >= 1.8 * MS);
+	assert_near(num(json_object_get(b, "evidence"), "slope_ns_per_s"), own, 0.25,
+		    "latency slope (ns per second) against the target's own");
+	test_drop(out);
 	assert_true(num(json_object_get(b, "evidence"), "r2") >= 0.9);
 	json_decref(root);
 
@@ -242,7 +258,7 @@ static void test_latency_trend(void **state)
 		     NULL);
 	if (finding_of(root, "trend"))
 		fail_msg("steady latency flagged as a trend: %s",
-			 json_dumps(json_object_get(root, "bottlenecks"), 0));
+			 itest_dump(json_object_get(root, "bottlenecks"), 0));
 	json_decref(root);
 }
 

@@ -123,7 +123,7 @@ static void test_hot_ratio(void **state)
 	{
 		if (!strcmp(json_string_value(json_object_get(w, "binary")), target_path))
 			fail_msg("a frame-pointer warning for the cpu target: %s",
-				 json_dumps(w, JSON_COMPACT));
+				 itest_dump(w, JSON_COMPACT));
 	}
 	/* The hottest line of hot_a is in the target's source (its loop). */
 	lines = json_object_get(a, "lines");
@@ -191,7 +191,7 @@ static void test_no_frame_pointers(void **state)
 		if (first && !strcmp(first, "spin_nofp") &&
 		    !json_is_true(json_object_get(e, "user_stack_incomplete")))
 			fail_msg("a spin_nofp stack is presented as complete: %s",
-				 json_dumps(e, JSON_COMPACT));
+				 itest_dump(e, JSON_COMPACT));
 	}
 	/*
 	 * nofp's warning. A sample may also land in libc (its clock_gettime
@@ -208,10 +208,10 @@ static void test_no_frame_pointers(void **state)
 			w = e;
 		else if (!bin || (!strstr(bin, "libc.so") && !strstr(bin, "/ld-linux")))
 			fail_msg("a warning for %s: %s", bin ? bin : "(none)",
-				 json_dumps(e, JSON_COMPACT));
+				 itest_dump(e, JSON_COMPACT));
 	}
 	if (!w)
-		fail_msg("no warning names %s: %s", nofp, json_dumps(warnings, JSON_COMPACT));
+		fail_msg("no warning names %s: %s", nofp, itest_dump(warnings, JSON_COMPACT));
 	assert_string_equal(json_string_value(json_object_get(w, "kind")), "no_frame_pointers");
 	assert_true(num(w, "incomplete_samples") > 100);
 	assert_true(num(w, "functions_checked") >= 4);

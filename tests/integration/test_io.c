@@ -195,7 +195,7 @@ static void test_small_writes_finding(void **state)
 	b = finding(root, "small_io", pid);
 	if (!b)
 		fail_msg("no small_io finding for pid %ld: %s", pid,
-			 json_dumps(json_object_get(root, "bottlenecks"), 0));
+			 itest_dump(json_object_get(root, "bottlenecks"), 0));
 	assert_true(json_array_size(json_object_get(b, "evidence")) > 0 ||
 		    json_object_size(json_object_get(b, "evidence")) > 0);
 	recs = json_object_get(b, "recommendations");
@@ -327,7 +327,7 @@ static void test_tcp_small_messages(void **state)
 	send = net_row(root, client.pid, "tcp", "send");
 	if (!send)
 		fail_msg("no tcp send row for the client (pid %d): %s", client.pid,
-			 json_dumps(json_object_get(root, "net_io"), 0));
+			 itest_dump(json_object_get(root, "net_io"), 0));
 	assert_true(num(send, "count") >= 1000);
 	assert_near(num(send, "bytes"), 100000, 0.01, "client bytes sent");
 	assert_true(num(send, "small_count") >= 1000);
@@ -343,7 +343,7 @@ static void test_tcp_small_messages(void **state)
 	c = conn_row(root, client.pid, port, 0);
 	if (!c)
 		fail_msg("no connection row of the client to port %d: %s", port,
-			 json_dumps(json_object_get(root, "net_connections"), 0));
+			 itest_dump(json_object_get(root, "net_connections"), 0));
 	assert_int_equal((long)num(c, "send_bytes"), 100000);
 	assert_int_equal((long)num(c, "sends"), 1000);
 	c = conn_row(root, server.pid, 0, port);
@@ -443,12 +443,12 @@ static void test_tcp_retransmits(void **state)
 	c = conn_row(root, client.pid, port, 0);
 	if (!c)
 		fail_msg("no connection row of the client: %s",
-			 json_dumps(json_object_get(root, "net_connections"), 0));
+			 itest_dump(json_object_get(root, "net_connections"), 0));
 	assert_int_equal((long)num(c, "send_bytes"), 400000);
 	print_message("client connection: %.0f retransmits\n", num(c, "retransmits"));
 	if (num(c, "retransmits") < 1)
 		fail_msg("no retransmits seen on a connection losing 1/8 of its packets: %s",
-			 json_dumps(c, 0));
+			 itest_dump(c, 0));
 	/* Every byte still arrived. */
 	c = conn_row(root, server.pid, 0, port);
 	assert_non_null(c);
@@ -456,7 +456,7 @@ static void test_tcp_retransmits(void **state)
 	b = finding(root, "tcp_retransmits", client.pid);
 	if (!b)
 		fail_msg("no tcp_retransmits finding for the client: %s",
-			 json_dumps(json_object_get(root, "bottlenecks"), 0));
+			 itest_dump(json_object_get(root, "bottlenecks"), 0));
 	assert_true(json_array_size(json_object_get(b, "recommendations")) > 0);
 	/* The per-process count, on the client's TCP send row, is its connections' sum. */
 	assert_int_equal((long)num(net_row(root, client.pid, "tcp", "send"), "retransmits"),

@@ -148,10 +148,10 @@ static void check_known_sleeps(const char *report, const char *want_mode)
 	assert_non_null(e);
 	if (!stack_has(json_object_get(e, "user_stack"), "wait_for_timer"))
 		fail_msg("user stack lacks wait_for_timer: %s",
-			 json_dumps(json_object_get(e, "user_stack"), 0));
+			 itest_dump(json_object_get(e, "user_stack"), 0));
 	if (!stack_has(json_object_get(e, "kernel_stack"), "nanosleep"))
 		fail_msg("kernel stack lacks a nanosleep frame: %s",
-			 json_dumps(json_object_get(e, "kernel_stack"), 0));
+			 itest_dump(json_object_get(e, "kernel_stack"), 0));
 	/*
 	 * All 20 sleeps are in wait_for_timer's entries. Usually one entry; an odd
 	 * sleep can take another kernel path (a restarted nanosleep), which is a
@@ -182,7 +182,7 @@ static void check_known_sleeps(const char *report, const char *want_mode)
 	/* A timer interrupt woke it: whatever task the interrupt hit is not its waker. */
 	if (!json_is_null(json_object_get(e, "waker")))
 		fail_msg("a timer wakeup has a waker: %s",
-			 json_dumps(json_object_get(e, "waker"), JSON_COMPACT));
+			 itest_dump(json_object_get(e, "waker"), JSON_COMPACT));
 	assert_no_drops(root);
 	test_drop(out);
 	json_decref(root);
@@ -365,7 +365,7 @@ static void test_raw_tp_fallback(void **state)
 	assert_true(num(row, "voluntary_switches") >= 20);
 	assert_slept(num(row, "blocked_ns"), out, 200 * MS, "blocked_ns");
 	assert_int_equal(json_array_size(json_object_get(root, "offcpu")), 0);
-	overhead = json_dumps(json_object_get(root, "overhead"), JSON_COMPACT);
+	overhead = itest_dump(json_object_get(root, "overhead"), JSON_COMPACT);
 	assert_non_null(strstr(overhead, "handle_sched_switch_raw"));
 	test_drop(overhead);
 	test_drop(out);
@@ -390,14 +390,14 @@ static void test_pingpong_wakers(void **state)
 	waker = json_object_get(e, "waker");
 	if (!json_is_object(waker) || (long)num(waker, "tid") != ponger.tid)
 		fail_msg("pinger's waker should be ponger (tid %ld): %s", ponger.tid,
-			 json_dumps(waker, JSON_COMPACT));
+			 itest_dump(waker, JSON_COMPACT));
 	if (!stack_has(json_object_get(waker, "user_stack"), "ponger") ||
 	    !stack_has(json_object_get(waker, "kernel_stack"), "pipe_write"))
 		fail_msg("waker stacks lack ponger/pipe_write: %s",
-			 json_dumps(waker, JSON_COMPACT));
+			 itest_dump(waker, JSON_COMPACT));
 	if (!stack_has(json_object_get(e, "kernel_stack"), "pipe_read"))
 		fail_msg("pinger's kernel stack lacks pipe_read: %s",
-			 json_dumps(json_object_get(e, "kernel_stack"), JSON_COMPACT));
+			 itest_dump(json_object_get(e, "kernel_stack"), JSON_COMPACT));
 	test_drop(out);
 	json_decref(root);
 }
@@ -438,6 +438,10 @@ static void check_split_wakers(const char *report, bool loaded)
 	}
 	assert_int_equal(parse_self_reports(out, "pinger", &rep[0], 1), 1);
 	assert_int_equal(parse_self_reports(out, "ponger", &rep[1], 1), 1);
+	/* Each round trip makes at least one of the two wait for the other's byte. */
+	if (rep[0].voluntary + rep[1].voluntary < 300)
+		fail_msg("%ld and %ld voluntary switches for 300 round trips", rep[0].voluntary,
+			 rep[1].voluntary);
 	for (int k = 0; k < 2; k++) {
 		double blocks = 0, by_peer = 0;
 
@@ -456,14 +460,13 @@ static void check_split_wakers(const char *report, bool loaded)
 			      loaded ? "loaded" : "quiet", rep[k].tid, by_peer, blocks,
 			      rep[1 - k].tid);
 		/*
-		 * 300 round trips. Under load a thread is sometimes preempted and
-		 * finds its byte already there, so fewer of its switches are blocks
-		 * (28 of 300 was seen): its own count of voluntary switches says how
-		 * many, up to the one or two blocks of a thread's exit after it
-		 * counted. The first and last blocks have other wakers.
+		 * 300 round trips. On a busy machine a thread is sometimes preempted
+		 * and finds its byte already there, so fewer of its switches are
+		 * blocks (28 of 300 was seen, and 87 with no load of the test's
+		 * own): its own count of voluntary switches says how many, up to the
+		 * one or two blocks of a thread's exit after it counted. The first
+		 * and last blocks have other wakers.
 		 */
-		if (!loaded)
-			assert_true(blocks >= 290);
 		if (blocks < 0.95 * rep[k].voluntary - 2 || blocks > rep[k].voluntary + 2)
 			fail_msg("tid %ld: %.0f blocks, the thread counted %ld voluntary switches",
 				 rep[k].tid, blocks, rep[k].voluntary);
@@ -503,7 +506,7 @@ static void test_runqueue_contention(void **state)
 		assert_true(offcpu_total(root, rep[i].tid, "preempted", &e) > 200 * MS);
 		if (!stack_has(json_object_get(e, "user_stack"), "burn_cpu"))
 			fail_msg("preempted user stack lacks burn_cpu: %s",
-				 json_dumps(json_object_get(e, "user_stack"), 0));
+				 itest_dump(json_object_get(e, "user_stack"), 0));
 	}
 	test_drop(out);
 	json_decref(root);
@@ -578,20 +581,17 @@ static void test_short_lived_process_keeps_stacks(void **state)
 	assert_int_equal(test_run(targv, 10, &r), 0);
 	assert_int_equal(r.status, 0);
 	assert_int_equal(parse_self_reports(r.out, "sleeper", rep, 1), 1);
-	test_run__free(&r);
 	assert_int_equal(test_proc_wait(&snag, 30), 0);
 	root = itest_load_json(out_path("system.json"), &jerr);
 	assert_non_null(root);
 	total = offcpu_total(root, rep[0].tid, "blocked", &e);
-	if (total < 85 * MS || total > 115 * MS) {
-		char *oh = json_dumps(json_object_get(root, "overhead"), JSON_COMPACT);
-
-		fail_msg("blocked off-CPU total %.0f ns, want 100 ms within 15%%; overhead: %s",
-			 total, oh);
-	}
+	print_message("overhead: %s\n",
+		      itest_dump(json_object_get(root, "overhead"), JSON_COMPACT));
+	assert_slept(total, r.out, 100 * MS, "blocked off-CPU total");
+	test_run__free(&r);
 	if (!stack_has(json_object_get(e, "user_stack"), "wait_for_timer"))
 		fail_msg("exited process's user stack is not symbolized: %s",
-			 json_dumps(json_object_get(e, "user_stack"), 0));
+			 itest_dump(json_object_get(e, "user_stack"), 0));
 	json_decref(root);
 }
 
@@ -803,7 +803,7 @@ static void test_cgroup_filter(void **state)
 	rmdir(cg);
 	root = itest_load_json(out_path("cgroup.json"), &jerr);
 	assert_non_null(root);
-	out = json_dumps(json_object_get(root, "sched"), JSON_COMPACT);
+	out = itest_dump(json_object_get(root, "sched"), JSON_COMPACT);
 	if (!has_pid(root, inside.pid) || has_pid(root, outside.pid))
 		fail_msg("want pid %d (inside) and not %d (outside) in sched[]: %s", inside.pid,
 			 outside.pid, out);

@@ -280,7 +280,7 @@ static void test_prometheus_scrapes_known_counts(void **state)
 		fail_msg("snag exited %d", status);
 	root = itest_load_json(report, NULL);
 	assert_non_null(root);
-	text = json_dumps(json_object_get(root, "functions"), JSON_COMPACT);
+	text = itest_dump(json_object_get(root, "functions"), JSON_COMPACT);
 	assert_non_null(strstr(text, "\"count\":50"));
 	test_drop(text);
 	json_decref(root);

@@ -3,10 +3,14 @@
  *
  * Usage: cpu ratio SECONDS    burn CPU in hot_a 3 times as long as in hot_b, for SECONDS
  *        cpu spin SECONDS     burn CPU in spin_loop for SECONDS; prints its rate of work
- *        cpu clock SECONDS    read the clock in a loop (its time is in the vdso) for SECONDS
+ *        cpu clock SECONDS    read the clock in a loop (its time is in the vdso) until it has
+ *                             had SECONDS of CPU time
  *        cpu jit SECONDS      run a spin loop it generated at run time (x86-64), named only
- *                             in /tmp/perf-PID.map as jit_spin_loop, for SECONDS; the map
- *                             stays behind (as JITs leave it) for the caller to remove
+ *                             in /tmp/perf-PID.map as jit_spin_loop, until it has had SECONDS
+ *                             of CPU time; the map stays behind (as JITs leave it) for the
+ *                             caller to remove
+ * clock and jit count CPU time, not wall time, so that a loaded machine still gives them the
+ * samples a test expects (about 1,000 at -F 999 for one second).
  *
  * The work is counted in loop iterations, not in time: hot_a does 3 times the iterations of
  * hot_b with the same loop body, so its share of the thread's CPU time is 3:1 whatever else runs
@@ -109,11 +113,13 @@ TRACED long long read_clock(void)
 
 static int clock_loop(double seconds)
 {
-	long long end = clock_ns(CLOCK_MONOTONIC) + (long long)(seconds * 1e9);
+	long long end = clock_ns(CLOCK_THREAD_CPUTIME_ID) + (long long)(seconds * 1e9);
 	unsigned long calls = 0;
 
-	while (read_clock() < end)
-		calls++;
+	/* The thread's CPU clock is a syscall: read it once per 4,096 reads of the vdso's. */
+	while (clock_ns(CLOCK_THREAD_CPUTIME_ID) < end)
+		for (int i = 0; i < 4096; i++, calls++)
+			read_clock();
 	printf("clock calls=%lu\n", calls);
 	return 0;
 }
@@ -131,7 +137,7 @@ static int jit(double seconds)
 {
 	/* mov %rdi,%rax; 1: dec %rax; jnz 1b; ret */
 	static const unsigned char code[] = {0x48, 0x89, 0xf8, 0x48, 0xff, 0xc8, 0x75, 0xfb, 0xc3};
-	long long end = clock_ns(CLOCK_MONOTONIC) + (long long)(seconds * 1e9);
+	long long end = clock_ns(CLOCK_THREAD_CPUTIME_ID) + (long long)(seconds * 1e9);
 	void *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	unsigned long calls = 0;
 	char path[64];
@@ -150,7 +156,7 @@ static int jit(double seconds)
 	fprintf(f, "%lx %zx jit_spin_loop\n", (unsigned long)mem, sizeof(code));
 	fclose(f);
 	memcpy(&fn, &mem, sizeof(fn));
-	while (clock_ns(CLOCK_MONOTONIC) < end) {
+	while (clock_ns(CLOCK_THREAD_CPUTIME_ID) < end) {
 		run_jit(fn, CHUNK);
 		calls++;
 	}

@@ -46,14 +46,14 @@ static void sleep_ns(long long ns)
  * Each call's wall time as its caller measured it, around the call: the truth
  * the tests hold snag's percentiles to, on machines whose timers and load
  * differ (a 2 ms nanosleep lasts 2.06 ms on one machine and longer on a busy
- * one). Printed as "timed NAME: n=.. min_ns=.. p50_ns=.. avg_ns=..".
+ * one). Printed as "timed NAME: n=.. min_ns=.. p50_ns=.. avg_ns=.. p90_ns=..".
  */
 struct timings {
 	long long ns[4096];
 	long n;
 };
 
-static struct timings timed_main, timed_inner;
+static struct timings timed_main, timed_inner, timed_inside;
 
 static void timings_add(struct timings *t, long long ns)
 {
@@ -77,8 +77,8 @@ static void timings_print(struct timings *t, const char *name)
 	qsort(t->ns, t->n, sizeof(t->ns[0]), cmp_ll);
 	for (long i = 0; i < t->n; i++)
 		sum += t->ns[i];
-	printf("timed %s: n=%ld min_ns=%lld p50_ns=%lld avg_ns=%lld\n", name, t->n, t->ns[0],
-	       t->ns[t->n / 2], sum / t->n);
+	printf("timed %s: n=%ld min_ns=%lld p50_ns=%lld avg_ns=%lld p90_ns=%lld\n", name, t->n,
+	       t->ns[0], t->ns[t->n / 2], sum / t->n, t->ns[t->n * 9 / 10]);
 }
 
 /* Call fn n times, each timed by the caller. */
@@ -124,14 +124,17 @@ TRACED void recurse(int depth)
 
 	spin_ns(100000);
 	if (depth > 0) {
-		long long c0 = now_ns();
+		long long c0 = now_ns(), d;
 
 		recurse(depth - 1);
-		recurse_around_ns += now_ns() - c0;
+		d = now_ns() - c0;
+		recurse_around_ns += d;
+		timings_add(&timed_main, d);
 	}
 	spin_ns(100000);
 	recurse_last_ns = now_ns() - t0; /* the outermost call stores last */
 	recurse_total_ns += recurse_last_ns;
+	timings_add(&timed_inside, recurse_last_ns);
 }
 
 TRACED void inner(void)
@@ -232,6 +235,7 @@ int main(int argc, char **argv)
 
 			recurse(4);
 			d = now_ns() - t0;
+			timings_add(&timed_main, d);
 			recurse_inside_ns += d;
 			outer_own += recurse_last_ns;
 			if (i < 64)
@@ -246,6 +250,8 @@ int main(int argc, char **argv)
 		for (long i = 0; i < calls && i < 64; i++)
 			printf(" %lld", outer[i]);
 		printf("\n");
+		timings_print(&timed_main, "recurse");
+		timings_print(&timed_inside, "recurse-inside");
 	} else if (!strcmp(mode, "nested")) {
 		TIMED_LOOP(n < 0 ? 100 : n, outer());
 		timings_print(&timed_main, "outer");

@@ -2,7 +2,7 @@
  * Test target for trend detection: calls handle_request() in a loop for
  * SECONDS, each call sleeping 1 ms plus, in "growing" mode, 2 ms more for
  * every second elapsed (latency rises linearly from 1 ms to 1 + 2*SECONDS ms),
- * or always 2 ms in "steady" mode.
+ * or always 2 ms in "steady" mode. Prints the slope it measured itself.
  * Usage: trend growing|steady SECONDS
  */
 #include <errno.h>
@@ -29,6 +29,40 @@ TRACED void handle_request(long long ns)
 		;
 }
 
+/*
+ * The target's own view of the trend, fitted as snag fits it: the average
+ * latency of the calls that started in each 0.2 s since the start, against
+ * the middle of that span, by least squares. On a busy machine the latency
+ * of a sleep grows with the load as well as with the plan.
+ */
+#define BIN_NS	 200000000LL
+#define MAX_BINS 256
+static double bin_sum[MAX_BINS], bin_n[MAX_BINS];
+
+static double own_slope(void)
+{
+	double mx = 0, my = 0, sxx = 0, sxy = 0, n = 0;
+
+	for (int i = 0; i < MAX_BINS; i++)
+		if (bin_n[i] > 0) {
+			mx += (i + 0.5) * BIN_NS / 1e9;
+			my += bin_sum[i] / bin_n[i];
+			n++;
+		}
+	if (n < 2)
+		return 0;
+	mx /= n;
+	my /= n;
+	for (int i = 0; i < MAX_BINS; i++)
+		if (bin_n[i] > 0) {
+			double x = (i + 0.5) * BIN_NS / 1e9 - mx, y = bin_sum[i] / bin_n[i] - my;
+
+			sxx += x * x;
+			sxy += x * y;
+		}
+	return sxx > 0 ? sxy / sxx : 0;
+}
+
 int main(int argc, char **argv)
 {
 	long long start = now_ns(), end, calls = 0;
@@ -40,8 +74,17 @@ int main(int argc, char **argv)
 	}
 	growing = !strcmp(argv[1], "growing");
 	end = start + (long long)(atof(argv[2]) * 1e9);
-	for (long long t = start; t < end; t = now_ns(), calls++)
+	for (long long t = start; t < end; calls++) {
+		long long bin = (t - start) / BIN_NS, after;
+
 		handle_request(growing ? 1000000 + (t - start) * 2 / 1000 : 2000000);
-	printf("trend calls=%lld\n", calls);
+		after = now_ns();
+		if (bin < MAX_BINS) {
+			bin_sum[bin] += (double)(after - t);
+			bin_n[bin]++;
+		}
+		t = after;
+	}
+	printf("trend calls=%lld slope_ns_per_s=%.0f\n", calls, own_slope());
 	return 0;
 }
