@@ -185,6 +185,24 @@ void assert_no_drops(json_t *root)
 	}
 }
 
+void itest_wait_exec(int pid, const char *path)
+{
+	char link[64], exe[4096];
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	for (int i = 0; i < 1000; i++) {
+		ssize_t n = readlink(link, exe, sizeof(exe) - 1);
+
+		if (n > 0) {
+			exe[n] = '\0';
+			if (!strcmp(exe, path))
+				return;
+		}
+		usleep(10000);
+	}
+	fail_msg("process %d did not exec %s within 10 s", pid, path);
+}
+
 /* Wait until snag says it is tracing; fails the test with snag's stderr otherwise. */
 void wait_tracing(struct test_proc *snag)
 {

@@ -52,6 +52,13 @@ json_t *run_snag_json(const char *report, ...);
  */
 json_t *run_snag_jsonv(const char *report, char **out, char *const args[]);
 
+/*
+ * Wait until process pid runs the executable at path (absolute, as realpath() gives it): a
+ * spawned target is still the test's fork until its exec, and -u looks for its functions in
+ * the binary it runs. Fails the test after 10 s.
+ */
+void itest_wait_exec(int pid, const char *path);
+
 /* Wait until a background snag says it is tracing; fails with its stderr otherwise. */
 void wait_tracing(struct test_proc *snag);
 

@@ -538,6 +538,7 @@ static void test_idle_target_keeps_time(void **state)
 	require_bpf();
 	char *targv[] = {target_path, "sleeper", "1", "5000", NULL};
 	assert_int_equal(test_spawn(targv, &target), 0);
+	itest_wait_exec(target.pid, target_path);
 	snprintf(pidbuf, sizeof(pidbuf), "%d", target.pid);
 	char *argv[] = {
 	    snag_path,	"-p",	pidbuf, "-d", "2", "-i", "0.5", "-o", (char *)out_path("idle.json"),

@@ -252,6 +252,17 @@ int main(int argc, char **argv)
 		printf("\n");
 		timings_print(&timed_main, "recurse");
 		timings_print(&timed_inside, "recurse-inside");
+		/* Its calls in each band of +-15% around 200, 400 .. 1000 us, timed inside. */
+		printf("recurse bands:");
+		for (int level = 1; level <= 5; level++) {
+			int in = 0;
+
+			for (long i = 0; i < timed_inside.n; i++)
+				in += timed_inside.ns[i] >= level * 200000 * 0.85 &&
+				      timed_inside.ns[i] <= level * 200000 * 1.15;
+			printf(" %d", in);
+		}
+		printf("\n");
 	} else if (!strcmp(mode, "nested")) {
 		TIMED_LOOP(n < 0 ? 100 : n, outer());
 		timings_print(&timed_main, "outer");
