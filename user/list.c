@@ -88,6 +88,21 @@ static int print_tab(FILE *out, const struct elfsym_tab *tab, const char *header
 	return 0;
 }
 
+/* Say on stderr what the symbol caps (elfsym.h) left out of display's table, if anything. */
+static void note_cut(const struct elfsym_tab *tab, const char *display)
+{
+	char msg[PATH_MAX + 200];
+
+	if (!tab->cut)
+		return;
+	snprintf(msg, sizeof(msg),
+		 "snag: note: %s: %zu function symbols left out (names over %d bytes, or past %u "
+		 "functions or %u MiB of names)",
+		 display, tab->cut, ELFSYM_MAX_NAME, ELFSYM_MAX_SYMS, ELFSYM_MAX_NAME_BYTES >> 20);
+	textsafe__fputs(msg, stderr);
+	fputc('\n', stderr);
+}
+
 /* "# PATH (N functions[, stripped...])\n" for the -p listing. */
 static void make_header(char *buf, size_t len, const char *display, const struct elfsym_tab *tab)
 {
@@ -121,6 +136,7 @@ static int list_binary(FILE *out, const char *path, const char *glob)
 			"snag: note: %s is stripped; listing only its exported functions (install "
 			"its -dbgsym package for all)\n",
 			path);
+	note_cut(tab, path);
 	err = print_tab(out, tab, NULL, glob, &listed);
 	if (!err && !listed) {
 		snag_set_error("no function matching '%s' in %s (%zu functions there; try without "
@@ -151,6 +167,7 @@ static int list_process_file(FILE *out, const char *path_to_open, const char *di
 		snag_clear_error();
 		return 0;
 	}
+	note_cut(tab, display);
 	make_header(header, sizeof(header), display, tab);
 	err = print_tab(out, tab, header, glob, listed);
 	elfsym__free(tab);
