@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "commands.h"
 #include "elfsym.h"
 #include "errors.h"
@@ -186,11 +187,12 @@ static bool seen_before(const struct procmaps *m, size_t i, const char *exe)
 
 static int list_process(FILE *out, int pid, const char *glob)
 {
-	char link[64], exe[PATH_MAX], open_path[PATH_MAX + 64];
+	char link[64], exe[PATH_MAX], open_path[64];
 	struct procmaps maps = {0};
 	size_t listed = 0;
+	struct stat st;
 	ssize_t n;
-	int err;
+	int err, fd;
 
 	err = procmaps__load_pid(pid, &maps);
 	if (err)
@@ -209,9 +211,19 @@ static int list_process(FILE *out, int pid, const char *glob)
 	for (size_t i = 0; !err && i < maps.n; i++) {
 		if (seen_before(&maps, i, exe))
 			continue;
-		if (procmaps__file_path(pid, &maps.maps[i], open_path, sizeof(open_path)))
-			continue; /* a path longer than PATH_MAX cannot be opened anyway */
+		/* The mapped file itself, never a FIFO or another file swapped in at its path. */
+		fd = procmaps__open_file("/proc", pid, &maps.maps[i], &st);
+		if (fd < 0) {
+			if (!glob)
+				fprintf(out, "# %s (cannot read: %s)\n", maps.maps[i].path,
+					fd == -ESTALE	 ? "replaced on disk since it was mapped"
+					: fd == -ENOEXEC ? "not a regular file"
+							 : strerror(-fd));
+			continue;
+		}
+		snprintf(open_path, sizeof(open_path), "/proc/self/fd/%d", fd);
 		err = list_process_file(out, open_path, maps.maps[i].path, glob, &listed);
+		close(fd);
 	}
 	if (!err && !listed) {
 		snag_set_error("no function matching '%s' in process %d or its libraries (try "
