@@ -26,7 +26,16 @@ struct srcline {
 	bool faulted; /* the file was cut short under libdw: dw is never touched again */
 	char **names; /* the file names lookups returned, copied out of the mapping */
 	size_t n_names;
+	struct srcline *next; /* in faulted, once freed after a fault */
 };
+
+/*
+ * Handles whose file was cut short under libdw: libdw's state is unknown, so
+ * it is not freed halfway (dwarf_end() might follow what a fault left half
+ * built). They stay here, reachable, until snag exits: one per file an
+ * attacker truncated.
+ */
+static struct srcline *faulted;
 
 /*
  * The SIGBUS guard: a read of a mapped file past its (new) end raises SIGBUS
@@ -133,6 +142,12 @@ struct srcline *srcline__open(const char *path)
 		return NULL;
 	}
 	err = begin(sl);
+	if (err && sl->dw) {
+		sl->faulted = true;
+		srcline__free(sl);
+		errno = EIO;
+		return NULL;
+	}
 	if (err || !sl->dw) {
 		close(sl->fd);
 		free(sl);
@@ -220,12 +235,17 @@ void srcline__free(struct srcline *sl)
 {
 	if (!sl)
 		return;
-	/* After a fault libdw's state is unknown: its memory is left, not freed halfway. */
-	if (!sl->faulted)
-		dwarf_end(sl->dw);
 	close(sl->fd);
 	for (size_t i = 0; i < sl->n_names; i++)
 		free(sl->names[i]);
 	free(sl->names);
+	sl->names = NULL;
+	sl->n_names = 0;
+	if (sl->faulted) {
+		sl->next = faulted;
+		faulted = sl;
+		return;
+	}
+	dwarf_end(sl->dw);
 	free(sl);
 }
