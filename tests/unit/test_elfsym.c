@@ -862,7 +862,7 @@ static void test_truncated_mid_parse(void **state)
 		elfsym__free(tab);
 	}
 	unlink(path);
-	free(bytes);
+	test_drop(bytes);
 	elfsym__free(full);
 }
 

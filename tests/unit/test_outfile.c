@@ -59,7 +59,7 @@ static void assert_file_text(const char *path, const char *want)
 	if (!got)
 		fail_msg("%s: %s", path, strerror(errno));
 	assert_string_equal(got, want);
-	free(got);
+	test_drop(got);
 }
 
 /* outfile__open() fails with err and a message naming what is wrong. */

@@ -218,7 +218,7 @@ static void test_oversized_request(void **state)
 
 		assert_non_null(got);
 		snprintf(reply, sizeof(reply), "%s", got);
-		free(got);
+		test_drop(got);
 	}
 	if (*reply && strncmp(reply, "HTTP/1.1 431", 12) && strncmp(reply, "HTTP/1.1 413", 12))
 		fail_msg("an oversized request got: %.40s", reply);

@@ -158,7 +158,7 @@ static void test_truncated_under_reader(void **state)
 	assert_int_equal(srcline__lookup(other, func_addr(rel, "fixture_add"), &file, &line), 0);
 	srcline__free(other);
 	unlink(path);
-	free(bytes);
+	test_drop(bytes);
 }
 
 /* A FIFO in a binary's place is not waited on. */
