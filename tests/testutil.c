@@ -1,7 +1,9 @@
 /* Helpers shared by the unit and integration tests: paths into the build tree, running commands. */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -434,4 +436,59 @@ void test_http__free(struct test_http *r)
 	free(r->body);
 	r->headers = r->body = NULL;
 	r->body_len = 0;
+}
+
+int test_connect_from(const char *src, const char *host, int port)
+{
+	struct sockaddr_in from = {.sin_family = AF_INET}, to = {.sin_family = AF_INET};
+	int fd, err;
+
+	if (inet_pton(AF_INET, src, &from.sin_addr) != 1 ||
+	    inet_pton(AF_INET, host, &to.sin_addr) != 1)
+		return -EINVAL;
+	to.sin_port = htons((uint16_t)port);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&from, sizeof(from)) ||
+	    connect(fd, (struct sockaddr *)&to, sizeof(to))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int test_count_closed(const int *fds, int n, int timeout_ms)
+{
+	struct timespec t0, t;
+	int closed = 0;
+	char *done = calloc((size_t)n, 1), buf[4096];
+
+	if (!done)
+		return -ENOMEM;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		long elapsed;
+
+		for (int i = 0; i < n; i++) {
+			struct pollfd p = {.fd = fds[i], .events = POLLIN};
+			ssize_t r;
+
+			if (done[i] || poll(&p, 1, 0) <= 0)
+				continue;
+			r = read(fds[i], buf, sizeof(buf));
+			if (r <= 0) {
+				done[i] = 1;
+				closed++;
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		elapsed = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (closed == n || elapsed >= timeout_ms)
+			break;
+		usleep(20000);
+	}
+	free(done);
+	return closed;
 }

@@ -84,6 +84,19 @@ int test_http(const char *host, int port, const char *method, const char *path, 
 	      struct test_http *out);
 void test_http__free(struct test_http *r);
 
+/*
+ * A TCP connection to numeric IPv4 host:port from source address src (another
+ * loopback address such as "127.0.0.2" makes a second client on one machine),
+ * left idle. Returns the socket or -errno.
+ */
+int test_connect_from(const char *src, const char *host, int port);
+
+/*
+ * Of fds[0..n-1], how many the peer has closed (EOF or reset) within
+ * timeout_ms; they are read (and what was sent is dropped), not closed.
+ */
+int test_count_closed(const int *fds, int n, int timeout_ms);
+
 /* Read a whole file; returns a malloc'd NUL-terminated buffer, kept (test_drop()), or NULL. */
 char *test_read_file(const char *path, size_t *len);
 

@@ -33,9 +33,12 @@
 #endif
 #define NATIVE_CLASS (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32)
 
-/* A symbol as read, before aliases are merged. */
+/* A symbol as read, before aliases are merged; name points into a string table copy. */
 struct raw_sym {
-	char *name;
+	const char *name;
+	uint64_t hash; /* of the name, so that telling names apart rarely reads them */
+	uint32_t len;
+	uint32_t underscores; /* leading '_' */
 	uint64_t addr;
 	uint64_t size;
 	uint64_t offset;
@@ -46,6 +49,9 @@ struct raw_syms {
 	struct raw_sym *v;
 	size_t n;
 	size_t cap;
+	size_t name_bytes; /* of the names kept, against ELFSYM_MAX_NAME_BYTES */
+	size_t cut;	   /* left out by the caps */
+	uint64_t compares; /* comparisons while sorting */
 };
 
 /* An open ELF file: its descriptor, libelf handle and PT_LOAD headers. */
@@ -123,7 +129,8 @@ static int elf_file__open(const char *path, struct elf_file *f)
 	f->loads = NULL;
 	f->n_loads = 0;
 	elf_version(EV_CURRENT);
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking, no controlling tty: whatever is at path, open() returns at once. */
+	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (f->fd < 0)
 		return -errno;
 	if (fstat(f->fd, &st)) {
@@ -134,7 +141,12 @@ static int elf_file__open(const char *path, struct elf_file *f)
 		err = -ENOEXEC;
 		goto cleanup;
 	}
-	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
+	/*
+	 * Read, not mapped (ELF_C_READ_MMAP): the file belongs to whoever runs the
+	 * traced process, and one truncated while mapped would SIGBUS snag. libelf
+	 * reads only the headers and the sections asked for.
+	 */
+	f->elf = elf_begin(f->fd, ELF_C_READ, NULL);
 	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF) {
 		err = -ENOEXEC;
 		goto cleanup;
@@ -283,8 +295,31 @@ static enum elfsym_bind bind_of(unsigned char info)
 	}
 }
 
-static int raw_syms__push(struct raw_syms *rs, const struct raw_sym *s)
+static uint64_t hash_name(const char *s, size_t len)
 {
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static size_t leading_underscores(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n] == '_')
+		n++;
+	return n;
+}
+
+/* Keep s (its name already checked against ELFSYM_MAX_NAME), or count it as cut. */
+static int raw_syms__push(struct raw_syms *rs, struct raw_sym *s)
+{
+	if (rs->n >= ELFSYM_MAX_SYMS || rs->name_bytes + s->len > ELFSYM_MAX_NAME_BYTES) {
+		rs->cut++;
+		return 0;
+	}
 	if (rs->n == rs->cap) {
 		size_t ncap = rs->cap ? rs->cap * 2 : 256;
 		struct raw_sym *nv = realloc(rs->v, ncap * sizeof(*nv));
@@ -294,34 +329,65 @@ static int raw_syms__push(struct raw_syms *rs, const struct raw_sym *s)
 		rs->v = nv;
 		rs->cap = ncap;
 	}
-	rs->v[rs->n] = *s;
-	rs->v[rs->n].name = strdup(s->name);
-	if (!rs->v[rs->n].name)
-		return -ENOMEM;
-	rs->n++;
+	s->hash = hash_name(s->name, s->len);
+	s->underscores = (uint32_t)leading_underscores(s->name);
+	rs->v[rs->n++] = *s;
+	rs->name_bytes += s->len;
 	return 0;
 }
 
 static void raw_syms__free(struct raw_syms *rs)
 {
-	for (size_t i = 0; i < rs->n; i++)
-		free(rs->v[i].name);
 	free(rs->v);
+}
+
+/*
+ * A copy of the string table of section sh (NUL-terminated past its end, so
+ * that every offset into it starts a terminated string), kept in tab: names
+ * point into it. Returns the copy and its size in *size, or NULL (*size 0)
+ * when the table cannot be read; -ENOMEM in *err.
+ */
+static const char *copy_strtab(struct elfsym_tab *tab, Elf *elf, const GElf_Shdr *sh, size_t *size,
+			       int *err)
+{
+	Elf_Scn *scn = elf_getscn(elf, sh->sh_link);
+	Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
+	char **v, *copy;
+
+	*size = 0;
+	if (!d || !d->d_buf || !d->d_size)
+		return NULL;
+	v = realloc(tab->strtabs, (tab->n_strtabs + 1) * sizeof(*v));
+	copy = v ? malloc(d->d_size + 1) : NULL;
+	if (v)
+		tab->strtabs = v;
+	if (!copy) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(copy, d->d_buf, d->d_size);
+	copy[d->d_size] = '\0';
+	tab->strtabs[tab->n_strtabs++] = copy;
+	*size = d->d_size;
+	return copy;
 }
 
 /*
  * Append the functions of the symbol table of type (SHT_SYMTAB or SHT_DYNSYM)
  * in symf; offsets come from the program headers of img (the file that is
- * mapped, which differs from symf for a separate debug file).
+ * mapped, which differs from symf for a separate debug file). Names point
+ * into a copy of the table's strings kept in tab.
  */
-static int collect_functions(const struct elf_file *symf, Elf64_Word type,
+static int collect_functions(struct elfsym_tab *tab, const struct elf_file *symf, Elf64_Word type,
 			     const struct elf_file *img, struct raw_syms *rs)
 {
-	size_t entsize = gelf_fsize(symf->elf, ELF_T_SYM, 1, EV_CURRENT);
+	size_t entsize = gelf_fsize(symf->elf, ELF_T_SYM, 1, EV_CURRENT), strsize;
+	const char *strtab;
 	Elf_Data *data;
 	Elf_Scn *scn;
 	GElf_Shdr sh;
 	size_t n;
+	int err = 0;
 
 	scn = find_section(symf->elf, type, &sh);
 	if (!scn || !entsize)
@@ -329,12 +395,14 @@ static int collect_functions(const struct elf_file *symf, Elf64_Word type,
 	data = elf_getdata(scn, NULL);
 	if (!data || !data->d_buf)
 		return 0; /* SHT_NOBITS: e.g. .dynsym in a debug file */
+	strtab = copy_strtab(tab, symf->elf, &sh, &strsize, &err);
+	if (!strtab)
+		return err;
 	n = data->d_size / entsize;
 	for (size_t i = 0; i < n; i++) {
 		struct raw_sym s;
 		GElf_Sym sym;
-		const char *name;
-		int err;
+		size_t len;
 
 		if (!gelf_getsym(data, i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC)
 			continue;
@@ -342,12 +410,19 @@ static int collect_functions(const struct elf_file *symf, Elf64_Word type,
 			continue;
 		if (!section_is_exec(symf->elf, sym.st_shndx))
 			continue;
-		name = elf_strptr(symf->elf, sh.sh_link, sym.st_name);
-		if (!name || !*name)
+		if (sym.st_name >= strsize)
+			continue;
+		len = strnlen(strtab + sym.st_name, ELFSYM_MAX_NAME + 1);
+		if (!len)
 			continue;
 		if (vaddr_to_offset(img, sym.st_value, &s.offset))
 			continue; /* not in the file's image: nothing to probe */
-		s.name = (char *)name;
+		if (len > ELFSYM_MAX_NAME) {
+			rs->cut++;
+			continue;
+		}
+		s.name = strtab + sym.st_name;
+		s.len = (uint32_t)len;
 		s.addr = sym.st_value;
 		s.size = sym.st_size;
 		s.bind = bind_of(sym.st_info);
@@ -420,13 +495,33 @@ static int open_debug_file(const struct elf_file *img, const char *root, struct 
 	return 0;
 }
 
-static size_t leading_underscores(const char *s)
+/* Two names of equal hash and length: the same name? Read only then (or for a collision). */
+static int cmp_name_bytes(const struct raw_sym *x, const struct raw_sym *y)
 {
-	size_t n = 0;
+	return x->name == y->name ? 0 : memcmp(x->name, y->name, x->len);
+}
 
-	while (s[n] == '_')
-		n++;
-	return n;
+/*
+ * By (address, name), the best binding first: the same function named twice
+ * (in .symtab and .dynsym) lands in one run, which dedup() folds. Names are
+ * told apart by hash and length, and read only when both are equal.
+ */
+static int cmp_identity(const void *a, const void *b, void *arg)
+{
+	const struct raw_sym *x = a, *y = b;
+	int c;
+
+	((struct raw_syms *)arg)->compares++;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	c = cmp_name_bytes(x, y);
+	if (c)
+		return c;
+	return (x->bind > y->bind) - (x->bind < y->bind);
 }
 
 /*
@@ -434,55 +529,67 @@ static size_t leading_underscores(const char *s)
  * local, then fewest leading '_', global before weak, shortest, a-z. So
  * "mallopt" (weak) wins over "__libc_mallopt" (global).
  */
-static int cmp_raw_sym(const void *a, const void *b)
+static int cmp_raw_sym(const void *a, const void *b, void *arg)
 {
 	const struct raw_sym *x = a, *y = b;
-	size_t ux, uy, lx, ly;
 
+	((struct raw_syms *)arg)->compares++;
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
 	if ((x->bind == ELFSYM_LOCAL) != (y->bind == ELFSYM_LOCAL))
 		return x->bind == ELFSYM_LOCAL ? 1 : -1;
-	ux = leading_underscores(x->name);
-	uy = leading_underscores(y->name);
-	if (ux != uy)
-		return ux < uy ? -1 : 1;
+	if (x->underscores != y->underscores)
+		return x->underscores < y->underscores ? -1 : 1;
 	if (x->bind != y->bind)
 		return x->bind < y->bind ? -1 : 1;
-	lx = strlen(x->name);
-	ly = strlen(y->name);
-	if (lx != ly)
-		return lx < ly ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
 	return strcmp(x->name, y->name);
 }
 
-static bool name_in(const struct elfsym_name *names, size_t n, const char *name)
+/* Fold each (address, name) named more than once into its first (best bound), largest size. */
+static void dedup(struct raw_syms *rs)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(names[i].name, name))
-			return true;
-	return false;
+	size_t n = 0;
+
+	if (!rs->n)
+		return;
+	qsort_r(rs->v, rs->n, sizeof(*rs->v), cmp_identity, rs);
+	for (size_t i = 0; i < rs->n; i++) {
+		struct raw_sym *last = n ? &rs->v[n - 1] : NULL, *r = &rs->v[i];
+
+		if (last && last->addr == r->addr && last->hash == r->hash && last->len == r->len &&
+		    !cmp_name_bytes(last, r)) {
+			if (r->size > last->size)
+				last->size = r->size;
+			continue;
+		}
+		rs->v[n++] = *r;
+	}
+	rs->n = n;
 }
 
-/* Sort, drop duplicate (address, name) pairs and fold aliases. Takes the names from rs. */
+/*
+ * Drop duplicate (address, name) pairs, sort and fold aliases: O(n log n)
+ * comparisons, each reading names only to break a tie.
+ */
 static int build_table(struct elfsym_tab *tab, struct raw_syms *rs)
 {
+	dedup(rs);
 	if (rs->n)
-		qsort(rs->v, rs->n, sizeof(*rs->v), cmp_raw_sym);
+		qsort_r(rs->v, rs->n, sizeof(*rs->v), cmp_raw_sym, rs);
+	tab->name_compares = rs->compares;
+	tab->cut = rs->cut;
 	tab->syms = calloc(rs->n ? rs->n : 1, sizeof(*tab->syms));
 	tab->names = calloc(rs->n ? rs->n : 1, sizeof(*tab->names));
 	if (!tab->syms || !tab->names)
 		return -ENOMEM;
-	for (size_t i = 0, group = 0; i < rs->n; i++) {
+	for (size_t i = 0; i < rs->n; i++) {
 		struct raw_sym *r = &rs->v[i];
 		struct elfsym *s = tab->n_syms ? &tab->syms[tab->n_syms - 1] : NULL;
 		struct elfsym_name *nm;
 
-		if (s && s->addr == r->addr &&
-		    name_in(tab->names + group, tab->n_names - group, r->name))
-			continue; /* the same symbol in .symtab and .dynsym */
 		if (!s || s->addr != r->addr) {
-			group = tab->n_names;
 			s = &tab->syms[tab->n_syms++];
 			s->name = r->name;
 			s->addr = r->addr;
@@ -495,7 +602,6 @@ static int build_table(struct elfsym_tab *tab, struct raw_syms *rs)
 		nm->name = r->name;
 		nm->sym = tab->n_syms - 1;
 		nm->bind = r->bind;
-		r->name = NULL; /* now owned by tab->names */
 	}
 	return 0;
 }
@@ -529,6 +635,8 @@ struct elfsym_tab *elfsym__load(const char *path, const struct elfsym_opts *opts
 	err = elf_file__open(path, &img);
 	if (err)
 		goto cleanup;
+	if (opts && opts->opened)
+		opts->opened(img.fd, opts->opened_arg);
 	tab->e_type = gelf_getehdr(img.elf, &eh) ? eh.e_type : ET_NONE;
 	tab->stripped = !find_section(img.elf, SHT_SYMTAB, &sh);
 	tab->go = built_by_go(img.elf);
@@ -538,9 +646,9 @@ struct elfsym_tab *elfsym__load(const char *path, const struct elfsym_opts *opts
 		if (err == -ENOMEM)
 			goto cleanup;
 	}
-	err = collect_functions(tab->debug_path ? &dbg : &img, SHT_SYMTAB, &img, &rs);
+	err = collect_functions(tab, tab->debug_path ? &dbg : &img, SHT_SYMTAB, &img, &rs);
 	if (!err)
-		err = collect_functions(&img, SHT_DYNSYM, &img, &rs);
+		err = collect_functions(tab, &img, SHT_DYNSYM, &img, &rs);
 	if (!err)
 		err = build_table(tab, &rs);
 	if (err)
@@ -575,8 +683,9 @@ void elfsym__free(struct elfsym_tab *tab)
 {
 	if (!tab)
 		return;
-	for (size_t i = 0; i < tab->n_names; i++)
-		free((char *)tab->names[i].name);
+	for (size_t i = 0; i < tab->n_strtabs; i++)
+		free(tab->strtabs[i]);
+	free(tab->strtabs);
 	if (tab->fd >= 0)
 		close(tab->fd);
 	if (tab->demangled) {

@@ -36,6 +36,19 @@ struct elfsym_load {
 	uint64_t filesz; /* p_filesz */
 };
 
+/*
+ * Caps on what one file may make snag hold: ELF files come from the traced
+ * processes, so their users. Names longer than ELFSYM_MAX_NAME bytes are left
+ * out (the longest real C++ and Rust names are a few KiB), and so is
+ * everything past ELFSYM_MAX_SYMS functions or ELFSYM_MAX_NAME_BYTES bytes of
+ * names (a large C++ binary has a few hundred thousand functions, tens of MiB
+ * of names). Names are not copied one by one: they point into one copy of
+ * each string table, so memory follows the file's size.
+ */
+#define ELFSYM_MAX_NAME	      4096
+#define ELFSYM_MAX_SYMS	      (1u << 20)
+#define ELFSYM_MAX_NAME_BYTES (256u << 20)
+
 /* Room for the hex build id elfsym__build_id() writes (ids of up to 64 bytes) and its NUL. */
 #define ELFSYM_BUILD_ID_HEX (2 * 64 + 1)
 
@@ -56,6 +69,11 @@ struct elfsym_tab {
 	struct elfsym_load *loads; /* the file's PT_LOAD segments, in program header order */
 	size_t n_loads;
 	struct elfsym_demangled *demangled; /* C++/Rust names readable, filled on first match */
+	char **strtabs; /* the copies of the string tables every name points into */
+	size_t n_strtabs;
+	size_t cut; /* function symbols left out by the caps above */
+	/* Name comparisons made while loading: O(n log n) in the symbols (tests check it). */
+	uint64_t name_compares;
 };
 
 /* Per names[] entry, NULL where the name is not mangled; built by elfsym__match(). */
@@ -68,6 +86,10 @@ struct elfsym_demangled {
 struct elfsym_opts {
 	const char *debug_root;	  /* where .build-id/xx/yyyy.debug lives; NULL: /usr/lib/debug */
 	const char *display_path; /* the file's name in error messages; NULL: the path loaded */
+	/* Tests: called with the file's descriptor once it is open and its ELF and program
+	 * headers are read, before anything else is (to change the file under the reader). */
+	void (*opened)(int fd, void *arg);
+	void *opened_arg;
 };
 
 /*
@@ -77,6 +99,10 @@ struct elfsym_opts {
  * while the loader relocates. When the file has no .symtab, the .symtab of
  * <debug_root>/.build-id/xx/yyyy.debug (found through the file's build id) is
  * used if it exists; offsets always come from the file's own program headers.
+ * The file is read with pread(2), never mapped: one cut short while it is
+ * read (by whoever owns it) gives read errors, never SIGBUS; it is opened
+ * non-blocking (a FIFO put in its place cannot hang snag) and must be a
+ * regular file. What the caps (ELFSYM_MAX_*) leave out is counted in cut.
  * Returns a table to free with elfsym__free(), or NULL with errno set and
  * snag_set_error() naming the file: ENOENT (missing), EACCES, ENOEXEC (not
  * ELF, or not a regular file), ENOMEM.

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include "errors.h"
+#include "textsafe.h"
 
 static char last_error[1024];
 
@@ -26,5 +27,8 @@ void snag_clear_error(void)
 
 void snag_print_error(const char *fallback)
 {
-	fprintf(stderr, "snag: %s\n", last_error[0] ? last_error : fallback);
+	/* Messages name paths and symbols from traced processes: shown safe, on one line. */
+	fputs("snag: ", stderr);
+	textsafe__fputs(last_error[0] ? last_error : fallback, stderr);
+	fputc('\n', stderr);
 }

@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "commands.h"
 #include "elfsym.h"
 #include "errors.h"
 #include "procmaps.h"
+#include "textsafe.h"
 
 static void usage(FILE *f)
 {
@@ -53,11 +55,11 @@ static int cmp_name(const void *a, const void *b)
 }
 
 /*
- * Print the names of tab matching glob (NULL: all), sorted by name, under
+ * Print to out the names of tab matching glob (NULL: all), sorted by name, under
  * header when given (skipped when a glob matches nothing). Adds the count to *listed.
  * Returns 0 or -ENOMEM.
  */
-static int print_tab(const struct elfsym_tab *tab, const char *header, const char *glob,
+static int print_tab(FILE *out, const struct elfsym_tab *tab, const char *header, const char *glob,
 		     size_t *listed)
 {
 	const struct elfsym_name **v;
@@ -73,18 +75,33 @@ static int print_tab(const struct elfsym_tab *tab, const char *header, const cha
 			v[n++] = &tab->names[i];
 	qsort(v, n, sizeof(*v), cmp_name);
 	if (header && (n || !glob))
-		printf("%s", header);
+		fputs(header, out);
 	for (size_t i = 0; i < n; i++) {
 		const struct elfsym *s = &tab->syms[v[i]->sym];
 
-		printf("%016" PRIx64 " %8" PRIu64 " %s", s->addr, s->size, v[i]->name);
+		fprintf(out, "%016" PRIx64 " %8" PRIu64 " %s", s->addr, s->size, v[i]->name);
 		if (v[i]->name != s->name)
-			printf("  (alias of %s)", s->name);
-		putchar('\n');
+			fprintf(out, "  (alias of %s)", s->name);
+		fputc('\n', out);
 	}
 	*listed += n;
 	free(v);
 	return 0;
+}
+
+/* Say on stderr what the symbol caps (elfsym.h) left out of display's table, if anything. */
+static void note_cut(const struct elfsym_tab *tab, const char *display)
+{
+	char msg[PATH_MAX + 200];
+
+	if (!tab->cut)
+		return;
+	snprintf(msg, sizeof(msg),
+		 "snag: note: %s: %zu function symbols left out (names over %d bytes, or past %u "
+		 "functions or %u MiB of names)",
+		 display, tab->cut, ELFSYM_MAX_NAME, ELFSYM_MAX_SYMS, ELFSYM_MAX_NAME_BYTES >> 20);
+	textsafe__fputs(msg, stderr);
+	fputc('\n', stderr);
 }
 
 /* "# PATH (N functions[, stripped...])\n" for the -p listing. */
@@ -99,7 +116,7 @@ static void make_header(char *buf, size_t len, const char *display, const struct
 	snprintf(buf, len, "# %s (%zu functions%s)\n", display, tab->n_syms, note);
 }
 
-static int list_binary(const char *path, const char *glob)
+static int list_binary(FILE *out, const char *path, const char *glob)
 {
 	struct elfsym_tab *tab;
 	size_t listed = 0;
@@ -120,7 +137,8 @@ static int list_binary(const char *path, const char *glob)
 			"snag: note: %s is stripped; listing only its exported functions (install "
 			"its -dbgsym package for all)\n",
 			path);
-	err = print_tab(tab, NULL, glob, &listed);
+	note_cut(tab, path);
+	err = print_tab(out, tab, NULL, glob, &listed);
 	if (!err && !listed) {
 		snag_set_error("no function matching '%s' in %s (%zu functions there; try without "
 			       "GLOB)",
@@ -133,8 +151,8 @@ cleanup:
 }
 
 /* List one file of process pid, opened through path_to_open; failures only note a header. */
-static int list_process_file(const char *path_to_open, const char *display, const char *glob,
-			     size_t *listed)
+static int list_process_file(FILE *out, const char *path_to_open, const char *display,
+			     const char *glob, size_t *listed)
 {
 	struct elfsym_opts eo = {.display_path = display};
 	char header[PATH_MAX + 128];
@@ -146,12 +164,13 @@ static int list_process_file(const char *path_to_open, const char *display, cons
 		if (errno == ENOMEM)
 			return -ENOMEM;
 		if (!glob)
-			printf("# %s (cannot read: %s)\n", display, snag_last_error());
+			fprintf(out, "# %s (cannot read: %s)\n", display, snag_last_error());
 		snag_clear_error();
 		return 0;
 	}
+	note_cut(tab, display);
 	make_header(header, sizeof(header), display, tab);
-	err = print_tab(tab, header, glob, listed);
+	err = print_tab(out, tab, header, glob, listed);
 	elfsym__free(tab);
 	return err;
 }
@@ -166,13 +185,14 @@ static bool seen_before(const struct procmaps *m, size_t i, const char *exe)
 	return false;
 }
 
-static int list_process(int pid, const char *glob)
+static int list_process(FILE *out, int pid, const char *glob)
 {
-	char link[64], exe[PATH_MAX], open_path[PATH_MAX + 64];
+	char link[64], exe[PATH_MAX], open_path[64];
 	struct procmaps maps = {0};
 	size_t listed = 0;
+	struct stat st;
 	ssize_t n;
-	int err;
+	int err, fd;
 
 	err = procmaps__load_pid(pid, &maps);
 	if (err)
@@ -187,13 +207,23 @@ static int list_process(int pid, const char *glob)
 	exe[n] = '\0';
 	if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
 		exe[n - 10] = '\0';
-	err = list_process_file(link, exe, glob, &listed);
+	err = list_process_file(out, link, exe, glob, &listed);
 	for (size_t i = 0; !err && i < maps.n; i++) {
 		if (seen_before(&maps, i, exe))
 			continue;
-		if (procmaps__file_path(pid, &maps.maps[i], open_path, sizeof(open_path)))
-			continue; /* a path longer than PATH_MAX cannot be opened anyway */
-		err = list_process_file(open_path, maps.maps[i].path, glob, &listed);
+		/* The mapped file itself, never a FIFO or another file swapped in at its path. */
+		fd = procmaps__open_file("/proc", pid, &maps.maps[i], &st);
+		if (fd < 0) {
+			if (!glob)
+				fprintf(out, "# %s (cannot read: %s)\n", maps.maps[i].path,
+					fd == -ESTALE	 ? "replaced on disk since it was mapped"
+					: fd == -ENOEXEC ? "not a regular file"
+							 : strerror(-fd));
+			continue;
+		}
+		snprintf(open_path, sizeof(open_path), "/proc/self/fd/%d", fd);
+		err = list_process_file(out, open_path, maps.maps[i].path, glob, &listed);
+		close(fd);
 	}
 	if (!err && !listed) {
 		snag_set_error("no function matching '%s' in process %d or its libraries (try "
@@ -231,6 +261,7 @@ int cmd_list(int argc, char **argv)
 	};
 	const char *target = NULL, *glob = NULL;
 	int pid = 0, opt, err;
+	FILE *out;
 
 	optind = 1;
 	opterr = 0;
@@ -261,7 +292,18 @@ int cmd_list(int argc, char **argv)
 				   : "list: give a BINARY or -p PID (see 'snag list --help')");
 		goto usage_error;
 	}
-	err = pid ? list_process(pid, glob) : list_binary(target, glob);
+	/* Names come from files anyone may have written: shown safe (user/textsafe.h). */
+	out = textsafe__open(stdout);
+	if (!out) {
+		snag_set_error("out of memory");
+		snag_print_error("list failed");
+		return SNAG_EXIT_RUNTIME;
+	}
+	err = pid ? list_process(out, pid, glob) : list_binary(out, target, glob);
+	if (fclose(out) && !err) {
+		err = -EIO;
+		snag_set_error("cannot write the list: %s", strerror(EIO));
+	}
 	if (!err)
 		return SNAG_EXIT_OK;
 	snag_print_error("list failed");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -141,10 +142,16 @@ static uint64_t probe_offset(const char *path, uint64_t off)
 {
 	uint8_t code[16];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* path may be in the target's tree (its libc): whatever is there, do not block on it. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
 
 	if (fd < 0)
 		return off;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return off;
+	}
 	n = pread(fd, code, sizeof(code), (off_t)off);
 	close(fd);
 	return n > 0 ? off + mem__probe_skip(code, (size_t)n) : off;

@@ -1,11 +1,15 @@
 /* Executable file mappings of a process (/proc/PID/maps), and finding a library by name. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include "elfsym.h"
 #include "errors.h"
 #include "procmaps.h"
@@ -221,6 +225,66 @@ int procmaps__file_path_at(const char *proc_root, int pid, const struct procmap 
 int procmaps__file_path(int pid, const struct procmap *pm, char *buf, size_t len)
 {
 	return procmaps__file_path_at("/proc", pid, pm, buf, len);
+}
+
+/* Open path for reading whatever it is, without blocking or following a last link. */
+static int open_untrusted(const char *path, int extra_flags, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | extra_flags);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return -ENOEXEC;
+	}
+	return fd;
+}
+
+/*
+ * Whether st is the file pm maps: the same inode on the same device. Where
+ * maps and stat(2) name devices differently (btrfs subvolumes and overlayfs
+ * give stat an anonymous device, major 0), the inode must still match.
+ */
+static bool same_file(const struct stat *st, const struct procmap *pm)
+{
+	if (st->st_ino != pm->inode)
+		return false;
+	if (major(st->st_dev) == pm->dev_major && minor(st->st_dev) == pm->dev_minor)
+		return true;
+	return major(st->st_dev) == 0 && pm->dev_major == 0;
+}
+
+int procmaps__open_file(const char *proc_root, int pid, const struct procmap *pm, struct stat *st)
+{
+	struct procmap by_mapping = *pm;
+	char path[PATH_MAX];
+	int fd;
+
+	/* The mapping itself: the exact file, no path resolved in the process's tree. */
+	by_mapping.deleted = true;
+	if (procmaps__file_path_at(proc_root, pid, &by_mapping, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	fd = open_untrusted(path, 0, st);
+	if (fd >= 0 || pm->deleted)
+		return fd;
+	/* No map_files (not root, or a tree without it): the path, if it is still that file. */
+	if (procmaps__file_path_at(proc_root, pid, pm, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	fd = open_untrusted(path, O_NOFOLLOW, st);
+	if (fd < 0)
+		return fd == -ELOOP ? -ENOEXEC : fd;
+	if (!same_file(st, pm)) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
 }
 
 void procmaps__free(struct procmaps *m)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 /* One executable, file-backed mapping. */
 struct procmap {
@@ -57,6 +58,20 @@ int procmaps__file_path(int pid, const struct procmap *pm, char *buf, size_t len
 /* procmaps__file_path() under proc_root instead of "/proc". */
 int procmaps__file_path_at(const char *proc_root, int pid, const struct procmap *pm, char *buf,
 			   size_t len);
+
+/*
+ * Open the file pm maps in process pid for reading, safely as root although
+ * the process's user controls its tree: first /proc/PID/map_files/START-END
+ * (under proc_root; the mapped file itself, needs CAP_SYS_ADMIN), else, unless
+ * pm is deleted, /proc/PID/root/PATH without following a link as its last
+ * component, accepted only if it is the inode (and device) maps lists. Every
+ * open is non-blocking with no controlling tty, so a FIFO or device swapped in
+ * cannot hang snag, and only a regular file is kept. Returns the descriptor
+ * (O_CLOEXEC; its fstat in *st) or -errno: -ENOEXEC (not a regular file, or
+ * a link), -ESTALE (the path now holds another file), -ENOENT, -EACCES,
+ * -ENAMETOOLONG.
+ */
+int procmaps__open_file(const char *proc_root, int pid, const struct procmap *pm, struct stat *st);
 
 /* Free the mappings. Safe on a zeroed or already freed struct. */
 void procmaps__free(struct procmaps *m);

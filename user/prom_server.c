@@ -13,6 +13,21 @@
 #include "errors.h"
 #include "prom_server.h"
 
+/*
+ * Connections: a Prometheus server scrapes over one at a time, and a few
+ * servers (an HA pair, a federation) may scrape one snag. One client address
+ * gets at most PROM_PER_CLIENT, so a client holding idle or slow connections
+ * cannot take the others' places; a connection idle for PROM_IDLE_TIMEOUT_S
+ * is closed (a scrape is answered at once, and Prometheus reconnects); each
+ * has PROM_CONNECTION_MEMORY bytes for its request (the metrics text is sent
+ * from the shared snapshot, not copied), a scrape request needs well under
+ * 1 KiB, and a bigger one gets 431.
+ */
+#define PROM_CONNECTIONS       64
+#define PROM_PER_CLIENT	       8
+#define PROM_IDLE_TIMEOUT_S    5
+#define PROM_CONNECTION_MEMORY (16 * 1024)
+
 /* The text exposition format Prometheus scrapes (0.0.4); OpenMetrics scrapers accept it too. */
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -232,12 +247,17 @@ struct prom_server *prom_server__start(const char *host, const char *port)
 	/*
 	 * One internal thread polls every connection; a scrape is one buffer
 	 * handed over, so that is plenty. The limits keep a stuck or hostile
-	 * client from holding sockets for long.
+	 * client from starving the scrapers (docs/security.md): it holds at most
+	 * PROM_PER_CLIENT of the PROM_CONNECTIONS connections, each dropped after
+	 * PROM_IDLE_TIMEOUT_S idle, in PROM_CONNECTION_MEMORY bytes.
 	 */
-	ps->daemon = MHD_start_daemon(
-	    MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, handle_request, ps,
-	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
+	ps->daemon =
+	    MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, handle_request, ps,
+			     MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT,
+			     (unsigned int)PROM_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+			     (unsigned int)PROM_PER_CLIENT, MHD_OPTION_CONNECTION_TIMEOUT,
+			     (unsigned int)PROM_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+			     (size_t)PROM_CONNECTION_MEMORY, MHD_OPTION_END);
 	if (!ps->daemon) {
 		close(fd);
 		snag_set_error("cannot start the metrics server on %s:%s", host, port);

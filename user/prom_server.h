@@ -11,7 +11,9 @@ struct prom_server;
  * free one), and serve GET /metrics from a libmicrohttpd thread: 503 until
  * the first prom_server__publish(), then the latest text. The thread inherits
  * the caller's signal mask, so start it after blocking the signals the caller
- * reads with signalfd. Returns NULL with errno set and snag_set_error()
+ * reads with signalfd. Connections are limited in number (8 per client
+ * address, 64 in all), idle time (5 s) and memory (16 KiB each), so one
+ * client cannot starve the others. Returns NULL with errno set and snag_set_error()
  * naming the problem: EINVAL when the address cannot be served as given (host
  * unknown, port in use, not an address of this machine, a privileged port),
  * anything else for a runtime failure. Free with prom_server__free().

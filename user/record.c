@@ -522,6 +522,24 @@ static int collect_functions(struct session *s)
 	return err;
 }
 
+/*
+ * What naming the stacks refused or left out of files the traced processes
+ * control (docs/security.md), with the other drops: listed whenever stacks
+ * were named, zero counts included. Returns 0 or -ENOMEM.
+ */
+static int add_symbolizer_drops(const struct symbolizer *sym, struct report *r)
+{
+	struct symbolizer_counters c;
+	int err;
+
+	symbolizer__counters(sym, &c);
+	err = report__add_drop(r, "jit_map_refused", c.jit_maps_refused);
+	err = err ?: report__add_drop(r, "jit_symbols_cut", c.jit_symbols_cut);
+	err = err ?: report__add_drop(r, "jit_names_cut", c.jit_names_cut);
+	err = err ?: report__add_drop(r, "elf_symbols_cut", c.elf_symbols_cut);
+	return err;
+}
+
 /* Final read of every map into the report. */
 static int collect(struct session *s)
 {
@@ -560,6 +578,11 @@ static int collect(struct session *s)
 	}
 	if (s->mem) {
 		err = mem__collect(s->mem, s->sym, s->report, s->stats_fd >= 0);
+		if (err)
+			return err;
+	}
+	if (s->sym) {
+		err = add_symbolizer_drops(s->sym, s->report);
 		if (err)
 			return err;
 	}

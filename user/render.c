@@ -1,11 +1,27 @@
 /* report__render(), diff__render(): dispatch to the renderer of a format and check the stream. */
 #include <errno.h>
 #include "render.h"
+#include "textsafe.h"
+
+/*
+ * Text goes to terminals, and its strings come from the traced system and
+ * from saved reports, so every text renderer writes to a textsafe stream
+ * (user/textsafe.h) over out: no escape sequence reaches the terminal,
+ * whichever way a string took into the text. This closes that stream (NULL
+ * when it could not be opened) and returns err, or -EIO if flushing failed.
+ */
+static int safe_text_close(FILE *safe, int err)
+{
+	if (safe && fclose(safe) && !err)
+		err = -EIO;
+	return err;
+}
 
 int report__render(const struct report *r, enum report_format fmt, const struct render_opts *o,
 		   FILE *out)
 {
 	static const struct render_opts defaults;
+	FILE *safe;
 	int err;
 
 	if (!r || !out)
@@ -15,7 +31,8 @@ int report__render(const struct report *r, enum report_format fmt, const struct 
 	errno = 0;
 	switch (fmt) {
 	case FORMAT_TEXT:
-		err = render__text(r, o, out);
+		safe = textsafe__open(out);
+		err = safe_text_close(safe, safe ? render__text(r, o, safe) : -ENOMEM);
 		break;
 	case FORMAT_JSON:
 		err = render__json(r, out);
@@ -42,6 +59,7 @@ int diff__render(const struct diff *d, const struct diff_names *names, enum repo
 		 FILE *out)
 {
 	static const struct diff_names defaults = {"base", "new"};
+	FILE *safe;
 	int err;
 
 	if (!d || !out)
@@ -51,7 +69,8 @@ int diff__render(const struct diff *d, const struct diff_names *names, enum repo
 	errno = 0;
 	switch (fmt) {
 	case FORMAT_TEXT:
-		err = render__diff_text(d, names, out);
+		safe = textsafe__open(out);
+		err = safe_text_close(safe, safe ? render__diff_text(d, names, safe) : -ENOMEM);
 		break;
 	case FORMAT_JSON:
 		err = render__diff_json(d, names, out);

@@ -16,10 +16,21 @@
  * builder) makes the whole pack fail without leaking: errors propagate up.
  */
 
-/* An unsigned count/time; values beyond JSON's signed 64-bit integers saturate. */
+/*
+ * An unsigned count/time, exactly. Integers above 2^63-1 do not survive
+ * jansson (nor other readers of signed 64-bit integers), so those few are
+ * written as a string of decimal digits ("18446744073709551615"), which
+ * report_read.c reads back; every smaller value is a plain integer, as before
+ * (docs/report-json.md, "Integers").
+ */
 static json_t *json_u64(uint64_t v)
 {
-	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
+	char digits[24];
+
+	if (v <= INT64_MAX)
+		return json_integer((json_int_t)v);
+	snprintf(digits, sizeof(digits), "%" PRIu64, v);
+	return json_string(digits);
 }
 
 /*

@@ -226,20 +226,57 @@ static void pop(struct reader *rd, size_t old)
 
 /* ---- scalar values ---- */
 
+/*
+ * An unsigned 64-bit value: a JSON integer, or the string of decimal digits
+ * render_json.c writes for one above 2^63-1 (JSON integers that large fail
+ * in jansson). Returns 0 with *out set, -EINVAL for anything else (a
+ * negative integer, a string that is not such a value), -ERANGE for an
+ * integer string above 2^64-1.
+ */
+static int json_u64_value(json_t *v, uint64_t *out)
+{
+	const char *s;
+	uint64_t x = 0;
+
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0)
+			return -EINVAL;
+		*out = (uint64_t)json_integer_value(v);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return -EINVAL;
+	s = json_string_value(v);
+	if (!*s || strlen(s) != json_string_length(v))
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		if (x > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -ERANGE;
+		x = x * 10 + (uint64_t)(*s - '0');
+	}
+	*out = x;
+	return 0;
+}
+
 static int read_u64(struct reader *rd, const struct field *f, json_t *v, uint64_t max,
 		    uint64_t *out)
 {
-	json_int_t i;
+	uint64_t u;
+	int err = json_u64_value(v, &u);
 
-	if (!json_is_integer(v))
-		return wrong_type(rd, f, v);
-	i = json_integer_value(v);
-	if (i < 0)
-		return fail(rd, "expected a non-negative integer, found %" JSON_INTEGER_FORMAT, i);
-	if ((uint64_t)i > max)
-		return fail(rd, "%" JSON_INTEGER_FORMAT " is out of range (at most %" PRIu64 ")", i,
+	if (err == -ERANGE)
+		return fail(rd, "%s is out of range (at most %" PRIu64 ")", json_string_value(v),
 			    max);
-	*out = (uint64_t)i;
+	if (err && json_is_integer(v))
+		return fail(rd, "expected a non-negative integer, found %" JSON_INTEGER_FORMAT,
+			    json_integer_value(v));
+	if (err)
+		return wrong_type(rd, f, v);
+	if (u > max)
+		return fail(rd, "%" PRIu64 " is out of range (at most %" PRIu64 ")", u, max);
+	*out = u;
 	return 0;
 }
 
@@ -1156,16 +1193,16 @@ static int read_cpu_lines(struct reader *rd, json_t *v, char *row)
 	{
 		json_t *file = json_object_get(l, "file"), *line = json_object_get(l, "line"),
 		       *n = json_object_get(l, "samples");
+		uint64_t samples;
 
 		if (!json_is_object(l) || !(json_is_string(file) || json_is_null(file)) ||
 		    !json_is_integer(line) || json_integer_value(line) < 0 ||
-		    json_integer_value(line) > UINT32_MAX || !json_is_integer(n) ||
-		    json_integer_value(n) < 0 || json_object_size(l) != 3)
+		    json_integer_value(line) > UINT32_MAX || json_u64_value(n, &samples) ||
+		    json_object_size(l) != 3)
 			return fail(rd, "lines[%zu]: expected {\"file\", \"line\", \"samples\"}",
 				    i);
 		if (report__add_cpu_line(rd->r, f->name, f->binary, json_string_value(file),
-					 (uint32_t)json_integer_value(line),
-					 (uint64_t)json_integer_value(n)))
+					 (uint32_t)json_integer_value(line), samples))
 			return no_memory(rd);
 	}
 	return 0;
@@ -1213,9 +1250,8 @@ static int read_cpu_frequency(struct reader *rd, json_t *v, char *row)
 {
 	struct report *r = (struct report *)row;
 
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
+	if (json_u64_value(v, &r->cpu_frequency_hz))
 		return fail(rd, "expected a non-negative integer, found %s", type_name(v));
-	r->cpu_frequency_hz = (uint64_t)json_integer_value(v);
 	r->cpu_enabled = r->cpu_frequency_hz > 0;
 	return 0;
 }
@@ -1288,10 +1324,11 @@ static int read_alloc_outstanding_count(struct reader *rd, json_t *v, char *row)
 static int read_alloc_lifetime(struct reader *rd, json_t *v, char *row)
 {
 	R *a = (R *)row;
+	uint64_t avg;
 
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
+	if (json_u64_value(v, &avg))
 		return fail(rd, "expected a non-negative integer, found %s", type_name(v));
-	a->lifetime_ns = (uint64_t)json_integer_value(v) * a->freed_allocs;
+	a->lifetime_ns = avg * a->freed_allocs;
 	return 0;
 }
 
@@ -1393,9 +1430,8 @@ static int read_mem_sample(struct reader *rd, json_t *v, char *row)
 {
 	struct report *r = (struct report *)row;
 
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
+	if (json_u64_value(v, &r->mem_sample))
 		return fail(rd, "expected a non-negative integer, found %s", type_name(v));
-	r->mem_sample = (uint64_t)json_integer_value(v);
 	r->mem_enabled = r->mem_sample > 0;
 	return 0;
 }
@@ -1415,9 +1451,8 @@ static int read_mem_calls(struct reader *rd, json_t *v, char *row)
 
 		while (i < REPORT_MEM_FUNCS && strcmp(k, report_mem_func__name(i)))
 			i++;
-		if (i == REPORT_MEM_FUNCS || !json_is_integer(e) || json_integer_value(e) < 0)
+		if (i == REPORT_MEM_FUNCS || json_u64_value(e, &r->mem_calls[i]))
 			return fail(rd, "%s: expected an allocator function with a count", k);
-		r->mem_calls[i] = (uint64_t)json_integer_value(e);
 	}
 	return 0;
 }

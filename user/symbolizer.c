@@ -10,9 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <linux/openat2.h>
 #include <sys/auxv.h>
+#include <sys/fsuid.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <libiberty/demangle.h>
 #include "elfsym.h"
@@ -144,11 +147,16 @@ struct snapshot {
 	unsigned refreshes;
 	/* For its JIT map: who it is (from /proc/PID/status while it ran), and the map. */
 	bool ids_known;
-	uid_t uid; /* effective uid: the owner its /tmp/perf-PID.map must have */
-	int nspid; /* its pid in its own pid namespace (the PID in the file name) */
+	uid_t uid;   /* effective uid */
+	uid_t fsuid; /* file-system uid (the effective one unless it set another): what the files it
+			creates belong to, so the owner its perf map must have */
+	gid_t fsgid; /* its perf map is opened with its file-system ids, as it would open it */
+	int nspid;   /* its pid in its own pid namespace (the PID in the file name) */
 	bool jit_tried;
-	uint64_t jit_ns; /* CLOCK_MONOTONIC of the last load attempt */
-	off_t jit_size;	 /* of the file when loaded */
+	bool jit_refused;    /* the last map found was not a regular file of its user */
+	uint64_t jit_ns;     /* CLOCK_MONOTONIC of the last load attempt */
+	uint64_t jit_gap_ns; /* before the next load: doubles with each, up to JIT_RELOAD_MAX_NS */
+	off_t jit_size;	     /* of the file when loaded */
 	struct perfmap jit;
 };
 
@@ -161,8 +169,21 @@ struct snapshot {
  */
 #define REFRESH_FREE	   2
 #define REFRESH_MIN_GAP_NS 10000000000ull
-/* A JIT map that lacks an address is read again once it has grown, at most every second. */
+/*
+ * A JIT map that lacks an address is read again once it has grown: at first
+ * a second after the last read, then twice as long after each read, up to a
+ * minute (a map that keeps growing is not read every second), and never
+ * again once it was cut at a limit.
+ */
 #define JIT_RELOAD_GAP_NS 1000000000ull
+#define JIT_RELOAD_MAX_NS 64000000000ull
+/*
+ * All JIT maps together hold at most this (each map also has its own
+ * perfmap limits): tracing the whole machine, many JIT processes must not
+ * add up to gigabytes.
+ */
+#define JIT_TOTAL_SYMS	     (1u << 20)
+#define JIT_TOTAL_NAME_BYTES (64u << 20)
 
 static uint64_t monotonic_ns(void)
 {
@@ -199,6 +220,8 @@ struct symbolizer {
 	struct symfile *vdso;  /* snag's own [vdso] image, the one every 64-bit process maps */
 	uint64_t vdso_len;     /* the length of its mapping */
 	bool vdso_tried;
+	size_t jit_syms;       /* held by all loaded JIT maps, against JIT_TOTAL_SYMS */
+	size_t jit_name_bytes; /* and JIT_TOTAL_NAME_BYTES */
 };
 
 /* The interned copy of str, owned by s. Returns NULL on allocation failure. */
@@ -359,56 +382,6 @@ static int filekey__add(struct symbolizer *s, const char *key, struct symfile *f
 	return 0;
 }
 
-/* Open path if it is a regular file (never a device). Returns the descriptor or -errno. */
-static int open_regular(const char *path, struct stat *st)
-{
-	int fd;
-
-	if (stat(path, st))
-		return -errno;
-	if (!S_ISREG(st->st_mode))
-		return -ENOEXEC;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, st)) {
-		close(fd);
-		return -errno;
-	}
-	return fd;
-}
-
-/*
- * Open the file that pm maps in pid, from our mount namespace: through the
- * process's root, or through map_files when the file there is not the
- * mapped inode (replaced on disk since) and map_files can be opened.
- * Returns the descriptor (st filled) or -errno.
- */
-static int open_mapped(const struct symbolizer *s, int pid, const struct procmap *pm,
-		       struct stat *st)
-{
-	struct procmap by_mapping = *pm;
-	char path[PATH_MAX];
-	struct stat st2;
-	int fd, fd2;
-
-	if (procmaps__file_path_at(s->proc_root, pid, pm, path, sizeof(path)))
-		return -ENAMETOOLONG;
-	fd = open_regular(path, st);
-	if (pm->deleted || (fd >= 0 && st->st_ino == pm->inode))
-		return fd;
-	by_mapping.deleted = true; /* asks for /proc/PID/map_files/START-END */
-	if (procmaps__file_path_at(s->proc_root, pid, &by_mapping, path, sizeof(path)))
-		return fd;
-	fd2 = open_regular(path, &st2);
-	if (fd2 < 0)
-		return fd; /* no map_files access: the file by its path is the best there is */
-	if (fd >= 0)
-		close(fd);
-	*st = st2;
-	return fd2;
-}
-
 /*
  * The file pm maps in pid, from the cache or opened now. Its identity is its
  * device, inode, size and mtime (checked first: no read needed) and, when
@@ -423,7 +396,8 @@ static struct symfile *symfile__get(struct symbolizer *s, int pid, const struct 
 	struct stat st;
 	int fd, err;
 
-	fd = open_mapped(s, pid, pm, &st);
+	/* map_files, or the path if it is still the mapped inode: never a FIFO or device. */
+	fd = procmaps__open_file(s->proc_root, pid, pm, &st);
 	if (fd < 0) {
 		errno = -fd;
 		return NULL;
@@ -608,7 +582,7 @@ cleanup:
 	return err;
 }
 
-/* Who the process is, from its status file: effective uid and innermost-namespace pid. */
+/* Who the process is, from its status file: its uids and gid, and innermost-namespace pid. */
 static void snapshot__identity(const struct symbolizer *s, struct snapshot *snap)
 {
 	char path[PATH_MAX], *line = NULL;
@@ -622,11 +596,16 @@ static void snapshot__identity(const struct symbolizer *s, struct snapshot *snap
 		return;
 	snap->nspid = snap->pid; /* kernels without NSpid: one namespace */
 	while (getline(&line, &cap, f) > 0) {
-		unsigned long real, eff;
+		unsigned long real, eff, saved, fs;
+		int n;
 
-		if (sscanf(line, "Uid: %lu %lu", &real, &eff) == 2) {
+		if ((n = sscanf(line, "Uid: %lu %lu %lu %lu", &real, &eff, &saved, &fs)) >= 2) {
 			snap->uid = (uid_t)eff;
+			snap->fsuid = (uid_t)(n == 4 ? fs : eff);
 			uid = true;
+		} else if ((n = sscanf(line, "Gid: %lu %lu %lu %lu", &real, &eff, &saved, &fs)) >=
+			   2) {
+			snap->fsgid = (gid_t)(n == 4 ? fs : eff);
 		} else if (!strncmp(line, "NSpid:", 6)) {
 			char *last = strrchr(line, '\t');
 
@@ -639,32 +618,88 @@ static void snapshot__identity(const struct symbolizer *s, struct snapshot *snap
 }
 
 /*
+ * Open path (relative to dirfd; with in_root, resolved as if dirfd were "/",
+ * so the process's own links cannot lead out of its tree) the way the
+ * process itself would: with its file-system uid and gid, so a file it could
+ * not read (a root-only file bind-mounted there) is not read for it either.
+ * Never follows a link as the last component, nor a magic link, never blocks.
+ * Returns the descriptor or -errno.
+ */
+static int open_as_process(const struct snapshot *snap, int dirfd, const char *path, bool in_root)
+{
+	struct open_how how = {
+	    .flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+	    .resolve = RESOLVE_NO_MAGICLINKS | (in_root ? RESOLVE_IN_ROOT : 0),
+	};
+	int old_uid, old_gid, fd, err;
+
+	/* setfsuid(2) is per thread (glibc does not broadcast it): only this open changes. */
+	old_gid = setfsgid(snap->fsgid);
+	old_uid = setfsuid(snap->fsuid);
+	fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS) /* kernels before 5.6: the last component at least */
+		fd = openat(dirfd, path, (int)how.flags);
+	err = fd < 0 ? -errno : 0;
+	setfsuid((uid_t)old_uid);
+	setfsgid((gid_t)old_gid);
+	return err ? err : fd;
+}
+
+/* Whether an open or read error of a perf map that exists means snag refused it. */
+static bool jit_refusal(int err)
+{
+	return err == -EPERM || err == -EACCES || err == -ELOOP || err == -EXDEV;
+}
+
+/*
  * (Re)load snap's JIT map: /tmp/perf-NSPID.map as the process sees /tmp, or,
  * once it is gone, snag's /tmp/perf-PID.map when it shares snag's pid
- * namespace. Kept as it was when the file has not changed size.
+ * namespace. Read only if it is a regular file of the process's user, within
+ * the perfmap limits and what the other maps leave of the JIT_TOTAL_* budget.
+ * Kept as it was when the file has not changed size.
  */
-static void jit_load(const struct symbolizer *s, struct snapshot *snap)
+static void jit_load(struct symbolizer *s, struct snapshot *snap)
 {
-	char path[PATH_MAX];
+	struct perfmap_limits lim = perfmap_default_limits;
+	size_t other_syms = s->jit_syms - snap->jit.n;
+	size_t other_bytes = s->jit_name_bytes - snap->jit.name_bytes;
+	char path[PATH_MAX], name[64];
+	int dirfd, fd = -ENOENT, err;
 	struct perfmap m;
 	struct stat st;
 	off_t size = 0;
-	int err;
 
-	snprintf(path, sizeof(path), "%s/%d/root/tmp/perf-%d.map", s->proc_root, snap->pid,
-		 snap->nspid);
-	if (stat(path, &st)) {
-		if (snap->nspid != snap->pid)
-			return;
-		snprintf(path, sizeof(path), "/tmp/perf-%d.map", snap->pid);
-		if (stat(path, &st))
-			return;
+	snprintf(path, sizeof(path), "%s/%d/root", s->proc_root, snap->pid);
+	snprintf(name, sizeof(name), "tmp/perf-%d.map", snap->nspid);
+	dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd >= 0) {
+		fd = open_as_process(snap, dirfd, name, true);
+		close(dirfd);
 	}
-	if (snap->jit_tried && st.st_size == snap->jit_size)
+	if (fd == -ENOENT && snap->nspid == snap->pid) {
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map", snap->pid);
+		fd = open_as_process(snap, AT_FDCWD, path, false);
+	}
+	if (fd < 0) {
+		snap->jit_refused = jit_refusal(fd);
 		return;
-	err = perfmap__load(path, snap->uid, &m, &size);
+	}
+	if (!fstat(fd, &st) && snap->jit_tried && !snap->jit_refused &&
+	    st.st_size == snap->jit_size) {
+		close(fd);
+		return;
+	}
+	if (lim.max_syms > JIT_TOTAL_SYMS - other_syms)
+		lim.max_syms = JIT_TOTAL_SYMS - other_syms;
+	if (lim.max_name_bytes > JIT_TOTAL_NAME_BYTES - other_bytes)
+		lim.max_name_bytes = JIT_TOTAL_NAME_BYTES - other_bytes;
+	err = perfmap__read_fd(fd, snap->fsuid, &lim, &m, &size);
+	close(fd);
+	snap->jit_refused = jit_refusal(err);
 	if (err)
 		return;
+	s->jit_syms = other_syms + m.n;
+	s->jit_name_bytes = other_bytes + m.name_bytes;
 	perfmap__free(&snap->jit);
 	snap->jit = m;
 	snap->jit_size = size;
@@ -672,8 +707,10 @@ static void jit_load(const struct symbolizer *s, struct snapshot *snap)
 
 /*
  * The name a JIT compiler gave the code at addr in its perf map, or NULL.
- * The map is read on the first address that needs it, and again (at most
- * every second, and only once it has grown) when it lacks one.
+ * The map is read on the first address that needs it, and again, once it has
+ * grown, when it lacks one: at most every jit_gap_ns, which doubles with each
+ * read (JIT_RELOAD_GAP_NS up to JIT_RELOAD_MAX_NS), and never once a limit
+ * cut it (it would be cut at the same place).
  */
 static const char *jit_name(struct symbolizer *s, struct snapshot *snap, uint64_t addr)
 {
@@ -683,9 +720,12 @@ static const char *jit_name(struct symbolizer *s, struct snapshot *snap, uint64_
 	if (name || !snap->ids_known)
 		return name ? intern(s, name) : NULL;
 	now = monotonic_ns();
-	if (snap->jit_tried && now - snap->jit_ns < JIT_RELOAD_GAP_NS)
+	if (snap->jit_tried && (snap->jit.truncated || now - snap->jit_ns < snap->jit_gap_ns))
 		return NULL;
 	jit_load(s, snap);
+	snap->jit_gap_ns = !snap->jit_tried			      ? JIT_RELOAD_GAP_NS
+			   : snap->jit_gap_ns * 2 > JIT_RELOAD_MAX_NS ? JIT_RELOAD_MAX_NS
+								      : snap->jit_gap_ns * 2;
 	snap->jit_tried = true;
 	snap->jit_ns = now;
 	name = perfmap__lookup(&snap->jit, addr);
@@ -961,4 +1001,22 @@ const char *symbolizer__file_path(const struct symfile *f)
 const struct elfsym_tab *symbolizer__file_symbols(struct symfile *f)
 {
 	return symfile__tab(f);
+}
+
+/* Counters ------------------------------------------------------------------------ */
+
+void symbolizer__counters(const struct symbolizer *s, struct symbolizer_counters *c)
+{
+	*c = (struct symbolizer_counters){0};
+	for (size_t i = 0; i < s->snaps.cap; i++)
+		for (struct hnode *x = s->snaps.buckets[i]; x; x = x->next) {
+			const struct snapshot *snap = (const struct snapshot *)x;
+
+			c->jit_maps_refused += snap->jit_refused;
+			c->jit_symbols_cut += snap->jit.cut;
+			c->jit_names_cut += snap->jit.names_cut;
+		}
+	for (const struct symfile *f = s->files; f; f = f->next)
+		if (f->tab)
+			c->elf_symbols_cut += f->tab->cut;
 }

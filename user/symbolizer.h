@@ -91,4 +91,17 @@ const char *symbolizer__file_path(const struct symfile *f);
 /* The ELF symbol table of f (loaded), or NULL when it has none we can read. */
 const struct elfsym_tab *symbolizer__file_symbols(struct symfile *f);
 
+/* ---- What the symbolizer refused or left out of files the traced processes control ---- */
+
+struct symbolizer_counters {
+	uint64_t jit_maps_refused; /* perf maps not read: not a regular file of the process's user,
+				      or one it could not read itself (docs/security.md) */
+	uint64_t jit_symbols_cut;  /* perf map lines left out by the perfmap limits */
+	uint64_t jit_names_cut;	   /* perf map names cut to PERFMAP_MAX_NAME bytes */
+	uint64_t elf_symbols_cut;  /* ELF function symbols left out by the elfsym caps */
+};
+
+/* The counts so far (each map and file counted as last read). */
+void symbolizer__counters(const struct symbolizer *s, struct symbolizer_counters *c);
+
 #endif

@@ -286,6 +286,42 @@ static void test_prometheus_scrapes_known_counts(void **state)
 	json_decref(root);
 }
 
+/*
+ * Attack 7: a local user held 40 slow connections to --prometheus and every
+ * scrape timed out. Now that client keeps at most a few, and a scrape from
+ * another address is served while they stay open.
+ */
+static void test_prometheus_idle_clients(void **state)
+{
+	char cmd[8300], addr[32];
+	int fds[40], port, closed;
+	struct test_http r;
+
+	(void)state;
+	require_bpf();
+	port = free_port();
+	snprintf(cmd, sizeof(cmd), "%s --linger 20 sleep 5", target_path);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	char *argv[] = {snag_path, "-c", cmd,  "-u",	    "sleep_2ms",    "-i", "1",
+			"-d",	   "20", "-o", "/dev/null", "--prometheus", addr, NULL};
+	assert_int_equal(test_spawn(argv, &snag), 0);
+	wait_tracing(&snag);
+	for (int i = 0; i < 40; i++) {
+		fds[i] = test_connect_from("127.0.0.2", "127.0.0.1", port);
+		if (fds[i] < 0)
+			fail_msg("connection %d from 127.0.0.2: %s", i, strerror(-fds[i]));
+	}
+	assert_int_equal(test_http("127.0.0.1", port, "GET", "/metrics", 5000, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "# TYPE snag_function_calls_total counter\n"));
+	test_http__free(&r);
+	closed = test_count_closed(fds, 40, 3000);
+	if (closed < 32)
+		fail_msg("one client kept %d connections, want at most 8", 40 - closed);
+	for (int i = 0; i < 40; i++)
+		close(fds[i]);
+}
+
 /* Exit 2 with one line naming the problem, for each address snag cannot serve. */
 static void expect_address_error(const char *addr, const char *want)
 {
@@ -361,6 +397,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_prometheus_scrapes_known_counts, stop_processes),
 	    itest_case(test_prometheus_bad_addresses),
+	    cmocka_unit_test_teardown(test_prometheus_idle_clients, stop_processes),
 	};
 
 	return cmocka_run_group_tests_name("prometheus", tests, setup, teardown);

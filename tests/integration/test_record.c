@@ -1,6 +1,7 @@
 /* Integration tests: snag record traces real target processes with real uprobes in the real kernel.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -666,6 +667,40 @@ static void test_unwritable_output(void **state)
 	test_run__free(&r);
 }
 
+/*
+ * -o at a FIFO with no reader used to block snag forever before tracing, and
+ * -o at a link was followed (onto a block device, in the review): both now
+ * exit 2 at once with a message, before any tracing.
+ */
+static void test_output_fifo_and_link(void **state)
+{
+	char cmd[8300], fifo[PATH_MAX], link[PATH_MAX];
+	struct test_run r;
+
+	(void)state;
+	require_bpf();
+	snprintf(cmd, sizeof(cmd), "%s sleep 1", target_path);
+	snprintf(fifo, sizeof(fifo), "%s", out_path("out.fifo"));
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	char *argv[] = {snag_path, "-c", cmd, "-u", "sleep_2ms", "-o", fifo, NULL};
+	assert_int_equal(test_run(argv, 30, &r), 0);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "FIFO with no reader"));
+	test_run__free(&r);
+	unlink(fifo);
+
+	snprintf(link, sizeof(link), "%s", out_path("out-link.json"));
+	unlink(link);
+	assert_int_equal(symlink("/dev/null", link), 0);
+	argv[6] = link;
+	assert_int_equal(test_run(argv, 30, &r), 0);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "symbolic link"));
+	test_run__free(&r);
+	unlink(link);
+}
+
 /* Root without capabilities: an empty bounding set leaves uid 0 with no effective capabilities. */
 static void test_without_privileges(void **state)
 {
@@ -725,6 +760,7 @@ int main(void)
 	    itest_case(test_cxx_needs_exceptions_ok),
 	    itest_case(test_output_to_device),
 	    itest_case(test_unwritable_output),
+	    itest_case(test_output_fifo_and_link),
 	    itest_case(test_without_privileges),
 	};
 

@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <inttypes.h>
 #include <link.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -615,6 +617,255 @@ static void test_offsets_from_program_headers(void **state)
 	unlink(path);
 }
 
+/* Crafted ELF files -----------------------------------------------------------
+ * What an unprivileged user can map into a process snag traces: an ELF whose
+ * n function symbols all sit at one address of a 16-byte .text, named by
+ * name_off[] into strtab (the names may overlap). Written byte by byte.
+ */
+#define CRAFT_TEXT_OFF	0x1000
+#define CRAFT_TEXT_ADDR 0x401000
+
+static void write_crafted_elf(const char *path, const char *strtab, size_t strsize,
+			      const Elf64_Word *name_off, size_t n)
+{
+	static const char shstrtab[] = "\0.text\0.symtab\0.strtab\0.shstrtab";
+	size_t symtab_off = (CRAFT_TEXT_OFF + 16 + strsize + 7) & ~(size_t)7;
+	size_t symtab_size = (n + 1) * sizeof(Elf64_Sym);
+	size_t shstr_off = symtab_off + symtab_size;
+	size_t sh_off = (shstr_off + sizeof(shstrtab) + 7) & ~(size_t)7;
+	Elf64_Ehdr eh = {
+	    .e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT},
+	    .e_type = ET_DYN,
+	    .e_machine = EM_X86_64,
+	    .e_version = EV_CURRENT,
+	    .e_phoff = sizeof(Elf64_Ehdr),
+	    .e_shoff = sh_off,
+	    .e_ehsize = sizeof(Elf64_Ehdr),
+	    .e_phentsize = sizeof(Elf64_Phdr),
+	    .e_phnum = 1,
+	    .e_shentsize = sizeof(Elf64_Shdr),
+	    .e_shnum = 5,
+	    .e_shstrndx = 4,
+	};
+	Elf64_Phdr ph = {.p_type = PT_LOAD,
+			 .p_flags = PF_R | PF_X,
+			 .p_offset = CRAFT_TEXT_OFF,
+			 .p_vaddr = CRAFT_TEXT_ADDR,
+			 .p_filesz = 16,
+			 .p_memsz = 16,
+			 .p_align = 0x1000};
+	Elf64_Shdr sh[5] = {
+	    {0},
+	    {.sh_name = 1,
+	     .sh_type = SHT_PROGBITS,
+	     .sh_flags = SHF_ALLOC | SHF_EXECINSTR,
+	     .sh_addr = CRAFT_TEXT_ADDR,
+	     .sh_offset = CRAFT_TEXT_OFF,
+	     .sh_size = 16,
+	     .sh_addralign = 16},
+	    {.sh_name = 7,
+	     .sh_type = SHT_SYMTAB,
+	     .sh_offset = symtab_off,
+	     .sh_size = symtab_size,
+	     .sh_link = 3,
+	     .sh_info = 1,
+	     .sh_addralign = 8,
+	     .sh_entsize = sizeof(Elf64_Sym)},
+	    {.sh_name = 15,
+	     .sh_type = SHT_STRTAB,
+	     .sh_offset = CRAFT_TEXT_OFF + 16,
+	     .sh_size = strsize,
+	     .sh_addralign = 1},
+	    {.sh_name = 23,
+	     .sh_type = SHT_STRTAB,
+	     .sh_offset = shstr_off,
+	     .sh_size = sizeof(shstrtab),
+	     .sh_addralign = 1},
+	};
+	Elf64_Sym *syms = calloc(n + 1, sizeof(*syms));
+	unsigned char text[16];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_non_null(syms);
+	memset(text, 0xc3, sizeof(text)); /* ret */
+	for (size_t i = 0; i < n; i++)
+		syms[i + 1] = (Elf64_Sym){.st_name = name_off[i],
+					  .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC),
+					  .st_shndx = 1,
+					  .st_value = CRAFT_TEXT_ADDR,
+					  .st_size = 16};
+	assert_int_equal(pwrite(fd, &eh, sizeof(eh), 0), sizeof(eh));
+	assert_int_equal(pwrite(fd, &ph, sizeof(ph), sizeof(eh)), sizeof(ph));
+	assert_int_equal(pwrite(fd, text, sizeof(text), CRAFT_TEXT_OFF), sizeof(text));
+	assert_int_equal(pwrite(fd, strtab, strsize, CRAFT_TEXT_OFF + 16), (ssize_t)strsize);
+	assert_int_equal(pwrite(fd, syms, symtab_size, (off_t)symtab_off), (ssize_t)symtab_size);
+	assert_int_equal(pwrite(fd, shstrtab, sizeof(shstrtab), (off_t)shstr_off),
+			 sizeof(shstrtab));
+	assert_int_equal(pwrite(fd, sh, sizeof(sh), (off_t)sh_off), sizeof(sh));
+	close(fd);
+	free(syms);
+}
+
+/* Heap bytes in use (glibc); 0 under ASan, whose allocator mallinfo2() does not see. */
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+/* Comparisons a sort of n elements may need: 2 n log2 n, twice over (two sorts). */
+static uint64_t sort_budget(size_t n)
+{
+	uint64_t log2n = 1;
+
+	while ((1ull << log2n) < n)
+		log2n++;
+	return 4 * (uint64_t)n * log2n;
+}
+
+#define CRAFT_SYMS 4000
+
+/*
+ * Attack 6, as the review made it: a 136 KB ELF with 4,000 symbols whose
+ * names overlap in one 40,000-byte string. Each name was copied (100 MB) and
+ * compared with every other at its address (quadratic: 6 s of CPU). Now
+ * names over 4 KiB are cut and counted, names are never copied one by one,
+ * and the work is n log n comparisons.
+ */
+static void test_crafted_overlapping_names(void **state)
+{
+	char path[] = "/tmp/snag-test-craft-XXXXXX";
+	size_t strsize = 1 + 40000 + 1, kept = 0, before, held;
+	char *strtab = malloc(strsize);
+	Elf64_Word *off = calloc(CRAFT_SYMS, sizeof(*off));
+	struct elfsym_tab *tab;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_non_null(strtab);
+	assert_non_null(off);
+	strtab[0] = '\0';
+	for (size_t i = 1; i < strsize - 1; i++)
+		strtab[i] = (char)('a' + i % 26);
+	strtab[strsize - 1] = '\0';
+	for (size_t i = 0; i < CRAFT_SYMS; i++) {
+		off[i] = (Elf64_Word)(1 + i * 10);
+		kept += strsize - 2 - i * 10 <= ELFSYM_MAX_NAME;
+	}
+	write_crafted_elf(path, strtab, strsize, off, CRAFT_SYMS);
+	before = heap_in_use();
+	tab = elfsym__load(path, &no_debug);
+	held = heap_in_use() - before;
+	if (!tab)
+		fail_msg("%s", snag_last_error());
+	assert_int_equal(tab->n_names, kept);
+	assert_int_equal(tab->cut, CRAFT_SYMS - kept);
+	assert_int_equal(tab->n_syms, 1);
+	if (tab->name_compares > sort_budget(CRAFT_SYMS))
+		fail_msg("%" PRIu64 " name comparisons for %d symbols", tab->name_compares,
+			 CRAFT_SYMS);
+	/* What the table holds: one copy of the string table, not a copy per name. */
+	if (before && held > (1u << 20))
+		fail_msg("the table of a %zu-byte string table holds %zu bytes", strsize, held);
+	print_message("%zu names kept, %zu cut, %" PRIu64 " comparisons, %zu bytes held\n",
+		      tab->n_names, tab->cut, tab->name_compares, held);
+	elfsym__free(tab);
+	unlink(path);
+	free(strtab);
+	free(off);
+}
+
+/*
+ * Attack 6, the quadratic step alone: 4,000 distinct 1,000-byte names at one
+ * address, alike but for their last 10 bytes. Each alias was checked against
+ * every earlier one (8 million string compares of ~1,000 bytes); now two
+ * sorts tell them apart, by hash first.
+ */
+static void test_many_aliases_n_log_n(void **state)
+{
+	char path[] = "/tmp/snag-test-craft-XXXXXX";
+	size_t name_len = 1000, strsize = 1 + CRAFT_SYMS * (name_len + 1);
+	char *strtab = malloc(strsize), want[1001];
+	Elf64_Word *off = calloc(CRAFT_SYMS, sizeof(*off));
+	struct elfsym_tab *tab;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_non_null(strtab);
+	assert_non_null(off);
+	strtab[0] = '\0';
+	for (size_t i = 0; i < CRAFT_SYMS; i++) {
+		char *name = strtab + 1 + i * (name_len + 1);
+
+		off[i] = (Elf64_Word)(name - strtab);
+		memset(name, 'a', name_len - 10);
+		/* Descending, so that the preferred (first a-z) name is the last symbol. */
+		snprintf(name + name_len - 10, 11, "%010zu", CRAFT_SYMS - 1 - i);
+	}
+	write_crafted_elf(path, strtab, strsize, off, CRAFT_SYMS);
+	tab = elfsym__load(path, &no_debug);
+	if (!tab)
+		fail_msg("%s", snag_last_error());
+	assert_int_equal(tab->n_syms, 1);
+	assert_int_equal(tab->n_names, CRAFT_SYMS);
+	assert_int_equal(tab->cut, 0);
+	if (tab->name_compares > sort_budget(CRAFT_SYMS))
+		fail_msg("%" PRIu64 " name comparisons for %d aliases, want at most %" PRIu64,
+			 tab->name_compares, CRAFT_SYMS, sort_budget(CRAFT_SYMS));
+	memset(want, 'a', name_len - 10);
+	snprintf(want + name_len - 10, 11, "%010d", 0);
+	assert_string_equal(tab->syms[0].name, want);
+	assert_string_equal(tab->names[0].name, want);
+	elfsym__free(tab);
+	unlink(path);
+	free(strtab);
+	free(off);
+}
+
+/* Called by elfsym__load() between reading the headers and the symbol tables. */
+static void truncate_under_reader(int fd, void *arg)
+{
+	(void)fd;
+	assert_int_equal(truncate(arg, 512), 0);
+}
+
+/*
+ * A file cut short while it is parsed (its owner truncating it) must not
+ * crash snag: mapped, as it was, the next read of a symbol table past the new
+ * end raised SIGBUS. Read, it is an empty or shorter table, or an error.
+ */
+static void test_truncated_mid_parse(void **state)
+{
+	char path[] = "/tmp/snag-test-trunc-XXXXXX";
+	struct elfsym_opts o = {.debug_root = "/nonexistent-debug-root",
+				.opened = truncate_under_reader,
+				.opened_arg = path};
+	struct elfsym_tab *full = load("tests/elf/libfixture.so"), *tab;
+	size_t len;
+	char *bytes = test_read_file(test_build_path("tests/elf/libfixture.so"), &len);
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_non_null(bytes);
+	assert_int_equal(write(fd, bytes, len), (ssize_t)len);
+	close(fd);
+	tab = elfsym__load(path, &o);
+	if (tab) {
+		assert_true(tab->n_syms < full->n_syms);
+		elfsym__free(tab);
+	}
+	unlink(path);
+	test_drop(bytes);
+	elfsym__free(full);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -631,6 +882,9 @@ int main(void)
 	    cmocka_unit_test(test_demangled_globs),
 	    cmocka_unit_test(test_read_past_end),
 	    cmocka_unit_test(test_offsets_from_program_headers),
+	    cmocka_unit_test(test_crafted_overlapping_names),
+	    cmocka_unit_test(test_many_aliases_n_log_n),
+	    cmocka_unit_test(test_truncated_mid_parse),
 	};
 
 	elfsym__free(NULL);

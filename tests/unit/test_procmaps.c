@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "errors.h"
@@ -178,12 +181,121 @@ static void test_load_missing_pid(void **state)
 	procmaps__free(&m);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+	fail_msg("opening a mapped file blocked");
+}
+
+/* pm for path as maps would list it (its device and inode now), in a fake tree at root/PID. */
+static struct procmap fake_mapping(const char *path)
+{
+	struct procmap pm = {.start = 0x1000, .end = 0x2000, .path = (char *)path};
+	struct stat st;
+
+	if (!lstat(path, &st)) {
+		pm.dev_major = major(st.st_dev);
+		pm.dev_minor = minor(st.st_dev);
+		pm.inode = st.st_ino;
+	}
+	return pm;
+}
+
+/*
+ * Attack 5: a user swapped its mapped library for a FIFO and snag, opening
+ * the path as root after a stat, hung in open(). Now a mapped file opens only
+ * as the regular file maps lists, never blocking, never through a last link.
+ */
+static void test_open_file(void **state)
+{
+	char dir[] = "/tmp/snag-test-openfile-XXXXXX", path[PATH_MAX], other[PATH_MAX];
+	char link[PATH_MAX], fifo[PATH_MAX];
+	struct procmap pm;
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/1", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/1/root", dir);
+	assert_int_equal(symlink("/", path), 0); /* no map_files: the path is what is left */
+	snprintf(path, sizeof(path), "%s/lib.so", dir);
+	snprintf(other, sizeof(other), "%s/other.so", dir);
+	snprintf(link, sizeof(link), "%s/link.so", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo.so", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("\177ELF", f);
+	fclose(f);
+	f = fopen(other, "w");
+	assert_non_null(f);
+	fclose(f);
+
+	pm = fake_mapping(path);
+	fd = procmaps__open_file(dir, 1, &pm, &st);
+	assert_true(fd >= 0);
+	assert_int_equal(st.st_ino, pm.inode);
+	close(fd);
+	/* Replaced on disk since it was mapped: another inode is not that file. */
+	pm.inode++;
+	assert_int_equal(procmaps__open_file(dir, 1, &pm, &st), -ESTALE);
+	/* A link in its place (to a file that would be readable): not followed. */
+	assert_int_equal(symlink(other, link), 0);
+	pm = fake_mapping(link);
+	assert_int_equal(procmaps__open_file(dir, 1, &pm, &st), -ENOEXEC);
+	/* A FIFO in its place, even listed with its own inode: refused at once, no writer needed.
+	 */
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	pm = fake_mapping(fifo);
+	signal(SIGALRM, on_alarm);
+	alarm(5);
+	assert_int_equal(procmaps__open_file(dir, 1, &pm, &st), -ENOEXEC);
+	pm = fake_mapping("/dev/null"); /* a device: the same */
+	assert_int_equal(procmaps__open_file(dir, 1, &pm, &st), -ENOEXEC);
+	alarm(0);
+	/* Deleted: only map_files could open it, and this tree has none. */
+	pm = fake_mapping(path);
+	pm.deleted = true;
+	assert_int_equal(procmaps__open_file(dir, 1, &pm, &st), -ENOENT);
+	unlink(fifo);
+	unlink(link);
+	unlink(other);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/1/root", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/1", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
+/* This process's own mappings open through map_files as root, the exact files mapped. */
+static void test_open_file_map_files(void **state)
+{
+	struct procmaps m;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(procmaps__load_pid(getpid(), &m), 0);
+	assert_true(m.n > 0);
+	fd = procmaps__open_file("/proc", getpid(), &m.maps[0], &st);
+	assert_true(fd >= 0);
+	assert_int_equal(st.st_ino, m.maps[0].inode);
+	close(fd);
+	procmaps__free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_basic), cmocka_unit_test(test_parse_empty_and_malformed),
 	    cmocka_unit_test(test_find_lib),	cmocka_unit_test(test_load_self),
 	    cmocka_unit_test(test_file_path),	cmocka_unit_test(test_load_missing_pid),
+	    cmocka_unit_test(test_open_file),	cmocka_unit_test(test_open_file_map_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

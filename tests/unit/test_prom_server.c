@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "errors.h"
@@ -148,6 +149,87 @@ static void test_scrapes_see_whole_snapshots(void **state)
 	free(b);
 }
 
+/*
+ * Attack 7: 40 idle connections from one client took all 32 of the server's,
+ * and every scrape timed out. Now one client address holds at most 8 (the
+ * rest are closed at once), so a scraper elsewhere is still served.
+ */
+static void test_idle_client_cannot_starve_scrapes(void **state)
+{
+	struct prom_server *ps = prom_server__start("127.0.0.1", "0");
+	int fds[40], port, closed;
+	struct test_http r;
+
+	(void)state;
+	assert_non_null(ps);
+	port = port_of(ps);
+	assert_int_equal(prom_server__publish(ps, strdup("a_total 1\n"), 10), 0);
+	for (int i = 0; i < 40; i++) {
+		fds[i] = test_connect_from("127.0.0.2", "127.0.0.1", port);
+		if (fds[i] < 0)
+			fail_msg("connection %d from 127.0.0.2: %s", i, strerror(-fds[i]));
+	}
+	/* The scraper, at another address, gets its answer while they sit there. */
+	get(port, "GET", "/metrics", &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "a_total 1\n");
+	test_http__free(&r);
+	closed = test_count_closed(fds, 40, 3000);
+	if (closed < 32)
+		fail_msg("the idle client kept %d connections, want at most 8", 40 - closed);
+	for (int i = 0; i < 40; i++)
+		close(fds[i]);
+	prom_server__free(ps);
+}
+
+/* A request bigger than a connection's memory gets an error, and the server goes on serving. */
+static void test_oversized_request(void **state)
+{
+	struct prom_server *ps = prom_server__start("127.0.0.1", "0");
+	size_t big = 64 * 1024, len;
+	struct test_http r;
+	char *req, reply[256] = {0};
+	int fd, port;
+
+	(void)state;
+	assert_non_null(ps);
+	port = port_of(ps);
+	assert_int_equal(prom_server__publish(ps, strdup("a_total 1\n"), 10), 0);
+	req = malloc(big + 128);
+	assert_non_null(req);
+	len = (size_t)snprintf(req, 128, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ");
+	memset(req + len, 'a', big);
+	len += big;
+	memcpy(req + len, "\r\n\r\n", 4);
+	len += 4;
+	fd = test_connect_from("127.0.0.1", "127.0.0.1", port);
+	assert_true(fd >= 0);
+	/* The server may stop reading and answer early: whatever it took, then its reply. */
+	for (size_t off = 0; off < len;) {
+		ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	shutdown(fd, SHUT_WR);
+	{
+		char *got = test_read_for(fd, 3000);
+
+		assert_non_null(got);
+		snprintf(reply, sizeof(reply), "%s", got);
+		test_drop(got);
+	}
+	if (*reply && strncmp(reply, "HTTP/1.1 431", 12) && strncmp(reply, "HTTP/1.1 413", 12))
+		fail_msg("an oversized request got: %.40s", reply);
+	close(fd);
+	free(req);
+	get(port, "GET", "/metrics", &r);
+	assert_int_equal(r.status, 200);
+	test_http__free(&r);
+	prom_server__free(ps);
+}
+
 static void test_unusable_addresses(void **state)
 {
 	struct prom_server *ps = prom_server__start("127.0.0.1", "0"), *again;
@@ -180,6 +262,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_serves_latest_text),
 	    cmocka_unit_test(test_scrapes_see_whole_snapshots),
+	    cmocka_unit_test(test_idle_client_cannot_starve_scrapes),
+	    cmocka_unit_test(test_oversized_request),
 	    cmocka_unit_test(test_unusable_addresses),
 	};
 

@@ -243,6 +243,56 @@ static json_t *at(json_t *root, const char *section, size_t i)
 	return v;
 }
 
+/*
+ * u64 values above 2^63-1 used to saturate on the way out (and a JSON integer
+ * that large does not read: "too big integer"). They are written as strings
+ * of digits and read back exactly; everything below stays a plain integer,
+ * byte for byte.
+ */
+static void test_u64_round_trip(void **state)
+{
+	struct report *r = fixture_model(), *back;
+	struct report_function *f;
+	char *json, *json2;
+	json_t *root, *fn;
+	size_t i;
+
+	(void)state;
+	report__finish(r);
+	f = &r->functions[0];
+	f->count = UINT64_MAX;
+	f->total_ns = (uint64_t)INT64_MAX + 1;
+	f->inside_ns = INT64_MAX;
+	assert_int_equal(report__add_drop(r, "huge", UINT64_MAX - 1), 0);
+	json = render(r, FORMAT_JSON, false);
+	assert_non_null(strstr(json, "\"count\": \"18446744073709551615\""));
+	assert_non_null(strstr(json, "\"total_ns\": \"9223372036854775808\""));
+	assert_non_null(strstr(json, "\"inside_ns\": 9223372036854775807,"));
+	assert_non_null(strstr(json, "\"huge\": \"18446744073709551614\""));
+	back = read_strict(json);
+	assert_true(back->functions[0].count == UINT64_MAX);
+	assert_true(back->functions[0].total_ns == (uint64_t)INT64_MAX + 1);
+	assert_true(back->functions[0].inside_ns == INT64_MAX);
+	for (i = 0; i < back->overhead.n_drops; i++)
+		if (!strcmp(back->overhead.drops[i].cause, "huge"))
+			assert_true(back->overhead.drops[i].count == UINT64_MAX - 1);
+	json2 = render(back, FORMAT_JSON, false);
+	assert_same_text(json, json2, "JSON with u64 values after reading it back");
+	/* Digits only: anything else in a string is still the wrong type, and 2^64 is too big. */
+	root = parse(json);
+	fn = json_array_get(json_object_get(root, "functions"), 0);
+	json_object_set_new(fn, "count", json_string("0x10"));
+	expect_refusal(root, 0, "functions[0].count", NULL);
+	root = parse(json);
+	fn = json_array_get(json_object_get(root, "functions"), 0);
+	json_object_set_new(fn, "count", json_string("18446744073709551616"));
+	expect_refusal(root, 0, "functions[0].count", "out of range", NULL);
+	free(json);
+	free(json2);
+	report__free(back);
+	report__free(r);
+}
+
 static void test_wrong_types(void **state)
 {
 	json_t *root;
@@ -622,6 +672,7 @@ int main(void)
 	    cmocka_unit_test(test_unreadable_files),
 	    cmocka_unit_test(test_append_after_read),
 	    cmocka_unit_test(test_array_growth),
+	    cmocka_unit_test(test_u64_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "elfsym.h"
 #include "srcline.h"
@@ -125,12 +127,64 @@ static void test_no_line(void **state)
 	srcline__free(NULL);
 }
 
+/*
+ * The file is mapped: cut short under the reader (its owner truncating it),
+ * the next read of the mapping raised SIGBUS and killed snag. Now the lookup
+ * fails, and so does every later one in that file; other files still work.
+ */
+static void test_truncated_under_reader(void **state)
+{
+	char path[] = "/tmp/snag-test-srcline-XXXXXX";
+	const char *rel = "tests/elf/fixture-pie", *file;
+	size_t len;
+	char *bytes = test_read_file(test_build_path(rel), &len);
+	struct srcline *sl, *other;
+	uint32_t line;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_non_null(bytes);
+	assert_int_equal(write(fd, bytes, len), (ssize_t)len);
+	close(fd);
+	sl = srcline__open(path);
+	assert_non_null(sl);
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(srcline__lookup(sl, func_addr(rel, "fixture_add"), &file, &line), -EIO);
+	assert_int_equal(srcline__lookup(sl, func_addr(rel, "fixture_loop"), &file, &line), -EIO);
+	srcline__free(sl);
+	other = srcline__open(test_build_path(rel));
+	assert_non_null(other);
+	assert_int_equal(srcline__lookup(other, func_addr(rel, "fixture_add"), &file, &line), 0);
+	srcline__free(other);
+	unlink(path);
+	test_drop(bytes);
+}
+
+/* A FIFO in a binary's place is not waited on. */
+static void test_fifo_not_opened_blocking(void **state)
+{
+	char dir[] = "/tmp/snag-test-srcline-XXXXXX", path[64];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	errno = 0;
+	assert_null(srcline__open(path));
+	assert_int_equal(errno, ENODATA);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_executables_and_library),
 	    cmocka_unit_test(test_addresses_differ),
 	    cmocka_unit_test(test_no_line),
+	    cmocka_unit_test(test_truncated_under_reader),
+	    cmocka_unit_test(test_fifo_not_opened_blocking),
 	};
 
 	return cmocka_run_group_tests_name("srcline", tests, NULL, NULL);

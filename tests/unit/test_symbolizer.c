@@ -10,6 +10,8 @@
 #include <inttypes.h>
 #include <libelf.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -24,6 +27,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "elfsym.h"
+#include "perfmap.h"
 #include "errors.h"
 #include "symbolizer.h"
 #include "testutil.h"
@@ -496,6 +500,235 @@ static void test_jit_map(void **state)
 	symbolizer__free(s);
 }
 
+/*
+ * A fake process pid with no file mappings (its JIT code is anonymous), whose
+ * root is ROOT/jit-PID (0755, with a sticky world-writable tmp, like /), run
+ * by uid with pid nspid in its own namespace. Returns the path its perf map
+ * has in snag's tree in map (PATH_MAX bytes).
+ */
+static void fake_jit_process(int pid, unsigned uid, int nspid, char *map)
+{
+	char root[PATH_MAX / 2], path[PATH_MAX];
+	FILE *f;
+
+	fclose(maps_open(pid));
+	snprintf(path, sizeof(path), "%s/%d/root", proc_root, pid);
+	assert_int_equal(unlink(path), 0);
+	snprintf(root, sizeof(root), "%s/jit-%d", proc_root, pid);
+	assert_int_equal(mkdir(root, 0755), 0);
+	assert_int_equal(symlink(root, path), 0);
+	snprintf(path, sizeof(path), "%s/tmp", root);
+	assert_int_equal(mkdir(path, 0777), 0);
+	assert_int_equal(chmod(path, 01777), 0);
+	snprintf(path, sizeof(path), "%s/%d/status", proc_root, pid);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "Name:\tnode\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nNSpid:\t%d\t%d\n", uid,
+		uid, uid, uid, uid, uid, uid, uid, pid, nspid);
+	fclose(f);
+	snprintf(map, PATH_MAX, "%s/tmp/perf-%d.map", root, nspid);
+}
+
+static void write_map(const char *path, const char *text, uid_t owner, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chown(path, owner, owner), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+#define JIT_USER 12345 /* the traced process's user, not snag's */
+
+/*
+ * Attack 2: in its own user and mount namespaces, a user bind-mounted a
+ * root-only file over /tmp/perf-PID.map, and snag (which took root's files
+ * too) printed the file's "HEX HEX text" lines as function names. Now only a
+ * regular file of the process's user that the user could read is read, found
+ * within the process's own tree; each refusal is counted.
+ */
+static void test_jit_map_of_another_user(void **state)
+{
+	char map[PATH_MAX], elsewhere[PATH_MAX], link[PATH_MAX];
+	char outside[] = "/var/tmp/snag-test-jit-XXXXXX";
+	struct symbolizer *s = new_fake();
+	struct symbolizer_counters c;
+	const char *secret = "7f0000001000 100 SECRET root's line\n";
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* files of another user: chown needs root, as the attack does */
+	/* Root's 0600 file where the map should be. */
+	fake_jit_process(1080, JIT_USER, 7, map);
+	write_map(map, secret, 0, 0600);
+	assert_user(s, 1080, 0, 0x7f0000001010, "[unknown]+0x7f0000001010");
+	/* The user's own map is read. */
+	fake_jit_process(1081, JIT_USER, 7, map);
+	write_map(map, "7f0000001000 100 LazyCompile:~ok\n", JIT_USER, 0600);
+	assert_user(s, 1081, 0, 0x7f0000001010, "LazyCompile:~ok");
+	/* The user's, but not readable by the user (root could read it): opened as the user. */
+	fake_jit_process(1082, JIT_USER, 7, map);
+	write_map(map, secret, JIT_USER, 0000);
+	assert_user(s, 1082, 0, 0x7f0000001010, "[unknown]+0x7f0000001010");
+	/* A link in its place, to a file of the user elsewhere: not followed. */
+	fake_jit_process(1083, JIT_USER, 7, map);
+	snprintf(elsewhere, sizeof(elsewhere), "%s/elsewhere.map", proc_root);
+	write_map(elsewhere, secret, JIT_USER, 0644);
+	assert_int_equal(symlink(elsewhere, map), 0);
+	assert_user(s, 1083, 0, 0x7f0000001010, "[unknown]+0x7f0000001010");
+	/*
+	 * Its /tmp a link to an absolute path: resolved inside its own root (where
+	 * there is nothing), never in snag's, where that path holds a map the user
+	 * owns.
+	 */
+	fake_jit_process(1084, JIT_USER, 7, map);
+	snprintf(link, sizeof(link), "%s/jit-1084/tmp", proc_root);
+	assert_int_equal(unlink(map) == 0 || errno == ENOENT, 1);
+	assert_int_equal(rmdir(link), 0);
+	assert_non_null(mkdtemp(outside));
+	assert_int_equal(chmod(outside, 0755), 0);
+	assert_int_equal(symlink(outside, link), 0);
+	snprintf(elsewhere, sizeof(elsewhere), "%s/perf-7.map", outside);
+	write_map(elsewhere, secret, JIT_USER, 0644);
+	assert_user(s, 1084, 0, 0x7f0000001010, "[unknown]+0x7f0000001010");
+	unlink(elsewhere);
+	rmdir(outside);
+
+	symbolizer__counters(s, &c);
+	assert_int_equal(c.jit_maps_refused, 3); /* root's, unreadable, link; 1084 found none */
+	assert_int_equal(c.jit_symbols_cut, 0);
+	symbolizer__free(s);
+}
+
+/*
+ * Attack 3: a 64 MiB map cost 550 MB and was read again every second while
+ * it grew. A map over the perfmap limits is cut (and counted) and never read
+ * again; a growing one is read again less and less often.
+ */
+static void test_jit_map_limits_and_backoff(void **state)
+{
+	char map[PATH_MAX];
+	struct symbolizer *s = new_fake();
+	struct symbolizer_counters c;
+	struct timespec t0, t;
+	FILE *f;
+
+	(void)state;
+	fake_jit_process(1090, geteuid(), 1090, map);
+	f = fopen(map, "w");
+	assert_non_null(f);
+	for (size_t i = 0; i < PERFMAP_MAX_SYMS + 10; i++)
+		fprintf(f, "%zx 10 f%zu\n", 0x10000 + i * 16, i);
+	fclose(f);
+	assert_user(s, 1090, 0, 0x10000, "f0");
+	symbolizer__counters(s, &c);
+	assert_int_equal(c.jit_symbols_cut, 10);
+	assert_user(s, 1090, 0, 0x10000 + (PERFMAP_MAX_SYMS + 5) * 16, "[unknown]+0x410050");
+	/* Cut at a limit: not read again, whatever it becomes. */
+	f = fopen(map, "a");
+	assert_non_null(f);
+	fprintf(f, "7f0000000000 10 later\n");
+	fclose(f);
+	usleep(1100000);
+	assert_user(s, 1090, 0, 0x7f0000000000, "[unknown]+0x7f0000000000");
+
+	/* Growing: read again after 1 s, then only after 2 s more. */
+	fake_jit_process(1091, geteuid(), 1091, map);
+	write_map(map, "1000 10 first\n", geteuid(), 0600);
+	assert_user(s, 1091, 0, 0x1000, "first");
+	f = fopen(map, "a");
+	assert_non_null(f);
+	fprintf(f, "2000 10 second\n");
+	fclose(f);
+	usleep(1100000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_user(s, 1091, 0, 0x2000, "second"); /* read again now, after t0 */
+	f = fopen(map, "a");
+	assert_non_null(f);
+	fprintf(f, "3000 10 third\n");
+	fclose(f);
+	usleep(1100000);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	/* Within the 2 s gap (unless this machine stalled past it: then nothing is shown). */
+	if ((t.tv_sec - t0.tv_sec) * 1000000000LL + (t.tv_nsec - t0.tv_nsec) < 1900000000LL)
+		assert_user(s, 1091, 0, 0x3000, "[unknown]+0x3000");
+	usleep(1000000);
+	assert_user(s, 1091, 0, 0x3000, "third");
+	symbolizer__free(s);
+}
+
+/* What a swapper thread alternates at one path: the mapped library and a FIFO. */
+struct swapper {
+	const char *path, *fifo;
+	volatile int stop;
+	unsigned long swaps;
+};
+
+static void *swap_loop(void *arg)
+{
+	struct swapper *w = arg;
+
+	while (!w->stop) {
+		if (renameat2(AT_FDCWD, w->path, AT_FDCWD, w->fifo, RENAME_EXCHANGE))
+			break;
+		w->swaps++;
+	}
+	return NULL;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	fail_msg("the symbolizer blocked opening a mapped file swapped for a FIFO");
+}
+
+/*
+ * Attack 5: a user swapped its mapped .so with a FIFO in a loop, and snag
+ * (stat, then a blocking open) hung in open(). Here a thread swaps them as
+ * fast as it can while snapshots open the file again and again.
+ */
+static void test_mapped_file_swapped_for_fifo(void **state)
+{
+	char lib[PATH_MAX], path[PATH_MAX], fifo[PATH_MAX];
+	struct swapper w = {.path = path, .fifo = fifo};
+	struct timespec t0, t;
+	pthread_t th;
+	FILE *f;
+	int n = 0;
+
+	(void)state;
+	abs_build_path("tests/elf/libfixture.so", lib);
+	snprintf(path, sizeof(path), "%s/swapped.so", proc_root);
+	snprintf(fifo, sizeof(fifo), "%s/swapped.fifo", proc_root);
+	install_file(lib, path);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	f = maps_open(1100);
+	map_elf(f, path, LIB_BASE);
+	fclose(f);
+	signal(SIGALRM, on_alarm);
+	alarm(20);
+	assert_int_equal(pthread_create(&th, NULL, swap_loop, &w), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		struct symbolizer *s = new_fake();
+
+		symbolizer__snapshot(s, 1100, 0);
+		symbolizer__user(s, 1100, 0, LIB_BASE + 0x1000);
+		symbolizer__free(s);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		n++;
+	} while (n < 3000 && t.tv_sec - t0.tv_sec < 2);
+	w.stop = 1;
+	pthread_join(th, NULL);
+	alarm(0);
+	assert_true(w.swaps > 0);
+	print_message("%d snapshots while the file and a FIFO swapped %lu times\n", n, w.swaps);
+	unlink(path);
+	unlink(fifo);
+}
+
 static void test_missing_process(void **state)
 {
 	struct symbolizer *s = new_fake();
@@ -652,12 +885,21 @@ static void test_exited_child(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fixture_tree),    cmocka_unit_test(test_shared_by_identity),
-	    cmocka_unit_test(test_replaced_binary), cmocka_unit_test(test_stripped),
-	    cmocka_unit_test(test_generations),	    cmocka_unit_test(test_refresh),
-	    cmocka_unit_test(test_demangle),	    cmocka_unit_test(test_missing_process),
-	    cmocka_unit_test(test_kernel),	    cmocka_unit_test(test_live_self),
-	    cmocka_unit_test(test_exited_child),    cmocka_unit_test(test_jit_map),
+	    cmocka_unit_test(test_fixture_tree),
+	    cmocka_unit_test(test_shared_by_identity),
+	    cmocka_unit_test(test_replaced_binary),
+	    cmocka_unit_test(test_stripped),
+	    cmocka_unit_test(test_generations),
+	    cmocka_unit_test(test_refresh),
+	    cmocka_unit_test(test_demangle),
+	    cmocka_unit_test(test_missing_process),
+	    cmocka_unit_test(test_kernel),
+	    cmocka_unit_test(test_live_self),
+	    cmocka_unit_test(test_exited_child),
+	    cmocka_unit_test(test_jit_map),
+	    cmocka_unit_test(test_jit_map_of_another_user),
+	    cmocka_unit_test(test_jit_map_limits_and_backoff),
+	    cmocka_unit_test(test_mapped_file_swapped_for_fifo),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
