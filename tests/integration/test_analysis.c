@@ -221,7 +221,7 @@ static void test_latency_trend(void **state)
 {
 	char cmd[8300], *out = NULL;
 	const char *p;
-	double own;
+	double own, own_r2;
 	json_t *root, *b;
 
 	(void)state;
@@ -231,7 +231,7 @@ static void test_latency_trend(void **state)
 	    out_path("growing.json"), &out,
 	    (char *[]){"-c", cmd, "-u", "handle_request", "-i", "0.2", "--no-io", NULL});
 	p = out ? strstr(out, "slope_ns_per_s=") : NULL;
-	if (!p || sscanf(p, "slope_ns_per_s=%lf", &own) != 1)
+	if (!p || sscanf(p, "slope_ns_per_s=%lf r2=%lf", &own, &own_r2) != 2)
 		fail_msg("the target printed no slope: %s", out ? out : "");
 	b = finding_of(root, "trend");
 	if (!b)
@@ -250,7 +250,10 @@ static void test_latency_trend(void **state)
 	assert_near(num(json_object_get(b, "evidence"), "slope_ns_per_s"), own, 0.25,
 		    "latency slope (ns per second) against the target's own");
 	test_drop(out);
-	assert_true(num(json_object_get(b, "evidence"), "r2") >= 0.9);
+	/* As straight a line as the target's own timings make (0.9 and more on a quiet machine). */
+	print_message("r2: snag %.3f, the target's own %.3f\n",
+		      num(json_object_get(b, "evidence"), "r2"), own_r2);
+	assert_true(num(json_object_get(b, "evidence"), "r2") >= own_r2 - 0.15);
 	json_decref(root);
 
 	snprintf(cmd, sizeof(cmd), "%s steady 2", trend_path);

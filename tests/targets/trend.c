@@ -39,9 +39,9 @@ TRACED void handle_request(long long ns)
 #define MAX_BINS 256
 static double bin_sum[MAX_BINS], bin_n[MAX_BINS];
 
-static double own_slope(void)
+static double own_slope(double *r2)
 {
-	double mx = 0, my = 0, sxx = 0, sxy = 0, n = 0;
+	double mx = 0, my = 0, sxx = 0, sxy = 0, syy = 0, n = 0;
 
 	for (int i = 0; i < MAX_BINS; i++)
 		if (bin_n[i] > 0) {
@@ -49,6 +49,7 @@ static double own_slope(void)
 			my += bin_sum[i] / bin_n[i];
 			n++;
 		}
+	*r2 = 0;
 	if (n < 2)
 		return 0;
 	mx /= n;
@@ -59,13 +60,16 @@ static double own_slope(void)
 
 			sxx += x * x;
 			sxy += x * y;
+			syy += y * y;
 		}
+	*r2 = sxx > 0 && syy > 0 ? sxy * sxy / (sxx * syy) : 1;
 	return sxx > 0 ? sxy / sxx : 0;
 }
 
 int main(int argc, char **argv)
 {
 	long long start = now_ns(), end, calls = 0;
+	double slope, r2;
 	int growing;
 
 	if (argc != 3 || (strcmp(argv[1], "growing") && strcmp(argv[1], "steady"))) {
@@ -85,6 +89,7 @@ int main(int argc, char **argv)
 		}
 		t = after;
 	}
-	printf("trend calls=%lld slope_ns_per_s=%.0f\n", calls, own_slope());
+	slope = own_slope(&r2);
+	printf("trend calls=%lld slope_ns_per_s=%.0f r2=%.3f\n", calls, slope, r2);
 	return 0;
 }
