@@ -178,6 +178,7 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
+	long long main_start = now_ns();
 	int wait_usr1 = 0, linger_s = 0;
 	const char *mode;
 	long n = -1;
@@ -223,6 +224,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "sleep")) {
 		TIMED_LOOP(n < 0 ? 50 : n, sleep_2ms());
 		timings_print(&timed_main, "sleep_2ms");
+		printf("life from main: %lld ns\n", now_ns() - main_start);
 	} else if (!strcmp(mode, "spin")) {
 		TIMED_LOOP(n < 0 ? 200 : n, spin_100us());
 		timings_print(&timed_main, "spin_100us");
