@@ -221,7 +221,7 @@ static void test_latency_trend(void **state)
 {
 	char cmd[8300], *out = NULL;
 	const char *p;
-	double own, own_r2;
+	double own, own_r2, growth;
 	json_t *root, *b;
 
 	(void)state;
@@ -256,12 +256,26 @@ static void test_latency_trend(void **state)
 	assert_true(num(json_object_get(b, "evidence"), "r2") >= own_r2 - 0.15);
 	json_decref(root);
 
+	/*
+	 * Steady: no trend, as long as the target's own timings show none. A
+	 * machine whose load rises during the run grows the latency of sleeps
+	 * too (1.9 to 3.7 ms with R^2 0.83 was seen beside three compile jobs),
+	 * and then a trend is the truth: the test needs the target's own fit to
+	 * be clearly flat (R^2 or growth well under snag's thresholds, 0.7 and
+	 * 0.5) before it requires silence.
+	 */
 	snprintf(cmd, sizeof(cmd), "%s steady 2", trend_path);
-	root = trace(cmd, out_path("steady.json"), "-u", "handle_request", "-i", "0.2", "--no-io",
-		     NULL);
-	if (finding_of(root, "trend"))
+	root = run_snag_jsonv(
+	    out_path("steady.json"), &out,
+	    (char *[]){"-c", cmd, "-u", "handle_request", "-i", "0.2", "--no-io", NULL});
+	p = out ? strstr(out, "r2=") : NULL;
+	if (!p || sscanf(p, "r2=%lf growth=%lf", &own_r2, &growth) != 2)
+		fail_msg("the target printed no fit: %s", out ? out : "");
+	print_message("steady: the target's own fit has R^2 %.3f, growth %.3f\n", own_r2, growth);
+	if ((own_r2 < 0.5 || growth < 0.25) && finding_of(root, "trend"))
 		fail_msg("steady latency flagged as a trend: %s",
 			 itest_dump(json_object_get(root, "bottlenecks"), 0));
+	test_drop(out);
 	json_decref(root);
 }
 

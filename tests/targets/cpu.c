@@ -1,7 +1,8 @@
 /*
  * Test target with known on-CPU behaviour (tests/integration/test_cpu.c, tools/bench-cpu.sh).
  *
- * Usage: cpu ratio SECONDS    burn CPU in hot_a 3 times as long as in hot_b, for SECONDS
+ * Usage: cpu ratio SECONDS    burn CPU in hot_a 3 times as long as in hot_b, for SECONDS of
+ *                             CPU time
  *        cpu spin SECONDS     burn CPU in spin_loop for SECONDS; prints its rate of work
  *        cpu clock SECONDS    read the clock in a loop (its time is in the vdso) until it has
  *                             had SECONDS of CPU time
@@ -9,8 +10,8 @@
  *                             in /tmp/perf-PID.map as jit_spin_loop, until it has had SECONDS
  *                             of CPU time; the map stays behind (as JITs leave it) for the
  *                             caller to remove
- * clock and jit count CPU time, not wall time, so that a loaded machine still gives them the
- * samples a test expects (about 1,000 at -F 999 for one second).
+ * ratio, clock and jit count CPU time, not wall time, so that a loaded machine still gives
+ * them the samples a test expects (about 1,000 at -F 999 for one second).
  *
  * The work is counted in loop iterations, not in time: hot_a does 3 times the iterations of
  * hot_b with the same loop body, so its share of the thread's CPU time is 3:1 whatever else runs
@@ -71,10 +72,11 @@ TRACED unsigned long spin_loop(unsigned long n, unsigned long x)
 
 static int ratio(double seconds)
 {
-	long long end = clock_ns(CLOCK_MONOTONIC) + (long long)(seconds * 1e9), a_ns = 0, b_ns = 0;
+	long long end = clock_ns(CLOCK_THREAD_CPUTIME_ID) + (long long)(seconds * 1e9), a_ns = 0,
+		  b_ns = 0;
 	unsigned long x = 1, rounds = 0;
 
-	while (clock_ns(CLOCK_MONOTONIC) < end) {
+	while (clock_ns(CLOCK_THREAD_CPUTIME_ID) < end) {
 		long long t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), t1, t2;
 
 		x = hot_a(x);

@@ -39,7 +39,7 @@ TRACED void handle_request(long long ns)
 #define MAX_BINS 256
 static double bin_sum[MAX_BINS], bin_n[MAX_BINS];
 
-static double own_slope(double *r2)
+static double own_slope(double *r2, double *growth)
 {
 	double mx = 0, my = 0, sxx = 0, sxy = 0, syy = 0, n = 0;
 
@@ -49,7 +49,16 @@ static double own_slope(double *r2)
 			my += bin_sum[i] / bin_n[i];
 			n++;
 		}
+	double x_first = -1, x_last = 0;
+
 	*r2 = 0;
+	*growth = 0;
+	for (int i = 0; i < MAX_BINS; i++)
+		if (bin_n[i] > 0) {
+			x_last = (i + 0.5) * BIN_NS / 1e9;
+			if (x_first < 0)
+				x_first = x_last;
+		}
 	if (n < 2)
 		return 0;
 	mx /= n;
@@ -63,13 +72,15 @@ static double own_slope(double *r2)
 			syy += y * y;
 		}
 	*r2 = sxx > 0 && syy > 0 ? sxy * sxy / (sxx * syy) : 1;
+	/* Relative growth over the span, as snag judges a trend: (last - first) / mean. */
+	*growth = sxx > 0 && my > 0 ? sxy / sxx * (x_last - x_first) / my : 0;
 	return sxx > 0 ? sxy / sxx : 0;
 }
 
 int main(int argc, char **argv)
 {
 	long long start = now_ns(), end, calls = 0;
-	double slope, r2;
+	double slope, r2, growth;
 	int growing;
 
 	if (argc != 3 || (strcmp(argv[1], "growing") && strcmp(argv[1], "steady"))) {
@@ -89,7 +100,8 @@ int main(int argc, char **argv)
 		}
 		t = after;
 	}
-	slope = own_slope(&r2);
-	printf("trend calls=%lld slope_ns_per_s=%.0f r2=%.3f\n", calls, slope, r2);
+	slope = own_slope(&r2, &growth);
+	printf("trend calls=%lld slope_ns_per_s=%.0f r2=%.3f growth=%.3f\n", calls, slope, r2,
+	       growth);
 	return 0;
 }
