@@ -77,8 +77,9 @@ static void timings_print(struct timings *t, const char *name)
 	qsort(t->ns, t->n, sizeof(t->ns[0]), cmp_ll);
 	for (long i = 0; i < t->n; i++)
 		sum += t->ns[i];
+	/* Nearest rank, as snag's percentiles: the ceil(p * n)-th value. */
 	printf("timed %s: n=%ld min_ns=%lld p50_ns=%lld avg_ns=%lld p90_ns=%lld\n", name, t->n,
-	       t->ns[0], t->ns[t->n / 2], sum / t->n, t->ns[t->n * 9 / 10]);
+	       t->ns[0], t->ns[(t->n + 1) / 2 - 1], sum / t->n, t->ns[(t->n * 9 + 9) / 10 - 1]);
 }
 
 /* Call fn n times, each timed by the caller. */
