@@ -460,8 +460,9 @@ static double sum_rows(const struct workload_run *wr, const char *section, const
 
 /*
  * The blocks of the workload's blocked offcpu[] rows whose kernel stack has a
- * frame naming needle: its sleeps, not a page fault or a lock that a busy
- * machine may add at start or exit.
+ * frame naming needle, or has no frame at all (its stack was not taken): its
+ * sleeps, not a page fault or a lock that a busy machine may add at start or
+ * exit, which have kernel stacks of their own.
  */
 static double blocks_in(const struct workload_run *wr, const char *needle)
 {
@@ -471,7 +472,7 @@ static double blocks_in(const struct workload_run *wr, const char *needle)
 
 	json_array_foreach(json_object_get(wr->report, "offcpu"), i, row)
 	{
-		bool found = false;
+		bool found = !json_array_size(json_object_get(row, "kernel_stack"));
 
 		if (json_integer_value(json_object_get(row, "pid")) != wr->pid ||
 		    !str_is(row, "reason", "blocked"))

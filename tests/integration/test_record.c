@@ -82,8 +82,8 @@ static void test_sleep_function_count_and_p50(void **state)
 	/* nanosleep never returns early: every call lasts at least 2 ms. */
 	assert_true(num(f, "min_ns") >= 2 * MS);
 	/* How much longer depends on the machine's timers and load: the target times it. */
+	assert_matches_target(f, out, "sleep_2ms");
 	target_timing(out, "sleep_2ms", &truth);
-	assert_matches_timing(f, &truth, 0.10);
 	assert_true(num(f, "p50_ns") <= num(f, "p90_ns") && num(f, "p90_ns") <= num(f, "p99_ns"));
 	assert_true(num(f, "p99_ns") <= num(f, "max_ns"));
 	assert_histogram_sums_to_count(f);
@@ -123,7 +123,6 @@ static void test_sleep_function_count_and_p50(void **state)
 static void test_spin_function_count_and_p50(void **state)
 {
 	char cmd[8300], *out = NULL;
-	struct target_timing truth;
 	json_t *root, *f;
 
 	(void)state;
@@ -134,8 +133,7 @@ static void test_spin_function_count_and_p50(void **state)
 	f = find_function(root, "spin_100us");
 	assert_int_equal((long long)num(f, "count"), 200);
 	assert_true(num(f, "min_ns") >= 100 * US);
-	target_timing(out, "spin_100us", &truth);
-	assert_matches_timing(f, &truth, 0.10);
+	assert_matches_target(f, out, "spin_100us");
 	assert_histogram_sums_to_count(f);
 	assert_no_drops(root);
 	test_drop(out);
@@ -239,7 +237,6 @@ static void test_recursive_function(void **state)
 static void test_nested_functions(void **state)
 {
 	char cmd[8300], *out = NULL;
-	struct target_timing outer_truth, inner_truth;
 	json_t *root, *outer, *inner;
 
 	(void)state;
@@ -252,10 +249,8 @@ static void test_nested_functions(void **state)
 	assert_int_equal((long long)num(outer, "count"), 100);
 	assert_int_equal((long long)num(inner, "count"), 100);
 	assert_true(num(outer, "min_ns") >= 500 * US && num(inner, "min_ns") >= 200 * US);
-	target_timing(out, "outer", &outer_truth);
-	target_timing(out, "inner", &inner_truth);
-	assert_matches_timing(outer, &outer_truth, 0.10);
-	assert_matches_timing(inner, &inner_truth, 0.10);
+	assert_matches_target(outer, out, "outer");
+	assert_matches_target(inner, out, "inner");
 	test_drop(out);
 	/* Ranked by impact: the outer function includes the inner one. */
 	assert_true(num(outer, "impact") > num(inner, "impact"));
@@ -319,7 +314,6 @@ static void test_pid_attach_leaves_target_running(void **state)
 
 static void test_pid_target_exits_mid_trace(void **state)
 {
-	struct target_timing truth;
 	char pidbuf[16], *out;
 	struct test_proc target, snag;
 	json_t *root, *f;
@@ -344,8 +338,7 @@ static void test_pid_target_exits_mid_trace(void **state)
 	root = itest_load_json(out_path("exit.json"), &jerr);
 	assert_non_null(root);
 	f = find_function(root, "sleep_2ms");
-	target_timing(out, "sleep_2ms", &truth);
-	assert_matches_timing(f, &truth, 0.10);
+	assert_matches_target(f, out, "sleep_2ms");
 	test_drop(out);
 	json_decref(root);
 }
