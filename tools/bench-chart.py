@@ -7,7 +7,8 @@ Usage: tools/bench-chart.py [SUMMARY_JSON [OUT_SVG]]
 A grouped horizontal bar chart: one group per workload, one bar per tracer (snag highlighted),
 each bar from the untraced line (1.0) to the median slowdown (leftwards below 1.0), with a whisker over the min-max
 of the rounds and the median written next to it. Function-call tracing (hundreds of times
-slower) and system-wide tracing (a few times) get a panel each, each on its own log scale.
+slower), system-wide tracing (a few times) and real services (time per request: 1 /
+throughput) get a panel each, each on its own log scale.
 Workloads marked "reference" in the summary (too noisy untraced to rank tracers) are left out
 and named in a footnote. Standard library only.
 """
@@ -36,6 +37,7 @@ FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
 PANELS = [
     ("funclat", "Uprobe tracing: a 1.5 ns function called in a loop; malloc+free pairs (--mem)"),
     ("system", "System-wide tracing: context switches, block, syscalls, network"),
+    ("service", "Real services: time per request (1 / throughput), redis-server and PostgreSQL"),
 ]
 
 
@@ -84,8 +86,11 @@ def text(x, y, s, size=12, anchor="start", weight="normal", fill=INK, extra=""):
 
 
 def panel_of(w):
-    """Per-call uprobe tracing (functions, allocations: many times slower) or everything else."""
-    return "funclat" if w["benchmark"] in ("funclat", "mem") else "system"
+    """Per-call uprobe tracing (functions, allocations: many times slower), real services, or
+    everything else."""
+    if w["benchmark"] in ("funclat", "mem"):
+        return "funclat"
+    return "service" if w["benchmark"] == "service" else "system"
 
 
 def draw(summary):

@@ -3,8 +3,8 @@
 
 Usage: tools/bench-results.py BUILD_DIR RESULTS_DIR [NAME..]
 
-Copies BUILD_DIR/bench/NAME.json (NAME: funclat, sched, io, scale; default: every one that
-exists) to RESULTS_DIR/NAME.json, with paths under the repository made relative, then writes
+Copies BUILD_DIR/bench/NAME.json (NAME: funclat, sched, io, cpu, mem, scale, service; default:
+every one that exists) to RESULTS_DIR/NAME.json, with paths under the repository made relative, then writes
 RESULTS_DIR/summary.json from all the NAME.json files in RESULTS_DIR, so a benchmark run alone
 replaces its own results and keeps the others' (each with its own date and load average).
 
@@ -12,6 +12,9 @@ summary.json (schema snag-bench-summary/1) has, per workload and tracer: the slo
 untraced (median, and min-max: the fastest and slowest traced run over the untraced median),
 the BPF programs' ns per run and runs per operation, the tracer's CPU in % of one core during
 the workload and its peak RSS in MiB; and per benchmark its date, kernel and load average.
+The services (bench-service.sh) are workloads too, their operation a request: the slowdown is
+the untraced throughput over the traced one, and each tracer also has its throughput lost in
+% (of the medians, and paired round by round) and its BPF program runs per request.
 """
 import json
 import os
@@ -21,7 +24,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import benchlib  # noqa: E402
 
-NAMES = ("funclat", "sched", "io", "cpu", "mem", "scale")
+NAMES = ("funclat", "sched", "io", "cpu", "mem", "scale", "service")
 REPO = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 
 
@@ -212,6 +215,49 @@ def mem(doc):
     return [w]
 
 
+SERVICE_TITLES = {"redis": "redis-server: redis-benchmark GET, 20 clients",
+                  "pgbench": "PostgreSQL: pgbench -S, 1 client, one CPU"}
+SERVICE_TOOLS = {"snag": "snag -p", "snag-no-io": "snag -p --no-io",
+                 "snag-no-offcpu": "snag -p --no-offcpu", "snag-system": "snag system-wide",
+                 "peers": "offcputime+runqlat+biolatency+syscount",
+                 "peers-offcpu": "offcputime+runqlat", "peers-io": "biolatency+syscount"}
+
+
+def service(doc):
+    """bench-service.sh: real services' throughput, untraced and under each configuration. The
+    time per request is 1 / throughput, so the slowdown is untraced req/s over traced."""
+    out = []
+    for svc, d in doc.get("services", {}).items():
+        cf = d.get("configs", {})
+        base = cf.get("untraced")
+        if not base or not base.get("median_rps"):
+            continue
+        b = 1e9 / base["median_rps"]
+        w = {"id": f"service-{svc}", "benchmark": "service", "title": SERVICE_TITLES.get(svc, svc),
+             "short": svc, "op": d.get("op"), "n": None,
+             "untraced": {"median": b, "min": 1e9 / base["max_rps"], "max": 1e9 / base["min_rps"],
+                          "unit": "ns per request", "requests_per_s": base["median_rps"]},
+             "tracers": []}
+        for c, r in cf.items():
+            if c == "untraced":
+                continue
+            progs = [{"name": p["name"] if p["tool"] == "snag" else f"{p['tool']}:{p['name']}",
+                      "ns_per_run": p["ns_per_run"], "runs_per_op": p["runs_per_op"]}
+                     for p in r.get("bpf_programs", []) if p["ns_per_run"] is not None]
+            t = tracer(SERVICE_TOOLS.get(c, c), r, b, r.get("ns_per_op", []), r.get("bpf_ns_per_op"),
+                       progs)
+            t["snag"] = c.startswith("snag")
+            t["config"] = c
+            t["throughput_lost_pct"] = r.get("throughput_lost_pct")
+            t["paired_lost_pct"] = {"median": r.get("paired_lost_pct_median"),
+                                    "min": r.get("paired_lost_pct_min"),
+                                    "max": r.get("paired_lost_pct_max")}
+            t["bpf_runs_per_op"] = r.get("bpf_runs_per_op")
+            w["tracers"].append(t)
+        out.append(w)
+    return out
+
+
 def scale(doc):
     rows = []
     for r in doc.get("results", []):
@@ -235,7 +281,8 @@ def summarize(results_dir):
                "loadavg": open("/proc/loadavg").read().strip(),
                "sources": {n: source(n, d) for n, d in docs.items()},
                "workloads": []}
-    for name, fn in (("funclat", funclat), ("sched", sched), ("io", io), ("cpu", cpu), ("mem", mem)):
+    for name, fn in (("funclat", funclat), ("sched", sched), ("io", io), ("cpu", cpu), ("mem", mem),
+                     ("service", service)):
         if name in docs:
             summary["workloads"] += fn(docs[name])
     if "scale" in docs:

@@ -3,20 +3,23 @@
 #
 # Usage: tools/bench-suite.sh [BUILD_DIR]        (root; default BUILD_DIR=build)
 #
-# Runs, in order (BENCHES, default "funclat sched io cpu mem scale"):
+# Runs, in order (BENCHES, default "funclat sched io cpu mem scale service"):
 #   funclat  tools/bench-funclat.sh: function calls (push and lea) vs funclatency and bpftrace
 #   sched    tools/bench-sched.sh: context switches vs offcputime + runqlat
 #   io       tools/bench-io.sh: block vs biolatency, syscalls vs syscount -L, network vs bpftrace
 #   cpu      tools/bench-cpu.sh: on-CPU sampling of a CPU-bound loop vs perf record, same rate
 #   mem      tools/bench-mem.sh: a malloc+free loop under --mem (and sampled) vs bpftrace
 #   scale    tools/bench-scale.sh: snag's own CPU and RSS at 10, 1,000 and 10,000 map keys
+#   service  tools/bench-service.sh: throughput lost by redis-server (redis-benchmark GET) and
+#            PostgreSQL (pgbench -S) under snag's modes and the libbpf-tools set, and BPF
+#            program runs per request
 # each writing BUILD_DIR/bench/NAME.json (and its logs next to it). A benchmark that fails
 # does not stop the others. Then tools/bench-results.py copies each fresh NAME.json to
 # RESULTS_DIR/NAME.json and rewrites RESULTS_DIR/summary.json from all of them (a benchmark run
 # alone replaces its own results only), and tools/bench-chart.py draws RESULTS_DIR/slowdown.svg.
 #
 # Environment: BENCHES, RESULTS_DIR (default bench/results in the repository); every
-# benchmark's own knobs pass through (ROUNDS applies to all four: leave it unset for their
+# benchmark's own knobs pass through (ROUNDS applies to all of them: leave it unset for their
 # defaults, 5 rounds and 3 for scale).
 #
 # Exit status: the worst of the benchmarks' (1: snag failed or miscounted; 2: a setup error),
@@ -24,7 +27,7 @@
 set -euo pipefail
 
 build=${1:-build}
-benches=${BENCHES:-funclat sched io cpu mem scale}
+benches=${BENCHES:-funclat sched io cpu mem scale service}
 tools_dir=$(dirname "$(realpath "$0")")
 repo=$(dirname "$tools_dir")
 results_dir=${RESULTS_DIR:-$repo/bench/results}
@@ -36,8 +39,8 @@ die() {
 [ "$(id -u)" -eq 0 ] || die "must run as root (BPF, uprobes and kernel.bpf_stats_enabled need it): sudo make bench"
 for b in $benches; do
 	case "$b" in
-	funclat | sched | io | cpu | mem | scale) ;;
-	*) die "unknown benchmark '$b' in BENCHES (funclat sched io cpu mem scale)" ;;
+	funclat | sched | io | cpu | mem | scale | service) ;;
+	*) die "unknown benchmark '$b' in BENCHES (funclat sched io cpu mem scale service)" ;;
 	esac
 done
 

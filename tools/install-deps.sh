@@ -25,6 +25,9 @@ packages=(
   prometheus
   # benchmarks: peers and load generators
   libbpf-tools bpftrace linux-perf
+  # tools/bench-service.sh: real services and their load generators (redis-benchmark is in
+  # redis-tools; pgbench, initdb and pg_ctl are in postgresql's server package)
+  redis-server redis-tools postgresql
   # tests/stress-check.sh: the integration suite with half of one core busy in the background
   stress-ng
   # stack unwinding (docs/unwinding.md): Debian's redis-server and its libjemalloc, built without
