@@ -489,6 +489,35 @@ IO_SYSCALLS = ["syscalls:sys_enter_" + s for s in ("read", "write", "pread64", "
                                                     "writev", "sendto", "recvfrom", "sendmsg",
                                                     "recvmsg")]
 
+WHERE = ("target", "client", "snag")
+
+def attribute(rec):
+    """Per request, from an attribution record's raw counts: each program's runs, split by
+    the context they ran in as perf counted its tracepoint there (perf's counts cover a
+    little more time than the programs' snapshots, so shares, not its counts, are used).
+    Also the machine's syscalls per request, all and of the read/write family, by context."""
+    n, counts = rec["requests"], rec["perf"]
+    for row in rec.get("programs", []):
+        row["runs_per_op"] = row["runs"] / n
+        row["ns_per_run"] = row["run_time_ns"] / row["runs"] if row["runs"] else None
+        row["ns_per_op"] = row["run_time_ns"] / n
+        al = counts["all"].get(row["tracepoint"], 0) if row["tracepoint"] else 0
+        for w in WHERE:
+            row[f"{w}_per_op"] = row["runs_per_op"] * counts[w].get(row["tracepoint"], 0) / al \
+                if al else None
+        row["others_per_op"] = row["runs_per_op"] - sum(row[f"{w}_per_op"] for w in WHERE) \
+            if al else None
+        row["not_target_share"] = 1 - counts["target"].get(row["tracepoint"], 0) / al if al else None
+    # perf's syscall counts, scaled to the window of the programs' counts.
+    enter = next((r["runs"] for r in rec.get("programs", []) if r["name"] == "handle_sys_enter"), 0)
+    al = counts["all"].get("raw_syscalls:sys_enter", 0)
+    scale = enter / al if enter and al else 1
+    rec["io_syscalls_per_op"] = {w: scale * sum(counts[w].get(e, 0) for e in IO_SYSCALLS) / n
+                                 for w in ("all",) + WHERE}
+    rec["syscalls_per_op"] = {w: scale * counts[w].get("raw_syscalls:sys_enter", 0) / n
+                              for w in ("all",) + WHERE}
+    return rec
+
 def cmd_attrib(raw, kv):
     """An untimed run of snag's default mode with perf stat counting its tracepoints: all,
     in the target, the client and snag."""
@@ -503,7 +532,7 @@ def cmd_attrib(raw, kv):
         rec["rps"] = m["rps"]
         n = int(a["n"]) if svc == "redis" else m["rps"] * (float(a["t1"]) - float(a["t0"]))
     rec["requests"] = n
-    counts = {w: perf_counts(a[f"perf_{w}"]) for w in ("all", "target", "client", "snag")}
+    counts = {w: perf_counts(a[f"perf_{w}"]) for w in ("all",) + WHERE}
     rec["perf"] = counts
     if rec["error"] or not n or not counts["all"]:
         rec["error"] = rec["error"] or "no requests or no perf counts"
@@ -511,35 +540,16 @@ def cmd_attrib(raw, kv):
         names = {p["id"]: p for p in json.load(open(a["progs"]))["progs"]}
         _, _, progs = program_rows(a, names)
         events = list(counts["all"])
-        rows = []
-        for p in progs:
-            tp = tracepoint_of(p["name"], events)
-            row = {"name": p["name"], "tracepoint": tp, "runs": p["run_cnt"],
-                   "run_time_ns": p["run_time_ns"], "runs_per_op": p["run_cnt"] / n,
-                   "ns_per_run": p["run_time_ns"] / p["run_cnt"] if p["run_cnt"] else None,
-                   "ns_per_op": p["run_time_ns"] / n}
-            if tp:
-                al = counts["all"].get(tp, 0)
-                row.update({f"{w}_per_op": counts[w].get(tp, 0) / n
-                            for w in ("all", "target", "client", "snag")})
-                row["others_per_op"] = max(0.0, (al - counts["target"].get(tp, 0) -
-                                                 counts["client"].get(tp, 0) -
-                                                 counts["snag"].get(tp, 0)) / n)
-                # Runs outside the target's context (all but the target's, by perf's count).
-                row["not_target_share"] = 1 - counts["target"].get(tp, 0) / al if al else None
-            rows.append(row)
-        rec["programs"] = rows
-        rec["io_syscalls_per_op"] = {w: sum(counts[w].get(e, 0) for e in IO_SYSCALLS) / n
-                                     for w in ("all", "target", "client", "snag")}
-        rec["syscalls_per_op"] = {w: counts[w].get("raw_syscalls:sys_enter", 0) / n
-                                  for w in ("all", "target", "client", "snag")}
+        rec["programs"] = [{"name": p["name"], "tracepoint": tracepoint_of(p["name"], events),
+                            "runs": p["run_cnt"], "run_time_ns": p["run_time_ns"]} for p in progs]
     with open(raw, "a") as f:
         f.write(json.dumps(rec) + "\n")
     if rec["error"]:
         print(f"FAILED: {rec['error']}")
     else:
-        print(f"{n:,.0f} {OP[svc]}s, {rec['syscalls_per_op']['all']:.1f} syscalls per {OP[svc]} "
-              f"on the machine, {rec['syscalls_per_op']['target']:.1f} in the target")
+        sc = attribute(rec)["syscalls_per_op"]
+        print(f"{n:,.0f} {OP[svc]}s (slowed down by perf), {sc['all']:.1f} syscalls per {OP[svc]} "
+              f"on the machine, {sc['target']:.1f} in the target")
 
 def pct(x):
     return None if x is None else 100 * x
@@ -625,7 +635,8 @@ def cmd_summary(raw, out, meta_json):
             cfgs[c] = res
         doc["services"][svc] = {"command": meta["commands"][svc], "op": OP[svc],
                                 "target": meta["targets_traced"][svc], "configs": cfgs}
-    doc["attribution"] = {r["service"]: r for r in recs if r.get("kind") == "attribution"}
+    doc["attribution"] = {r["service"]: attribute(r) if not r.get("error") else r
+                          for r in recs if r.get("kind") == "attribution"}
     # The issue's figures to reach (redis: snag -p default mode).
     targets = []
     rc = doc["services"].get("redis", {}).get("configs", {})
@@ -708,20 +719,20 @@ def cmd_summary(raw, out, meta_json):
         if at.get("error"):
             print(f"{svc}: attribution run failed: {at['error']}")
             continue
-        print(f"{svc}, snag -p default mode: where its program runs come from (perf stat of the "
-              f"same tracepoints, per {OP[svc]}; target = the traced process; client = the load "
-              f"generator; others = the rest of the machine, idle and interrupts included):")
+        print(f"{svc}, snag -p default mode: where its program runs come from, per {OP[svc]} (an "
+              f"untimed run; each program's runs split by the context perf stat counted its "
+              f"tracepoint in: target = the traced process; client = the load generator; others = "
+              f"the rest of the machine, idle and interrupts included):")
         rows = []
         for p in sorted(at["programs"], key=lambda p: -p["ns_per_op"]):
             if not p["runs"]:
                 continue
             rows.append((p["name"], num(p["runs_per_op"], ".3f"), num(p["ns_per_run"], ".0f"),
-                         num(p["ns_per_op"], ",.0f"), num(p.get("all_per_op"), ".3f"),
-                         num(p.get("target_per_op"), ".3f"), num(p.get("client_per_op"), ".3f"),
+                         num(p["ns_per_op"], ",.0f"), num(p.get("target_per_op"), ".3f"), num(p.get("client_per_op"), ".3f"),
                          num(p.get("snag_per_op"), ".3f"), num(p.get("others_per_op"), ".3f"),
                          num(pct(p.get("not_target_share")), ".0f", "%")))
-        table(("program", "runs/req", "ns/run", "ns/req", "perf all", "target", "client", "snag",
-               "others", "not target"), rows, set(range(1, 10)))
+        table(("program", "runs/req", "ns/run", "ns/req", "target", "client", "snag", "others",
+               "not target"), rows, set(range(1, 9)))
         io, sc = at["io_syscalls_per_op"], at["syscalls_per_op"]
         print(f"  syscalls per {OP[svc]}: {sc['all']:.2f} on the machine ({sc['target']:.2f} target, "
               f"{sc['client']:.2f} client, {sc['snag']:.2f} snag); of the read/write family snag "
