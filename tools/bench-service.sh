@@ -62,9 +62,10 @@
 #
 # Then (ATTRIBUTION=1) one more, untimed, run of snag's default mode per service with
 # `perf stat` counting the same tracepoints system-wide, in the target, in the client and
-# in snag: which program runs come from processes that are not the target (for redis, the
-# client's own syscalls hitting the system-wide raw syscall tracepoints, and so on), and
-# how many syscalls are of the read/write family snag keeps.
+# in snag, over PG_SECONDS of steady load (for redis too, from a longer redis-benchmark):
+# which program runs come from processes that are not the target (for redis, the client's
+# own syscalls hitting the system-wide raw syscall tracepoints, and so on), and how many
+# syscalls are of the read/write family snag keeps.
 #
 # Output: a table on stdout, results in BUILD_DIR/bench/service.json (runs in
 # BUILD_DIR/bench/service-runs.jsonl), logs and reports in BUILD_DIR/bench/logs-service/.
@@ -525,12 +526,18 @@ def cmd_attrib(raw, kv):
     svc = a["service"]
     rec = {"service": svc, "kind": "attribution", "error": a.get("error") or None}
     text = open(a["workload_out"]).read() if os.path.exists(a["workload_out"]) else ""
-    m = parse_redis(text) if svc == "redis" else \
-        parse_pgbench(text, float(a["t0"] or 0), float(a["t1"] or 0))
     n = None
-    if m:
-        rec["rps"] = m["rps"]
-        n = int(a["n"]) if svc == "redis" else m["rps"] * (float(a["t1"]) - float(a["t0"]))
+    if not rec["error"]:
+        win = float(a["t1"]) - float(a["t0"])
+        if svc == "redis":
+            # redis-server's own count of the commands it processed in the window.
+            n = int(a["n"]) if a.get("n") else None
+            rec["rps"] = n / win if n else None
+        else:
+            m = parse_pgbench(text, float(a["t0"]), float(a["t1"]))
+            if m:
+                rec["rps"] = m["rps"]
+                n = m["rps"] * win
     rec["requests"] = n
     counts = {w: perf_counts(a[f"perf_{w}"]) for w in ("all",) + WHERE}
     rec["perf"] = counts
@@ -785,7 +792,7 @@ tracer_pids=()
 tracer_names=()
 wrapper_pids=()
 bg_pids=()
-pgbench_pid=
+load_pid=
 work=
 redis_pid=
 pg_dir=
@@ -823,12 +830,12 @@ stop_tracers() {
 }
 
 # stop_bg: SIGINT to every background process (perf stat prints its counts: it takes a second
-# or more to close its tracepoint events), SIGTERM to the load generator (pgbench: started in
-# the background by a script, it inherits SIGINT ignored), SIGKILL after 30 s.
+# or more to close its tracepoint events), SIGTERM to the load generator running in the
+# background (started so by a script, it inherits SIGINT ignored), SIGKILL after 30 s.
 stop_bg() {
 	local p i any
 	for p in "${bg_pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-	[ -z "$pgbench_pid" ] || kill -TERM "$pgbench_pid" 2>/dev/null || true
+	[ -z "$load_pid" ] || kill -TERM "$load_pid" 2>/dev/null || true
 	for ((i = 0; i < 600; i++)); do
 		any=0
 		for p in "${bg_pids[@]}"; do kill -0 "$p" 2>/dev/null && any=1; done
@@ -838,7 +845,7 @@ stop_bg() {
 	for p in "${bg_pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
 	for p in "${bg_pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	bg_pids=()
-	pgbench_pid=
+	load_pid=
 }
 
 stop_redis() {
@@ -1079,7 +1086,7 @@ start_pgbench() {
 		return 1
 	fi
 	client_pid=$(cat "$base.client.pid") # taskset execs pgbench: the same process
-	pgbench_pid=$client_pid
+	load_pid=$client_pid
 	# pgbench first connects to read the scale from pgbench_branches, then closes that and
 	# opens its client's connection: by its first progress line (1 s in), only that one is left.
 	for ((i = 0; i < ready_timeout * 20; i++)); do
@@ -1230,11 +1237,20 @@ run_one() {
 		ctxsw_post="$post" tool_rusage="$rus_list" || true
 }
 
+# redis_commands: the commands redis-server has processed so far (INFO stats).
+redis_commands() {
+	redis-cli -h 127.0.0.1 -p "$redis_port" info stats 2>/dev/null |
+		awk -F: '/^total_commands_processed:/ { print $2 + 0 }'
+}
+
 # run_attrib SERVICE: snag's default mode once more, untimed, with perf stat counting its
-# tracepoints system-wide, in the target, the client and snag.
+# tracepoints system-wide, in the target, the client and snag. The load runs all along (for
+# redis, a long redis-benchmark in the background, stopped after the window; the GETs in the
+# window are redis-server's own count), so the shares perf counts over its slightly longer
+# window are those of the window.
 run_attrib() {
 	local svc=$1
-	local base="$log_dir/attrib-$svc" t0="" t1="" w
+	local base="$log_dir/attrib-$svc" t0="" t1="" w n="" c0="" c1=""
 	local perf_stat=(perf stat "-x," -e "$attr_events")
 	run_error=
 	client_pid=
@@ -1244,6 +1260,14 @@ run_attrib() {
 		target_pid=$redis_pid
 	fi
 	[ -n "$run_error" ] || start_config snag "$base" "$target_pid" || true
+	if [ -z "$run_error" ] && [ "$svc" = redis ]; then
+		# Bounded: stopped after the window, long before its requests run out.
+		"${pin[@]}" redis-benchmark -h 127.0.0.1 -p "$redis_port" -t get -c "$redis_clients" \
+			-n "$((redis_requests * 50))" --csv >"$base.workload" 2>&1 &
+		client_pid=$!
+		load_pid=$client_pid
+		bg_pids+=("$client_pid")
+	fi
 	if [ -z "$run_error" ]; then
 		"${perf_stat[@]}" -o "$base.perf-all" -a >/dev/null 2>"$base.perf-all.err" &
 		bg_pids+=("$!")
@@ -1251,32 +1275,30 @@ run_attrib() {
 		bg_pids+=("$!")
 		"${perf_stat[@]}" -o "$base.perf-snag" -p "${tracer_pids[0]}" >/dev/null 2>"$base.perf-snag.err" &
 		bg_pids+=("$!")
-		if [ "$svc" = pgbench ]; then
-			"${perf_stat[@]}" -o "$base.perf-client" -p "$client_pid" >/dev/null 2>"$base.perf-client.err" &
-			bg_pids+=("$!")
-		fi
+		"${perf_stat[@]}" -o "$base.perf-client" -p "$client_pid" >/dev/null 2>"$base.perf-client.err" &
+		bg_pids+=("$!")
 		sleep "$((warmup + 1))" # perf opens its events
 		snap "$base.before.snap" "$target_pid"
-		if [ "$svc" = redis ]; then
-			# shellcheck disable=SC2046
-			"${perf_stat[@]}" -o "$base.perf-client" -- $(redis_cmd) >"$base.workload" 2>&1 ||
-				run_error="redis-benchmark failed: $(tail -c 300 "$base.workload" | tr '\n' ' ')"
-		else
-			t0=$EPOCHREALTIME
-			sleep "$pg_seconds"
-			t1=$EPOCHREALTIME
-		fi
+		[ "$svc" != redis ] || c0=$(redis_commands)
+		t0=$EPOCHREALTIME
+		sleep "$pg_seconds"
+		t1=$EPOCHREALTIME
+		[ "$svc" != redis ] || c1=$(redis_commands)
 		snap "$base.after.snap" "$target_pid"
+		kill -0 "$client_pid" 2>/dev/null || run_error="the load generator exited during the window: $(tail -c 300 "$base.workload" | tr '\n' ' ')"
 		py stats "snag=${tracer_pids[0]}" >"$base.progs.json" || run_error="cannot read snag's BPF program stats"
+		# The second INFO is not counted yet when it answers; the first is.
+		[ "$svc" != redis ] || { [ -n "$c0" ] && [ -n "$c1" ] && n=$((c1 - c0 - 1)); } ||
+			run_error="cannot read redis-server's command count"
 	fi
-	stop_bg # perf stats (they write their counts on SIGINT), pgbench
+	stop_bg # perf stats (they write their counts on SIGINT), the load generator
 	[ "${#wrapper_pids[@]}" -eq 0 ] || stop_tracers || [ -n "$run_error" ] || run_error="$stop_errors"
 	for w in all target client snag; do
 		[ -s "$base.perf-$w" ] || [ -n "$run_error" ] || run_error="perf stat ($w) wrote nothing: $(tail -c 300 "$base.perf-$w.err" 2>/dev/null | tr '\n' ' ')"
 	done
 	[ -z "$run_error" ] || warn "attribution $svc: $run_error (logs: $base.*)"
 	printf '  attribution  %-7s  snag + perf stat  ' "$svc"
-	py attrib "$raw" service="$svc" error="$run_error" n="$redis_requests" t0="$t0" t1="$t1" \
+	py attrib "$raw" service="$svc" error="$run_error" n="$n" t0="$t0" t1="$t1" \
 		before="$base.before.snap" after="$base.after.snap" progs="$base.progs.json" \
 		workload_out="$base.workload" perf_all="$base.perf-all" perf_target="$base.perf-target" \
 		perf_client="$base.perf-client" perf_snag="$base.perf-snag" || true
