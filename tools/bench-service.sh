@@ -10,9 +10,10 @@
 # throwaway directory, and stopped at the end:
 #   redis    redis-server with a throwaway config (no RDB, no AOF, loopback only), one key
 #            set; the load: `redis-benchmark -t get -c REDIS_CLIENTS -n REDIS_REQUESTS --csv`
-#            (20 clients, 120,000 GETs). redis serves them from one event-loop thread that
-#            rarely blocks: syscall- and softirq-heavy, few context switches per request.
-#            Metric: redis-benchmark's requests/s. Target (-p): redis-server.
+#            (20 clients, 120,000 GETs), both pinned to PIN_CPU. redis serves them from one
+#            event-loop thread that rarely blocks: syscall- and softirq-heavy, few context
+#            switches per request. Metric: redis-benchmark's requests/s. Target (-p):
+#            redis-server.
 #   pgbench  PostgreSQL from initdb in a temporary directory (run as the postgres user;
 #            fsync off; scale PG_SCALE), under `taskset -c PIN_CPU pgbench -n -S -M prepared
 #            -c 1 -j 1`: one client, read-only primary-key SELECTs. A different profile: each
@@ -25,11 +26,14 @@
 #            pgbench runs first, the tracers attach to its backend, and the throughput is
 #            pgbench's own per-second progress (-P 1 --progress-timestamp) over PG_SECONDS
 #            taken WARMUP s after they attached. Target (-p): the backend.
-#            The backend is pinned to pgbench's CPU: unpinned, the scheduler puts the pair on
-#            one CPU or on two, differently from run to run and even within a run, and the
-#            throughput differs 3x between the two (on two CPUs every transaction wakes an
-#            idle vCPU). Pinned, it holds to a few percent, and other load runs mostly on the
-#            other CPU.
+#            The backend is pinned to pgbench's CPU.
+#   Why one CPU: unpinned, the scheduler puts each service and its client on one CPU or on
+#   two, differently from run to run and even within a run; pgbench's throughput differs 3x
+#   between the two (on two CPUs every transaction wakes an idle vCPU), and redis-benchmark's
+#   ranged 40,000-90,000 GET/s untraced on this 2-CPU machine while others ran tests on it.
+#   Pinned to one CPU, each holds to a few percent, other load runs mostly on the other CPU,
+#   and what the tracing costs on that CPU, the client's share included, is what the
+#   throughput loses. PIN_CPU=none runs them unpinned (as the issue's first figures were).
 #            (A syscall-heavy file server would need a load generator that Debian 12 does not
 #            install with the server; PostgreSQL and pgbench come in one package.)
 # Configurations (CONFIGS), alternated within every round, each with freshly started tracers
@@ -50,17 +54,18 @@
 # and run time per request (kernel.bpf_stats_enabled=1: run_cnt and run_time_ns of every
 # program the tracers hold, read from /proc/PID/fdinfo before and after the load; a request
 # is a GET or a transaction), per program too, the tracers' CPU in % of one core and peak
-# RSS, and the CPU that other processes on the machine took meanwhile (the machine's busy
-# time from /proc/stat minus the service's, the client's and the tracers'): a run that other
-# load disturbed shows there. snag's reports are checked against the kernel's counts:
+# RSS, and the CPU that other processes took meanwhile on PIN_CPU (its busy time from
+# /proc/stat minus the service's and the client's) and on the machine (minus the tracers'
+# too): a run that other load disturbed shows there. snag's reports are checked against the kernel's counts:
 # redis-server's socket reads and writes against the requests sent, the target's context
 # switches against /proc.
 #
 # Then (ATTRIBUTION=1) one more, untimed, run of snag's default mode per service with
 # `perf stat` counting the same tracepoints system-wide, in the target, in the client and
-# in snag: which program runs come from processes that are not the target (for redis, the
-# client's own syscalls hitting the system-wide raw syscall tracepoints, and so on), and
-# how many syscalls are of the read/write family snag keeps.
+# in snag, over PG_SECONDS of steady load (for redis too, from a longer redis-benchmark):
+# which program runs come from processes that are not the target (for redis, the client's
+# own syscalls hitting the system-wide raw syscall tracepoints, and so on), and how many
+# syscalls are of the read/write family snag keeps.
 #
 # Output: a table on stdout, results in BUILD_DIR/bench/service.json (runs in
 # BUILD_DIR/bench/service-runs.jsonl), logs and reports in BUILD_DIR/bench/logs-service/.
@@ -69,9 +74,9 @@
 # Environment: ROUNDS (default 5), SERVICES (default "redis pgbench"), CONFIGS (default
 # "untraced snag snag-no-io snag-no-offcpu snag-system peers peers-offcpu peers-io"),
 # REDIS_CLIENTS (20), REDIS_REQUESTS (120000), PG_SECONDS (10), PG_SCALE (1), PIN_CPU (the
-# CPU of pgbench and its backend, default the last one; "none": unpinned; redis-server and
-# redis-benchmark run unpinned, as in the issue's figures), WARMUP (s
-# between the tracers' attaching and the load, default 1), ATTRIBUTION (1 or 0, default 1),
+# CPU of both services and their clients, default the last one; "none": unpinned), WARMUP (s
+# between the tracers' attaching and the load, default 1; bench-scale.sh has a WARMUP too,
+# which a suite run sets for both), ATTRIBUTION (1 or 0, default 1),
 # BPF_STATS (1: set kernel.bpf_stats_enabled=1 for every run, the default, as the other
 # benchmarks do; 0: leave it as it is, so the peers run without run-time statistics, as
 # users run them, while snag still enables them for itself (it always does), and the peers'
@@ -153,7 +158,7 @@ for c in $configs; do
 done
 [ "$attribution" -eq 0 ] || need perf "package linux-perf"
 pin=()
-if [ "$pin_cpu" != none ] && has "$services" pgbench; then
+if [ "$pin_cpu" != none ]; then
 	need taskset "package util-linux"
 	{ [[ "$pin_cpu" =~ ^[0-9]+$ ]] && taskset -c "$pin_cpu" true 2>/dev/null; } ||
 		die "PIN_CPU=$pin_cpu is not a CPU this process can run on (or 'none')"
@@ -221,12 +226,12 @@ IO = {"snag", "snag-no-offcpu", "snag-system"}
 OP = {"redis": "GET", "pgbench": "transaction"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-def cpu_times(path):
-    """The machine's CPU time (all CPUs) from the /proc/stat cpu line in a snapshot file, ns:
-    busy (what tasks and interrupts ran: user, nice, system, irq, softirq; guest is in user)
-    and steal (what the hypervisor gave to other VMs)."""
+def cpu_times(path, cpu=""):
+    """CPU time from a /proc/stat line in a snapshot file (cpu "": all CPUs; or a CPU's
+    number), ns: busy (what tasks and interrupts ran: user, nice, system, irq, softirq; guest
+    is in user) and steal (what the hypervisor gave to other VMs)."""
     for line in open(path):
-        if line.startswith("/proc/stat:cpu "):
+        if line.startswith(f"/proc/stat:cpu{cpu} "):
             f = [int(x) * 1_000_000_000 // CLK_TCK for x in line.split()[1:]]
             # user nice system idle iowait irq softirq steal
             return {"busy": f[0] + f[1] + f[2] + f[5] + f[6], "steal": f[7]}
@@ -280,7 +285,9 @@ def snag_checks(rec, a, snap_before, snap_after):
         return [f"cannot read snag's report {a['report']}: {e}"], []
     problems, notes = [], []
     oh = rep.get("overhead") or {}
-    rec["snag_self_reported_programs"] = oh.get("programs")
+    # Its own per-program figures cover its whole run (the report in the logs has them); the
+    # runs during the load are in programs[].
+    rec["snag_self_reported_runs"] = sum(p.get("runs", 0) for p in oh.get("programs") or [])
     rec["snag_dropped"] = {k: v for k, v in (oh.get("dropped") or {}).items() if v}
     if rec["snag_dropped"]:
         notes.append(f"snag dropped events: {rec['snag_dropped']}")
@@ -391,6 +398,11 @@ def cmd_record(raw, kv):
         if progs and runs and n:
             rec["bpf_runs_per_op"] = runs / n
             rec["bpf_ns_per_op"] = rec["bpf_run_time_ns"] / n
+            if cfg.startswith("peers") and a.get("bpf_stats_enabled") == "0":
+                # The sysctl shows its own setting only; a process that enabled the statistics
+                # through BPF_ENABLE_STATS (snag does) turns them on for every program.
+                notes.append("the peers' programs counted runs with kernel.bpf_stats_enabled=0: "
+                             "another process (a snag?) held run-time statistics on")
         cpu = lambda s, t: s["tools"][t]["cpu_ns"] if t in s["tools"] else None
         tools = [t for t in after["tools"] if not t.startswith("@")]
         rec["tool_cpu_ns"] = {t: cpu(after, t) - cpu(before, t) for t in tools}
@@ -412,6 +424,12 @@ def cmd_record(raw, kv):
                 sum(rec["tool_cpu_ns"].values())
             # In % of one core; /proc/stat counts in ticks (10 ms): +-1 % per second of window.
             rec["others_cpu_pct"] = 100 * (busy - known) / win
+        if a.get("pin_cpu") and a["pin_cpu"] != "none" and win > 0:
+            p0, p1 = cpu_times(a["before"], a["pin_cpu"]), cpu_times(a["after"], a["pin_cpu"])
+            if p0 and p1:
+                # The service and its client run there; the tracers' user space may or may not.
+                rec["pin_cpu_others_pct"] = 100 * (p1["busy"] - p0["busy"] - rec["target_cpu_ns"] -
+                                                   (rec.get("client_cpu_ns") or 0)) / win
         if n:
             rec["service_cpu_ns_per_op"] = (rec["target_cpu_ns"] + (rec.get("client_cpu_ns") or 0)) / n
     rec["tool_exit"] = {}
@@ -425,7 +443,11 @@ def cmd_record(raw, kv):
         p, nt = snag_checks(rec, a, a["before"], a["after"])
         problems += p
         notes += nt
-    if rec.get("others_cpu_pct") is not None and rec["others_cpu_pct"] > 25:
+    if rec.get("pin_cpu_others_pct") is not None:
+        if rec["pin_cpu_others_pct"] > 10:
+            notes.append(f"other processes took {rec['pin_cpu_others_pct']:.0f} % of CPU "
+                         f"{a['pin_cpu']} during the load (disturbed run)")
+    elif rec.get("others_cpu_pct") is not None and rec["others_cpu_pct"] > 25:
         notes.append(f"other processes took {rec['others_cpu_pct']:.0f} % of a CPU during the "
                      f"load (disturbed run)")
     if rec.get("other_tracing_programs"):
@@ -441,8 +463,10 @@ def cmd_record(raw, kv):
     line = f"{rec['rps']:,.0f} {OP[svc]}/s" if rec["rps"] else "FAILED: " + (rec["error"] or "?")
     if rec.get("bpf_runs_per_op"):
         line += f", {rec['bpf_runs_per_op']:.1f} BPF runs and {rec['bpf_ns_per_op']:,.0f} ns per {OP[svc]}"
+    if rec.get("pin_cpu_others_pct") is not None:
+        line += f", others {rec['pin_cpu_others_pct']:.0f}% of CPU {a['pin_cpu']}"
     if rec.get("others_cpu_pct") is not None:
-        line += f", others {rec['others_cpu_pct']:.0f}% CPU"
+        line += f" ({rec['others_cpu_pct']:.0f}% of all)"
     print(line)
 
 def perf_counts(path):
@@ -466,6 +490,35 @@ IO_SYSCALLS = ["syscalls:sys_enter_" + s for s in ("read", "write", "pread64", "
                                                     "writev", "sendto", "recvfrom", "sendmsg",
                                                     "recvmsg")]
 
+WHERE = ("target", "client", "snag")
+
+def attribute(rec):
+    """Per request, from an attribution record's raw counts: each program's runs, split by
+    the context they ran in as perf counted its tracepoint there (perf's counts cover a
+    little more time than the programs' snapshots, so shares, not its counts, are used).
+    Also the machine's syscalls per request, all and of the read/write family, by context."""
+    n, counts = rec["requests"], rec["perf"]
+    for row in rec.get("programs", []):
+        row["runs_per_op"] = row["runs"] / n
+        row["ns_per_run"] = row["run_time_ns"] / row["runs"] if row["runs"] else None
+        row["ns_per_op"] = row["run_time_ns"] / n
+        al = counts["all"].get(row["tracepoint"], 0) if row["tracepoint"] else 0
+        for w in WHERE:
+            row[f"{w}_per_op"] = row["runs_per_op"] * counts[w].get(row["tracepoint"], 0) / al \
+                if al else None
+        row["others_per_op"] = row["runs_per_op"] - sum(row[f"{w}_per_op"] for w in WHERE) \
+            if al else None
+        row["not_target_share"] = 1 - counts["target"].get(row["tracepoint"], 0) / al if al else None
+    # perf's syscall counts, scaled to the window of the programs' counts.
+    enter = next((r["runs"] for r in rec.get("programs", []) if r["name"] == "handle_sys_enter"), 0)
+    al = counts["all"].get("raw_syscalls:sys_enter", 0)
+    scale = enter / al if enter and al else 1
+    rec["io_syscalls_per_op"] = {w: scale * sum(counts[w].get(e, 0) for e in IO_SYSCALLS) / n
+                                 for w in ("all",) + WHERE}
+    rec["syscalls_per_op"] = {w: scale * counts[w].get("raw_syscalls:sys_enter", 0) / n
+                              for w in ("all",) + WHERE}
+    return rec
+
 def cmd_attrib(raw, kv):
     """An untimed run of snag's default mode with perf stat counting its tracepoints: all,
     in the target, the client and snag."""
@@ -473,14 +526,20 @@ def cmd_attrib(raw, kv):
     svc = a["service"]
     rec = {"service": svc, "kind": "attribution", "error": a.get("error") or None}
     text = open(a["workload_out"]).read() if os.path.exists(a["workload_out"]) else ""
-    m = parse_redis(text) if svc == "redis" else \
-        parse_pgbench(text, float(a["t0"] or 0), float(a["t1"] or 0))
     n = None
-    if m:
-        rec["rps"] = m["rps"]
-        n = int(a["n"]) if svc == "redis" else m["rps"] * (float(a["t1"]) - float(a["t0"]))
+    if not rec["error"]:
+        win = float(a["t1"]) - float(a["t0"])
+        if svc == "redis":
+            # redis-server's own count of the commands it processed in the window.
+            n = int(a["n"]) if a.get("n") else None
+            rec["rps"] = n / win if n else None
+        else:
+            m = parse_pgbench(text, float(a["t0"]), float(a["t1"]))
+            if m:
+                rec["rps"] = m["rps"]
+                n = m["rps"] * win
     rec["requests"] = n
-    counts = {w: perf_counts(a[f"perf_{w}"]) for w in ("all", "target", "client", "snag")}
+    counts = {w: perf_counts(a[f"perf_{w}"]) for w in ("all",) + WHERE}
     rec["perf"] = counts
     if rec["error"] or not n or not counts["all"]:
         rec["error"] = rec["error"] or "no requests or no perf counts"
@@ -488,35 +547,16 @@ def cmd_attrib(raw, kv):
         names = {p["id"]: p for p in json.load(open(a["progs"]))["progs"]}
         _, _, progs = program_rows(a, names)
         events = list(counts["all"])
-        rows = []
-        for p in progs:
-            tp = tracepoint_of(p["name"], events)
-            row = {"name": p["name"], "tracepoint": tp, "runs": p["run_cnt"],
-                   "run_time_ns": p["run_time_ns"], "runs_per_op": p["run_cnt"] / n,
-                   "ns_per_run": p["run_time_ns"] / p["run_cnt"] if p["run_cnt"] else None,
-                   "ns_per_op": p["run_time_ns"] / n}
-            if tp:
-                al = counts["all"].get(tp, 0)
-                row.update({f"{w}_per_op": counts[w].get(tp, 0) / n
-                            for w in ("all", "target", "client", "snag")})
-                row["others_per_op"] = max(0.0, (al - counts["target"].get(tp, 0) -
-                                                 counts["client"].get(tp, 0) -
-                                                 counts["snag"].get(tp, 0)) / n)
-                # Runs outside the target's context (all but the target's, by perf's count).
-                row["not_target_share"] = 1 - counts["target"].get(tp, 0) / al if al else None
-            rows.append(row)
-        rec["programs"] = rows
-        rec["io_syscalls_per_op"] = {w: sum(counts[w].get(e, 0) for e in IO_SYSCALLS) / n
-                                     for w in ("all", "target", "client", "snag")}
-        rec["syscalls_per_op"] = {w: counts[w].get("raw_syscalls:sys_enter", 0) / n
-                                  for w in ("all", "target", "client", "snag")}
+        rec["programs"] = [{"name": p["name"], "tracepoint": tracepoint_of(p["name"], events),
+                            "runs": p["run_cnt"], "run_time_ns": p["run_time_ns"]} for p in progs]
     with open(raw, "a") as f:
         f.write(json.dumps(rec) + "\n")
     if rec["error"]:
         print(f"FAILED: {rec['error']}")
     else:
-        print(f"{n:,.0f} {OP[svc]}s, {rec['syscalls_per_op']['all']:.1f} syscalls per {OP[svc]} "
-              f"on the machine, {rec['syscalls_per_op']['target']:.1f} in the target")
+        sc = attribute(rec)["syscalls_per_op"]
+        print(f"{n:,.0f} {OP[svc]}s (slowed down by perf), {sc['all']:.1f} syscalls per {OP[svc]} "
+              f"on the machine, {sc['target']:.1f} in the target")
 
 def pct(x):
     return None if x is None else 100 * x
@@ -553,6 +593,7 @@ def cmd_summary(raw, out, meta_json):
                    "p99_ms": med([r.get("p99_ms") for r in ok]),
                    "avg_ms": med([r.get("avg_ms") for r in ok]),
                    "others_cpu_pct": med([r.get("others_cpu_pct") for r in ok]),
+                   "pin_cpu_others_pct": med([r.get("pin_cpu_others_pct") for r in ok]),
                    "others_cpu_pct_max": max([r["others_cpu_pct"] for r in ok
                                               if r.get("others_cpu_pct") is not None], default=None),
                    "service_cpu_ns_per_op": med([r.get("service_cpu_ns_per_op") for r in ok])}
@@ -601,7 +642,8 @@ def cmd_summary(raw, out, meta_json):
             cfgs[c] = res
         doc["services"][svc] = {"command": meta["commands"][svc], "op": OP[svc],
                                 "target": meta["targets_traced"][svc], "configs": cfgs}
-    doc["attribution"] = {r["service"]: r for r in recs if r.get("kind") == "attribution"}
+    doc["attribution"] = {r["service"]: attribute(r) if not r.get("error") else r
+                          for r in recs if r.get("kind") == "attribution"}
     # The issue's figures to reach (redis: snag -p default mode).
     targets = []
     rc = doc["services"].get("redis", {}).get("configs", {})
@@ -627,13 +669,16 @@ def cmd_summary(raw, out, meta_json):
                         "value": lost("snag-system"), "snag_p": lost("snag"),
                         "met": lost("snag-system") <= 2 * max(lost("snag"), 0)})
     doc["targets"] = targets
-    doc["runs"] = recs
+    # Every run is under its configuration (runs[]); the raw lines stay in service-runs.jsonl.
     benchlib.write_json(out, doc)
 
     print()
+    pinned = f"services and clients on CPU {meta['pin_cpu']}" if meta["pin_cpu"] != "none" \
+        else "unpinned"
     print(f"Service overhead, {meta['rounds']} rounds, medians (kernel {meta['kernel']}, "
-          f"{meta['cpus']} CPUs, {meta['date']}; load average {meta['loadavg_at_start'].split()[0]} "
-          f"at start, {meta['loadavg_at_end'].split()[0]} at end)")
+          f"{meta['cpus']} CPUs, {meta['date']}; {pinned}; bpf_stats_enabled "
+          f"{'1' if meta['bpf_stats_enabled'] else 'left as it was'}; load average "
+          f"{meta['loadavg_at_start'].split()[0]} at start, {meta['loadavg_at_end'].split()[0]} at end)")
     rows = []
     for svc, s in doc["services"].items():
         for c, r in s["configs"].items():
@@ -657,10 +702,11 @@ def cmd_summary(raw, out, meta_json):
                              "%" if c != "untraced" else " ns"),
                          num(r.get("tool_cpu_pct"), ".1f"),
                          num(rss / 1024 if rss else None, ".1f"),
+                         num(r.get("pin_cpu_others_pct"), ".0f"),
                          num(r.get("others_cpu_pct"), ".0f"), chk))
     table(("service", "config", "req/s", "min-max", "lost", "paired lost (min..max)",
            "lat ms", "BPF runs/req", "BPF ns/req", "BPF/svc CPU", "tool CPU %", "RSS MiB",
-           "others CPU %", "checks"), rows, {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
+           "others %pin", "others %all", "checks"), rows, {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13})
     print()
     print("BPF programs per request (medians over rounds; programs that never ran left out):")
     rows = []
@@ -680,20 +726,20 @@ def cmd_summary(raw, out, meta_json):
         if at.get("error"):
             print(f"{svc}: attribution run failed: {at['error']}")
             continue
-        print(f"{svc}, snag -p default mode: where its program runs come from (perf stat of the "
-              f"same tracepoints, per {OP[svc]}; target = the traced process; client = the load "
-              f"generator; others = the rest of the machine, idle and interrupts included):")
+        print(f"{svc}, snag -p default mode: where its program runs come from, per {OP[svc]} (an "
+              f"untimed run; each program's runs split by the context perf stat counted its "
+              f"tracepoint in: target = the traced process; client = the load generator; others = "
+              f"the rest of the machine, idle and interrupts included):")
         rows = []
         for p in sorted(at["programs"], key=lambda p: -p["ns_per_op"]):
             if not p["runs"]:
                 continue
             rows.append((p["name"], num(p["runs_per_op"], ".3f"), num(p["ns_per_run"], ".0f"),
-                         num(p["ns_per_op"], ",.0f"), num(p.get("all_per_op"), ".3f"),
-                         num(p.get("target_per_op"), ".3f"), num(p.get("client_per_op"), ".3f"),
+                         num(p["ns_per_op"], ",.0f"), num(p.get("target_per_op"), ".3f"), num(p.get("client_per_op"), ".3f"),
                          num(p.get("snag_per_op"), ".3f"), num(p.get("others_per_op"), ".3f"),
                          num(pct(p.get("not_target_share")), ".0f", "%")))
-        table(("program", "runs/req", "ns/run", "ns/req", "perf all", "target", "client", "snag",
-               "others", "not target"), rows, set(range(1, 10)))
+        table(("program", "runs/req", "ns/run", "ns/req", "target", "client", "snag", "others",
+               "not target"), rows, set(range(1, 9)))
         io, sc = at["io_syscalls_per_op"], at["syscalls_per_op"]
         print(f"  syscalls per {OP[svc]}: {sc['all']:.2f} on the machine ({sc['target']:.2f} target, "
               f"{sc['client']:.2f} client, {sc['snag']:.2f} snag); of the read/write family snag "
@@ -705,8 +751,9 @@ def cmd_summary(raw, out, meta_json):
     print("  tracers' programs over the load / requests (system-wide programs run for every process).")
     print("BPF/svc CPU: BPF ns/req in % of the CPU time the service and its client take per request")
     print("  untraced (that row shows the CPU time itself).")
-    print("tool CPU %: the tracers' CPU during the load in % of one core; others CPU %: the machine's")
-    print("  busy time minus the service's, the client's and the tracers', in % of one core.")
+    print("tool CPU %: the tracers' CPU during the load in % of one core; others %pin: PIN_CPU's busy")
+    print("  time minus the service's and the client's; others %all: the machine's busy time minus")
+    print("  theirs and the tracers' (in % of one core; a run with others %pin above 10 is flagged).")
     print()
     for t in targets:
         extra = "".join(f", {k} {v:.1f} %" for k, v in t.items() if k in ("peers", "snag_p"))
@@ -723,7 +770,7 @@ def cmd_summary(raw, out, meta_json):
                     print(f"warning: {svc}/{c}: {p}")
             if disturbed:
                 print(f"warning: {svc}/{c}: {len(disturbed)} of {r['n_runs']} runs disturbed by "
-                      f"other load (others CPU % up to {r['others_cpu_pct_max']:.0f})")
+                      f"other load")
     print(f"results: {out}")
     sys.exit(1 if failed else 0)
 
@@ -745,7 +792,7 @@ tracer_pids=()
 tracer_names=()
 wrapper_pids=()
 bg_pids=()
-pgbench_pid=
+load_pid=
 work=
 redis_pid=
 pg_dir=
@@ -783,12 +830,12 @@ stop_tracers() {
 }
 
 # stop_bg: SIGINT to every background process (perf stat prints its counts: it takes a second
-# or more to close its tracepoint events), SIGTERM to the load generator (pgbench: started in
-# the background by a script, it inherits SIGINT ignored), SIGKILL after 30 s.
+# or more to close its tracepoint events), SIGTERM to the load generator running in the
+# background (started so by a script, it inherits SIGINT ignored), SIGKILL after 30 s.
 stop_bg() {
 	local p i any
 	for p in "${bg_pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-	[ -z "$pgbench_pid" ] || kill -TERM "$pgbench_pid" 2>/dev/null || true
+	[ -z "$load_pid" ] || kill -TERM "$load_pid" 2>/dev/null || true
 	for ((i = 0; i < 600; i++)); do
 		any=0
 		for p in "${bg_pids[@]}"; do kill -0 "$p" 2>/dev/null && any=1; done
@@ -798,7 +845,7 @@ stop_bg() {
 	for p in "${bg_pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
 	for p in "${bg_pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	bg_pids=()
-	pgbench_pid=
+	load_pid=
 }
 
 stop_redis() {
@@ -921,20 +968,22 @@ start_tracer() {
 # syscall programs (bpftool makes some 10,000).
 snap() {
 	local f=$1 target=$2 client=${3:-} i
+	# grep says 2 when a file went away between the glob and the read (an fd closed, a thread
+	# ended): what it read is the snapshot.
 	{
 		for ((i = 0; i < ${#tracer_pids[@]}; i++)); do
 			echo "# tool ${tracer_names[i]} ${tracer_pids[i]} $EPOCHREALTIME"
 			grep -H '' "/proc/${tracer_pids[i]}/fdinfo/"* "/proc/${tracer_pids[i]}/task/"*/schedstat \
-				"/proc/${tracer_pids[i]}/status"
+				"/proc/${tracer_pids[i]}/status" || true
 		done
 		echo "# tool @target $target $EPOCHREALTIME"
-		grep -H '' "/proc/$target/task/"*/schedstat
-		grep -H 'ctxt_switches' "/proc/$target/task/"*/status
+		grep -H '' "/proc/$target/task/"*/schedstat || true
+		grep -H 'ctxt_switches' "/proc/$target/task/"*/status || true
 		if [ -n "$client" ]; then
 			echo "# tool @client $client $EPOCHREALTIME"
-			grep -H '' "/proc/$client/task/"*/schedstat
+			grep -H '' "/proc/$client/task/"*/schedstat || true
 		fi
-		grep -H '^cpu ' /proc/stat
+		grep -H '^cpu' /proc/stat
 	} >"$f" 2>/dev/null
 }
 
@@ -967,8 +1016,8 @@ start_redis() {
 		dir $work/redis
 		logfile $work/redis/redis.log
 	EOF
-	redis-server "$conf" &
-	redis_pid=$!
+	"${pin[@]}" redis-server "$conf" &
+	redis_pid=$! # taskset execs redis-server: the same process
 	for ((i = 0; i < ready_timeout * 10; i++)); do
 		[ "$(redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>/dev/null)" = PONG ] && break
 		kill -0 "$redis_pid" 2>/dev/null || die "redis-server exited while starting: $(tail -3 "$work/redis/redis.log" 2>/dev/null | tr '\n' ' ')"
@@ -978,7 +1027,7 @@ start_redis() {
 	# The key the GETs read (redis-benchmark's fixed key, a 3-byte value), then a warm-up.
 	redis-benchmark -h 127.0.0.1 -p "$redis_port" -t set -n 1000 -q >/dev/null 2>&1 ||
 		die "redis-benchmark -t set failed on 127.0.0.1:$redis_port"
-	redis-benchmark -h 127.0.0.1 -p "$redis_port" -t get -c "$redis_clients" -n 20000 -q >/dev/null 2>&1 ||
+	"${pin[@]}" redis-benchmark -h 127.0.0.1 -p "$redis_port" -t get -c "$redis_clients" -n 20000 -q >/dev/null 2>&1 ||
 		die "redis-benchmark -t get failed on 127.0.0.1:$redis_port"
 	echo "bench-service: redis-server $(redis-server --version | awk '{print $3}') pid $redis_pid on 127.0.0.1:$redis_port"
 }
@@ -1000,7 +1049,7 @@ start_pg() {
 	pg_conn=(-h 127.0.0.1 -p "$pg_port" -U postgres postgres)
 	timeout 300 "$pg_bin/pgbench" -i -q -s "$pg_scale" "${pg_conn[@]}" >"$pg_dir/init.log" 2>&1 ||
 		die "pgbench -i failed: $(tail -3 "$pg_dir/init.log" | tr '\n' ' ')"
-	timeout 60 "$pg_bin/pgbench" -n -S -M prepared -c 1 -j 1 -T 2 "${pg_conn[@]}" >/dev/null 2>&1 ||
+	timeout 60 "${pin[@]}" "$pg_bin/pgbench" -n -S -M prepared -c 1 -j 1 -T 2 "${pg_conn[@]}" >/dev/null 2>&1 ||
 		die "pgbench -S failed on 127.0.0.1:$pg_port"
 	echo "bench-service: PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') postmaster pid $(head -1 "$pg_dir/data/postmaster.pid") on 127.0.0.1:$pg_port"
 }
@@ -1010,7 +1059,7 @@ pg_cmd() {
 	echo "${pin[*]}${pin[*]:+ }$pg_bin/pgbench -n -S -M prepared -c 1 -j 1 -T $((warmup + pg_seconds + 8 * ready_timeout + 60)) -P 1 --progress-timestamp ${pg_conn[*]}"
 }
 redis_cmd() {
-	echo "redis-benchmark -h 127.0.0.1 -p $redis_port -t get -c $redis_clients -n $redis_requests --csv"
+	echo "${pin[*]}${pin[*]:+ }redis-benchmark -h 127.0.0.1 -p $redis_port -t get -c $redis_clients -n $redis_requests --csv"
 }
 
 # start_pgbench BASE: start pgbench (its pid in $client_pid) pinned to PIN_CPU, find the
@@ -1022,6 +1071,12 @@ start_pgbench() {
 	local base=$1 i pm pids
 	client_pid=
 	target_pid=
+	pm=$(head -1 "$pg_dir/data/postmaster.pid")
+	# The backend of the previous run ends after its client: not to be mistaken for this one's.
+	for ((i = 0; i < ready_timeout * 20; i++)); do
+		pgrep -P "$pm" -f '^postgres: postgres postgres 127\.0\.0\.1\(' >/dev/null || break
+		sleep 0.05
+	done
 	rm -f "$base.client.pid" "$base.client.rusage"
 	# shellcheck disable=SC2046
 	py spawn "$base.client.rusage" "$base.client.pid" $(pg_cmd) >"$base.workload" 2>&1 &
@@ -1031,8 +1086,14 @@ start_pgbench() {
 		return 1
 	fi
 	client_pid=$(cat "$base.client.pid") # taskset execs pgbench: the same process
-	pgbench_pid=$client_pid
-	pm=$(head -1 "$pg_dir/data/postmaster.pid")
+	load_pid=$client_pid
+	# pgbench first connects to read the scale from pgbench_branches, then closes that and
+	# opens its client's connection: by its first progress line (1 s in), only that one is left.
+	for ((i = 0; i < ready_timeout * 20; i++)); do
+		grep -q '^progress:' "$base.workload" 2>/dev/null && break
+		kill -0 "$client_pid" 2>/dev/null || break
+		sleep 0.05
+	done
 	for ((i = 0; i < ready_timeout * 20; i++)); do
 		# The backend's title: "postgres: USER DB HOST(PORT) STATE".
 		pids=$(pgrep -P "$pm" -f '^postgres: postgres postgres 127\.0\.0\.1\(' || true)
@@ -1172,14 +1233,24 @@ run_one() {
 		client_pid="$client_pid" n="$redis_requests" t0="$t0" t1="$t1" before="$before" \
 		after="$after" progs="$base.progs.json" report="$report" workload_out="$base.workload" \
 		client_rusage="$([ "$svc" = redis ] && echo "$base.client.rusage")" ctxsw_pre="$pre" \
+		pin_cpu="$([ "${#pin[@]}" -gt 0 ] && echo "$pin_cpu")" \
 		ctxsw_post="$post" tool_rusage="$rus_list" || true
 }
 
+# redis_commands: the commands redis-server has processed so far (INFO stats).
+redis_commands() {
+	redis-cli -h 127.0.0.1 -p "$redis_port" info stats 2>/dev/null |
+		awk -F: '/^total_commands_processed:/ { print $2 + 0 }'
+}
+
 # run_attrib SERVICE: snag's default mode once more, untimed, with perf stat counting its
-# tracepoints system-wide, in the target, the client and snag.
+# tracepoints system-wide, in the target, the client and snag. The load runs all along (for
+# redis, a long redis-benchmark in the background, stopped after the window; the GETs in the
+# window are redis-server's own count), so the shares perf counts over its slightly longer
+# window are those of the window.
 run_attrib() {
 	local svc=$1
-	local base="$log_dir/attrib-$svc" t0="" t1="" w
+	local base="$log_dir/attrib-$svc" t0="" t1="" w n="" c0="" c1=""
 	local perf_stat=(perf stat "-x," -e "$attr_events")
 	run_error=
 	client_pid=
@@ -1189,6 +1260,14 @@ run_attrib() {
 		target_pid=$redis_pid
 	fi
 	[ -n "$run_error" ] || start_config snag "$base" "$target_pid" || true
+	if [ -z "$run_error" ] && [ "$svc" = redis ]; then
+		# Bounded: stopped after the window, long before its requests run out.
+		"${pin[@]}" redis-benchmark -h 127.0.0.1 -p "$redis_port" -t get -c "$redis_clients" \
+			-n "$((redis_requests * 50))" --csv >"$base.workload" 2>&1 &
+		client_pid=$!
+		load_pid=$client_pid
+		bg_pids+=("$client_pid")
+	fi
 	if [ -z "$run_error" ]; then
 		"${perf_stat[@]}" -o "$base.perf-all" -a >/dev/null 2>"$base.perf-all.err" &
 		bg_pids+=("$!")
@@ -1196,32 +1275,30 @@ run_attrib() {
 		bg_pids+=("$!")
 		"${perf_stat[@]}" -o "$base.perf-snag" -p "${tracer_pids[0]}" >/dev/null 2>"$base.perf-snag.err" &
 		bg_pids+=("$!")
-		if [ "$svc" = pgbench ]; then
-			"${perf_stat[@]}" -o "$base.perf-client" -p "$client_pid" >/dev/null 2>"$base.perf-client.err" &
-			bg_pids+=("$!")
-		fi
+		"${perf_stat[@]}" -o "$base.perf-client" -p "$client_pid" >/dev/null 2>"$base.perf-client.err" &
+		bg_pids+=("$!")
 		sleep "$((warmup + 1))" # perf opens its events
 		snap "$base.before.snap" "$target_pid"
-		if [ "$svc" = redis ]; then
-			# shellcheck disable=SC2046
-			"${perf_stat[@]}" -o "$base.perf-client" -- $(redis_cmd) >"$base.workload" 2>&1 ||
-				run_error="redis-benchmark failed: $(tail -c 300 "$base.workload" | tr '\n' ' ')"
-		else
-			t0=$EPOCHREALTIME
-			sleep "$pg_seconds"
-			t1=$EPOCHREALTIME
-		fi
+		[ "$svc" != redis ] || c0=$(redis_commands)
+		t0=$EPOCHREALTIME
+		sleep "$pg_seconds"
+		t1=$EPOCHREALTIME
+		[ "$svc" != redis ] || c1=$(redis_commands)
 		snap "$base.after.snap" "$target_pid"
+		kill -0 "$client_pid" 2>/dev/null || run_error="the load generator exited during the window: $(tail -c 300 "$base.workload" | tr '\n' ' ')"
 		py stats "snag=${tracer_pids[0]}" >"$base.progs.json" || run_error="cannot read snag's BPF program stats"
+		# The second INFO is not counted yet when it answers; the first is.
+		[ "$svc" != redis ] || { [ -n "$c0" ] && [ -n "$c1" ] && n=$((c1 - c0 - 1)); } ||
+			run_error="cannot read redis-server's command count"
 	fi
-	stop_bg # perf stats (they write their counts on SIGINT), pgbench
+	stop_bg # perf stats (they write their counts on SIGINT), the load generator
 	[ "${#wrapper_pids[@]}" -eq 0 ] || stop_tracers || [ -n "$run_error" ] || run_error="$stop_errors"
 	for w in all target client snag; do
 		[ -s "$base.perf-$w" ] || [ -n "$run_error" ] || run_error="perf stat ($w) wrote nothing: $(tail -c 300 "$base.perf-$w.err" 2>/dev/null | tr '\n' ' ')"
 	done
 	[ -z "$run_error" ] || warn "attribution $svc: $run_error (logs: $base.*)"
 	printf '  attribution  %-7s  snag + perf stat  ' "$svc"
-	py attrib "$raw" service="$svc" error="$run_error" n="$redis_requests" t0="$t0" t1="$t1" \
+	py attrib "$raw" service="$svc" error="$run_error" n="$n" t0="$t0" t1="$t1" \
 		before="$base.before.snap" after="$base.after.snap" progs="$base.progs.json" \
 		workload_out="$base.workload" perf_all="$base.perf-all" perf_target="$base.perf-target" \
 		perf_client="$base.perf-client" perf_snag="$base.perf-snag" || true
@@ -1257,7 +1334,7 @@ print(json.dumps({
     "commands": {"redis": a[1], "pgbench": a[2]},
     "targets_traced": {"redis": "redis-server (its pid)",
                        "pgbench": "the backend process serving pgbench (its pid)"},
-    "pg_window_s": int(a[3]), "warmup_s": int(a[4]),
+    "pg_window_s": int(a[3]), "warmup_s": int(a[4]), "pin_cpu": a[13],
     "configs": {"untraced": "",
                 "snag": "snag -p PID -o FILE --format json (off-CPU + I/O)",
                 "snag-no-io": "snag -p PID --no-io -o FILE --format json",
@@ -1276,5 +1353,5 @@ print(json.dumps({
 	"$(dpkg-query -W -f='${Version}' libbpf-tools 2>/dev/null || true)" \
 	"$(dpkg-query -W -f='${Version}' redis-server 2>/dev/null || true)" \
 	"$(dpkg-query -W -f='${Version}' postgresql 2>/dev/null || true)" "$bpf_stats" "$loadavg_start" \
-	"$log_dir/bpf-programs-at-start.json" "$log_dir/bpf-programs-at-end.json")
+	"$log_dir/bpf-programs-at-start.json" "$log_dir/bpf-programs-at-end.json" "$pin_cpu")
 py summary "$raw" "$result_json" "$meta"
