@@ -404,14 +404,22 @@ static void test_pingpong_wakers(void **state)
 		e = NULL;
 		json_array_foreach(json_object_get(root, "offcpu"), i, x)
 		{
+			json_t *w = json_object_get(x, "waker");
+
+			/* A block of the rounds: its own stack says pipe_read, or (when its
+			 * kernel stack was not taken) its waker's says pipe_write. */
 			if ((long)num(x, "tid") == pinger.tid &&
 			    !strcmp(json_string_value(json_object_get(x, "reason")), "blocked") &&
-			    stack_has(json_object_get(x, "kernel_stack"), "pipe_read") &&
+			    (stack_has(json_object_get(x, "kernel_stack"), "pipe_read") ||
+			     (json_is_object(w) &&
+			      stack_has(json_object_get(w, "kernel_stack"), "pipe_write"))) &&
 			    (!e || num(x, "total_ns") > num(e, "total_ns")))
 				e = x;
 		}
 	}
-	assert_non_null(e);
+	if (!e)
+		fail_msg("no block of the pinger's rounds: %s",
+			 itest_dump(json_object_get(root, "offcpu"), JSON_COMPACT));
 	waker = json_object_get(e, "waker");
 	if (!json_is_object(waker) || (long)num(waker, "tid") != ponger.tid)
 		fail_msg("pinger's waker should be ponger (tid %ld): %s", ponger.tid,
@@ -420,7 +428,8 @@ static void test_pingpong_wakers(void **state)
 	    !stack_has(json_object_get(waker, "kernel_stack"), "pipe_write"))
 		fail_msg("waker stacks lack ponger/pipe_write: %s",
 			 itest_dump(waker, JSON_COMPACT));
-	if (!stack_has(json_object_get(e, "kernel_stack"), "pipe_read"))
+	if (json_array_size(json_object_get(e, "kernel_stack")) &&
+	    !stack_has(json_object_get(e, "kernel_stack"), "pipe_read"))
 		fail_msg("pinger's kernel stack lacks pipe_read: %s",
 			 itest_dump(json_object_get(e, "kernel_stack"), JSON_COMPACT));
 	test_drop(out);
