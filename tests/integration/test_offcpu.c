@@ -65,7 +65,10 @@ static int parse_self_reports(const char *out, const char *who, struct self_repo
 /*
  * Fails unless a sleeper's blocked time fits its sleeps: at least what it
  * asked for (nanosleep never returns early), at most the wall time the sleeper
- * measured around them (the timers' lateness depends on the machine and load).
+ * measured around them (the timers' lateness depends on the machine and load),
+ * plus 5 ms for blocks of the process's start and exit on a busy machine (1.7
+ * ms was seen). All its blocks count: a sleep whose user stack was not taken
+ * (once under ASan) is a block all the same.
  */
 static void assert_slept(double blocked, const char *out, double asked, const char *what)
 {
@@ -76,9 +79,9 @@ static void assert_slept(double blocked, const char *out, double asked, const ch
 		fail_msg("the sleeper did not print its wall time: %s", out ? out : "");
 	print_message("%s: %.0f ns blocked; asked %.0f ns, the sleeper measured %.0f ns\n", what,
 		      blocked, asked, wall);
-	if (blocked < 0.98 * asked || blocked > 1.01 * wall)
-		fail_msg("%s = %.0f ns, want between %.0f ns asked and %.0f ns measured", what,
-			 blocked, asked, wall);
+	if (blocked < 0.98 * asked || blocked > 1.01 * wall + 5 * MS)
+		fail_msg("%s = %.0f ns, want between %.0f ns asked and %.0f ns measured (+5 ms)",
+			 what, blocked, asked, wall);
 }
 
 /* Run snag -c 'offcpu ARGS' [extra args] to a JSON report; *out gets the target's stdout. */
@@ -150,8 +153,7 @@ static void check_known_sleeps(const char *report, const char *want_mode)
 			 want_mode ? want_mode : "task_work or rseq");
 	row = sched_row(root, rep[0].tid);
 	assert_true(num(row, "voluntary_switches") >= 20);
-	/* The sleeps' blocks: on a busy machine the process's start can block outside them. */
-	assert_slept(offcpu_in(root, rep[0].tid, "blocked", "wait_for_timer", &e), out, 200 * MS,
+	assert_slept(offcpu_total(root, rep[0].tid, "blocked", &e), out, 200 * MS,
 		     "blocked off-CPU total");
 	assert_non_null(e);
 	if (!stack_has(json_object_get(e, "user_stack"), "wait_for_timer"))
@@ -619,28 +621,11 @@ static void test_short_lived_process_keeps_stacks(void **state)
 	assert_int_equal(test_proc_wait(&snag, 30), 0);
 	root = itest_load_json(out_path("system.json"), &jerr);
 	assert_non_null(root);
-	/*
-	 * All its blocks: a process that starts after snag may have a sleep whose
-	 * user stack was not taken (88 of 100 ms carried wait_for_timer once under
-	 * ASan), and its start on a busy disk may block outside the sleeps (by
-	 * 1.7 ms once): at least what it asked for, at most what it measured plus
-	 * 5 ms.
-	 */
+	/* All its blocks: a process that starts after snag may lack a sleep's user stack. */
 	total = offcpu_total(root, rep[0].tid, "blocked", &e);
 	print_message("overhead: %s\n",
 		      itest_dump(json_object_get(root, "overhead"), JSON_COMPACT));
-	{
-		const char *p = strstr(r.out, "slept wall_ns=");
-		double wall;
-
-		if (!p || sscanf(p, "slept wall_ns=%lf", &wall) != 1)
-			fail_msg("the sleeper did not print its wall time: %s", r.out);
-		if (total < 0.98 * 100 * MS || total > 1.01 * wall + 5 * MS)
-			fail_msg(
-			    "blocked off-CPU total %.0f ns, want between 100 ms asked and %.0f "
-			    "ns measured (+5 ms)",
-			    total, wall);
-	}
+	assert_slept(total, r.out, 100 * MS, "blocked off-CPU total");
 	test_run__free(&r);
 	if (!stack_has(json_object_get(e, "user_stack"), "wait_for_timer"))
 		fail_msg("exited process's user stack is not symbolized: %s",
